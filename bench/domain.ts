@@ -1,0 +1,81 @@
+import { integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { defineResource, eventLogTable, generateId, setAttribute, timestamps } from '../src/index.js'
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 6, mode: 'string' })
+
+export const items = pgTable('items', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  seq: integer('seq').notNull().default(0),
+  status: text('status').notNull().default('active'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  deletedAt: ts('deleted_at'),
+})
+export const notes = pgTable('notes', {
+  id: uuid('id').primaryKey(),
+  itemId: uuid('item_id')
+    .notNull()
+    .references(() => items.id),
+  body: text('body').notNull(),
+})
+/** The same shape as items, for untracked writes. */
+export const plainItems = pgTable('plain_items', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  seq: integer('seq').notNull().default(0),
+  status: text('status').notNull().default('active'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  deletedAt: ts('deleted_at'),
+})
+
+export const events = eventLogTable('events', {
+  actors: { userId: uuid('user_id'), systemActor: text('system_actor') },
+})
+
+const itemActions = (a: any) => ({
+  create: a.create({ accept: ['name'], changes: [generateId(), timestamps()] }),
+  rename: a.update({ accept: ['name'], changes: [timestamps({ create: false })] }),
+  bump: a.update({
+    changes: [timestamps({ create: false }), (cs: any) => cs.set('seq', (cs.record?.seq ?? 0) + 1)],
+  }),
+  upsert: a.create({
+    accept: ['name'],
+    changes: [generateId(), timestamps()],
+    upsert: { identity: 'byName', update: ['updatedAt'] },
+  }),
+  archive: a.destroy({
+    soft: true,
+    changes: [setAttribute('status', 'archived'), setAttribute('deletedAt', () => new Date().toISOString())],
+  }),
+  destroy: a.destroy(),
+  legacyCreate: a.create({ accept: ['name'], changes: [timestamps()] }),
+})
+
+export const Item = defineResource(items, {
+  name: 'Item',
+  identities: { byName: ['name'] },
+  actions: itemActions,
+  events: {
+    ignore: ['legacyCreate'],
+    versions: { create: 2 },
+    createTimestamp: 'createdAt',
+    updateTimestamp: 'updatedAt',
+  },
+})
+export const Note = defineResource(notes, {
+  name: 'Note',
+  actions: (a) => ({
+    create: a.create({ accept: ['itemId', 'body'], changes: [generateId()] }),
+    destroy: a.destroy(),
+  }),
+})
+export const PlainItem = defineResource(plainItems, {
+  name: 'PlainItem',
+  identities: { byName: ['name'] },
+  actions: itemActions,
+  events: { track: false },
+})
+
+export const resources = [Item, Note, PlainItem] as const

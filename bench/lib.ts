@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto'
+import { PGlite } from '@electric-sql/pglite'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import pg from 'pg'
+import { createRewind, type Ordering, type Rewind } from '../src/index.js'
+import { events, Item, resources } from './domain.js'
+
+export type BackendName = 'pglite' | 'postgres'
+
+export interface Metric {
+  readonly name: string
+  readonly backend: BackendName
+  readonly value: number
+  readonly unit: string
+  readonly target: number | null
+  /** 'min' when the value must be at least the target, 'max' when at most. */
+  readonly direction?: 'min' | 'max'
+}
+
+export const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** A fresh database on one backend: a Drizzle db, raw SQL for baselines, and how to drop it. */
+export interface BenchDb {
+  readonly backend: BackendName
+  readonly url?: string
+  readonly db: unknown
+  readonly pool?: pg.Pool
+  readonly pglite?: PGlite
+  close(): Promise<void>
+}
+
+export async function postgresReachable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 })
+  try {
+    await c.connect()
+    await c.end()
+    return true
+  } catch {
+    return false
+  }
+}
+
+export async function openDb(backend: BackendName, poolSize = 4): Promise<BenchDb> {
+  if (backend === 'pglite') {
+    const client = new PGlite()
+    return { backend, db: drizzlePglite({ client }), pglite: client, close: () => client.close() }
+  }
+  const name = `rewind_bench_${randomBytes(5).toString('hex')}`
+  const admin = new pg.Client({ connectionString: ADMIN_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const u = new URL(ADMIN_URL)
+  u.pathname = `/${name}`
+  const pool = new pg.Pool({ connectionString: u.toString(), max: poolSize })
+  // An idle connection ended by the server (database dropped at the end) must not crash the run.
+  pool.on('error', () => {})
+  return {
+    backend,
+    url: u.toString(),
+    db: drizzlePg({ client: pool }),
+    pool,
+    async close() {
+      await pool.end()
+      const a = new pg.Client({ connectionString: ADMIN_URL })
+      await a.connect()
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await a.end()
+    },
+  }
+}
+
+export function openRewind(db: unknown, ordering: Ordering = 'rowLocks'): Promise<Rewind<typeof resources>> {
+  return createRewind({
+    db,
+    resources,
+    createTables: true,
+    eventLog: {
+      table: events,
+      actors: { userId: () => undefined, systemActor: (a) => (a as { system?: string } | undefined)?.system },
+      ordering,
+      replayOverrides: [
+        { resource: 'Item', action: 'create', versions: [1], routeTo: [[Item, 'legacyCreate']] },
+      ],
+    },
+  })
+}
+
+/** Raw SQL on the same driver: the minimum work (the row and its event in one transaction). */
+export interface RawSql {
+  transaction<T>(fn: (q: (text: string, params: unknown[]) => Promise<unknown>) => Promise<T>): Promise<T>
+}
+
+export function rawSql(b: BenchDb): RawSql {
+  if (b.pool) {
+    const pool = b.pool
+    return {
+      async transaction(fn) {
+        const c = await pool.connect()
+        try {
+          await c.query('BEGIN')
+          const out = await fn((text, params) => c.query(text, params))
+          await c.query('COMMIT')
+          return out
+        } catch (e) {
+          await c.query('ROLLBACK')
+          throw e
+        } finally {
+          c.release()
+        }
+      },
+    }
+  }
+  const client = b.pglite!
+  return { transaction: (fn) => client.transaction((tx) => fn((text, params) => tx.query(text, params))) }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+export async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now()
+  await fn()
+  return performance.now() - t
+}

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto'
+import { Item, PlainItem } from '../domain.js'
+import { type BackendName, type Metric, openDb, openRewind, rawSql } from '../lib.js'
+
+/**
+ * One writer: N creates then N updates through Rewind (tracked), through an untracked resource, and as raw
+ * SQL on the same driver (the row and the event in one transaction). Rounds alternate A, B, C so machine
+ * noise falls on all three alike.
+ */
+export async function writeOne(backend: BackendName, quick: boolean): Promise<Metric[]> {
+  const n = quick ? 400 : 2000
+  const rounds = quick ? 4 : 6
+  const b = await openDb(backend, 2)
+  const rewind = await openRewind(b.db)
+  const raw = rawSql(b)
+  const stamp = () => new Date().toISOString()
+  const totals = { tracked: 0, untracked: 0, raw: 0 }
+  let serial = 0
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const per = Math.floor(n / rounds)
+      let t = performance.now()
+      const ids: string[] = []
+      for (let i = 0; i < per; i++) ids.push((await rewind.run(Item, 'create', { name: `t${serial++}` })).id)
+      for (const id of ids) await rewind.run(Item, 'rename', { name: `t${serial++}` }, { id })
+      totals.tracked += performance.now() - t
+
+      t = performance.now()
+      const pids: string[] = []
+      for (let i = 0; i < per; i++)
+        pids.push((await rewind.run(PlainItem, 'create', { name: `p${serial++}` })).id)
+      for (const id of pids) await rewind.run(PlainItem, 'rename', { name: `p${serial++}` }, { id })
+      totals.untracked += performance.now() - t
+
+      t = performance.now()
+      const rids: string[] = []
+      for (let i = 0; i < per; i++) {
+        const id = randomUUID()
+        const name = `r${serial++}`
+        const at = stamp()
+        await raw.transaction(async (q) => {
+          await q('INSERT INTO items (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)', [
+            id,
+            name,
+            at,
+          ])
+          await q(
+            `INSERT INTO events (record_id, resource, action, action_type, version, data, changed_attributes, occurred_at)
+             VALUES ($1, 'Item', 'create', 'create', 2, $2, $3, $4)`,
+            [id, JSON.stringify({ name }), JSON.stringify({ id, createdAt: at, updatedAt: at }), at],
+          )
+        })
+        rids.push(id)
+      }
+      for (const id of rids) {
+        const name = `r${serial++}`
+        const at = stamp()
+        await raw.transaction(async (q) => {
+          await q('UPDATE items SET name = $2, updated_at = $3 WHERE id = $1', [id, name, at])
+          await q(
+            `INSERT INTO events (record_id, resource, action, action_type, version, data, changed_attributes, occurred_at)
+             VALUES ($1, 'Item', 'rename', 'update', 1, $2, $3, $4)`,
+            [id, JSON.stringify({ name }), JSON.stringify({ updatedAt: at }), at],
+          )
+        })
+      }
+      totals.raw += performance.now() - t
+    }
+    const ops = 2 * Math.floor(n / rounds) * rounds
+    const perS = (ms: number) => (ops * 1000) / ms
+    return [
+      {
+        name: 'write.1.tracked_per_s',
+        backend,
+        value: perS(totals.tracked),
+        unit: 'actions/s',
+        target: null,
+      },
+      {
+        name: 'write.1.untracked_per_s',
+        backend,
+        value: perS(totals.untracked),
+        unit: 'actions/s',
+        target: null,
+      },
+      { name: 'write.1.raw_per_s', backend, value: perS(totals.raw), unit: 'writes/s', target: null },
+      {
+        name: 'write.1.tracked_vs_raw',
+        backend,
+        value: totals.raw / totals.tracked,
+        unit: 'ratio',
+        target: 0.8,
+        direction: 'min',
+      },
+      {
+        name: 'write.1.tracked_vs_untracked',
+        backend,
+        value: totals.untracked / totals.tracked,
+        unit: 'ratio',
+        target: null,
+      },
+    ]
+  } finally {
+    await rewind.close()
+    await b.close()
+  }
+}

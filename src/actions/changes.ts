@@ -1,0 +1,152 @@
+import { formatMicros, nowMicros } from '../data/pg-text.js'
+import { RewindError } from '../errors/rewind-error.js'
+import { uuidv7 } from '../util/uuidv7.js'
+import type { ChangeObject } from './action.js'
+import { type Changeset, type ExactValue, exact } from './changeset.js'
+
+/** Names a change (for `allowHooksInReplay`) and optionally makes it conditional. */
+export function change<T extends import('../resource/types.js').AnyTable = any, Args = any>(
+  name: string,
+  run: (cs: Changeset<T, Args>) => unknown,
+  options: { readonly where?: (cs: Changeset<T, Args>) => boolean; readonly skipInReplay?: boolean } = {},
+): ChangeObject<T, Args> {
+  return { name, run, ...options }
+}
+
+function missingColumn(cs: Changeset<any, any>, key: string, what: string): RewindError {
+  return new RewindError(
+    'INVALID_DEFINITION',
+    `${cs.resource}.${cs.action}: ${what} names column "${key}", which ${cs.resource} does not have. Columns: ${[...cs.codecs.keys()].join(', ')}`,
+    { resource: cs.resource, action: cs.action },
+  )
+}
+
+/** Sets a column to a value, or to what a function of the changeset returns. */
+export function setAttribute<Args = any>(
+  key: string,
+  value: unknown | ((cs: Changeset<any, Args>) => unknown),
+  options: { readonly where?: (cs: Changeset<any, Args>) => boolean } = {},
+): ChangeObject<any, Args> {
+  return {
+    name: `setAttribute:${key}`,
+    readsRecord: typeof value === 'function',
+    ...options,
+    run: (cs) => {
+      if (!cs.codecs.has(key)) throw missingColumn(cs, key, 'setAttribute')
+      cs.set(
+        key as never,
+        (typeof value === 'function' ? (value as (c: typeof cs) => unknown)(cs) : value) as never,
+      )
+    },
+  }
+}
+
+/** The current time as an exact value for a timestamp column, with microseconds. */
+export function nowFor(cs: Changeset<any, any>, key: string): ExactValue | Date {
+  const codec = cs.codecs.get(key)
+  if (!codec) throw missingColumn(cs, key, 'a timestamp change')
+  const micros = nowMicros()
+  if (codec.kind === 'timestamptz') return exact(`${formatMicros(micros)}Z`)
+  if (codec.kind === 'timestamp') return exact(formatMicros(micros))
+  return new Date(Number(micros / 1000n))
+}
+
+/**
+ * Sets the create timestamp on creates and the update timestamp on every write, in the app, with
+ * microseconds (so events and records agree exactly). Defaults: `createdAt` and `updatedAt`.
+ */
+export function timestamps(
+  options: { readonly create?: string | false; readonly update?: string | false } = {},
+): ChangeObject<any, any> {
+  const createKey = options.create === undefined ? 'createdAt' : options.create
+  const updateKey = options.update === undefined ? 'updatedAt' : options.update
+  return {
+    name: 'timestamps',
+    readsRecord: false,
+    run: (cs) => {
+      const now = updateKey ? nowFor(cs, updateKey) : createKey ? nowFor(cs, createKey) : undefined
+      if (cs.actionType === 'create' && createKey) {
+        if (!cs.isChanging(createKey as never))
+          cs.set(createKey as never, (now ?? nowFor(cs, createKey)) as never)
+      }
+      if (updateKey && !cs.isChanging(updateKey as never)) cs.set(updateKey as never, now as never)
+    },
+  }
+}
+
+/** Generates a UUIDv7 primary key in the app when none was given (ids sort by creation time). */
+export function generateId(): ChangeObject<any, any> {
+  return {
+    name: 'generateId',
+    readsRecord: false,
+    run: (cs) => {
+      if (cs.actionType !== 'create' || cs.isChanging(cs.primaryKey as never)) return
+      const codec = cs.codecs.get(cs.primaryKey)!
+      if (codec.kind !== 'uuid' && codec.kind !== 'text') {
+        throw new RewindError(
+          'INVALID_DEFINITION',
+          `${cs.resource}.${cs.action}: generateId() makes UUIDs, but the primary key "${cs.primaryKey}" is ${codec.sqlType}; use a database identity instead`,
+          { resource: cs.resource, action: cs.action },
+        )
+      }
+      cs.set(cs.primaryKey as never, uuidv7() as never)
+    },
+  }
+}
+
+/** Sets a belongsTo foreign key from an argument holding the related record's id (or the record itself). */
+export function relate<Args = any>(
+  foreignKey: string,
+  argument: keyof Args & string,
+): ChangeObject<any, Args> {
+  return {
+    name: `relate:${foreignKey}`,
+    readsRecord: false,
+    run: (cs) => {
+      if (!cs.codecs.has(foreignKey)) throw missingColumn(cs, foreignKey, 'relate')
+      const value = (cs.args as Record<string, unknown>)[argument]
+      if (value === undefined) return
+      const id =
+        value !== null && typeof value === 'object' && 'id' in value ? (value as { id: unknown }).id : value
+      cs.set(foreignKey as never, id as never)
+    },
+  }
+}
+
+/**
+ * After the record is written, runs an action of a related resource for each item of an argument (an
+ * object or an array of objects), with the foreign key set to this record's primary key. Related records
+ * record their own events, so replay skips this change and restores them from those events.
+ */
+export function manageRelated<Args = any>(options: {
+  /** The related resource (a thunk, as in relationships). */
+  readonly resource: () => import('../resource/define-resource.js').AnyResource
+  /** The related resource's column that holds this record's primary key. */
+  readonly foreignKey: string
+  /** The argument holding the related inputs. */
+  readonly argument: keyof Args & string
+  /** The related resource's action to run (default `create`). */
+  readonly action?: string
+}): ChangeObject<any, Args> {
+  return {
+    name: `manageRelated:${options.argument}`,
+    skipInReplay: true,
+    readsRecord: false,
+    run: (cs) => {
+      const value = (cs.args as Record<string, unknown>)[options.argument]
+      if (value === undefined || value === null) return
+      const items = Array.isArray(value) ? value : [value]
+      cs.afterAction(async (record, ctx) => {
+        const parentId = (record as Record<string, unknown>)[cs.primaryKey]
+        for (const item of items) {
+          await ctx.run(options.resource(), options.action ?? 'create', {
+            ...(item as object),
+            [options.foreignKey]: parentId,
+          })
+        }
+      })
+    },
+  }
+}
+
+export { exact }

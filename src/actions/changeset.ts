@@ -1,0 +1,164 @@
+import type { ColumnCodec, Json } from '../data/column-codec.js'
+import type { Issue } from '../errors/rewind-error.js'
+import type { AnyTable, ColumnKey, InsertOf, RecordOf } from '../resource/types.js'
+
+/** A value given in canonical form (exact, e.g. a timestamp with microseconds); see {@link exact}. */
+export class ExactValue {
+  constructor(readonly value: Json) {}
+}
+
+/**
+ * Marks a value as already canonical (the exact database form: an ISO timestamp with microseconds, a
+ * decimal string for a bigint, base64 for bytes). Changes use it to set values a JavaScript type would
+ * round off, such as microsecond timestamps on a `Date`-mode column.
+ */
+export function exact(value: Json): ExactValue {
+  return new ExactValue(value)
+}
+
+/** What an after-action hook receives. */
+export type AfterActionHook<T extends AnyTable> = (
+  record: RecordOf<T>,
+  ctx: HookContext,
+) => void | Promise<void>
+/** What an after-transaction hook receives: the result, or the error when the transaction failed. */
+export type AfterTransactionHook<T extends AnyTable> = (
+  outcome:
+    | { readonly ok: true; readonly record: RecordOf<T> | undefined }
+    | { readonly ok: false; readonly error: unknown },
+) => void | Promise<void>
+export type BeforeHook = (ctx: HookContext) => void | Promise<void>
+
+/** Options of an action run, as they pass on to nested actions. */
+export interface CallOptions {
+  readonly actor?: unknown
+  readonly tenant?: unknown
+  readonly context?: Readonly<Record<string, unknown>>
+  readonly metadata?: Readonly<Record<string, unknown>>
+  readonly authorize?: boolean
+}
+
+/** The runner hooks use to call other actions; inside the transaction they join it. */
+export interface NestedRunner {
+  run(resource: any, action: string, input?: any, options?: any): Promise<any>
+}
+
+/** What hooks can use: the transaction's Drizzle database, raw SQL, and nested actions. */
+export interface HookContext extends NestedRunner {
+  readonly actor: unknown
+  readonly tenant: unknown
+  readonly context: Readonly<Record<string, unknown>>
+  /** True while the action runs as part of a replay. */
+  readonly replaying: boolean
+  /** A Drizzle database bound to the action's transaction (created on first use). */
+  db(): Promise<unknown>
+  /** Raw SQL on the action's transaction; values come back as PostgreSQL text. */
+  sql(text: string, params?: readonly (string | null)[]): Promise<Record<string, string | null>[]>
+}
+
+/** A registered hook and the change that registered it (replay keeps hooks of allowed changes only). */
+export interface Registered<F> {
+  readonly fn: F
+  readonly change: string | undefined
+}
+
+/**
+ * The pending state of one action on one record: input, arguments, who is acting, the current record, the
+ * attribute values changes set, errors, and hooks. Changes and validations read and write it.
+ */
+export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unknown>> {
+  /** Attribute values set so far (app values, or {@link ExactValue}s), by column key. */
+  readonly attributes = new Map<string, unknown>()
+  /** Keys that were forced: later `set` calls do not change them. */
+  readonly forced = new Set<string>()
+  readonly errors: Issue[] = []
+  readonly beforeActionHooks: Registered<BeforeHook>[] = []
+  readonly afterActionHooks: Registered<AfterActionHook<T>>[] = []
+  readonly beforeTransactionHooks: Registered<BeforeHook>[] = []
+  readonly afterTransactionHooks: Registered<AfterTransactionHook<T>>[] = []
+  /** The name of the change now running, so hooks it registers are attributed to it. */
+  currentChange: string | undefined
+
+  /** The resource's name. */
+  readonly resource: string
+
+  constructor(
+    /** @internal the columns of the resource. */
+    readonly codecs: ReadonlyMap<string, ColumnCodec>,
+    /** @internal the primary key column. */
+    readonly primaryKey: string,
+    resourceName: string,
+    readonly action: string,
+    readonly actionType: 'create' | 'update' | 'destroy',
+    /** The accepted attributes the caller passed (app values). */
+    readonly input: Readonly<Partial<InsertOf<T>>>,
+    /** The parsed arguments (schema outputs, defaults applied). */
+    readonly args: Readonly<Args>,
+    readonly actor: unknown,
+    readonly tenant: unknown,
+    readonly context: Readonly<Record<string, unknown>>,
+    /** The current record (updates and destroys). */
+    readonly record: RecordOf<T> | undefined,
+    readonly replaying: boolean,
+  ) {
+    this.resource = resourceName
+  }
+
+  /** The value an attribute will have: set by this action, else the current record's. */
+  get<K extends ColumnKey<T>>(key: K): RecordOf<T>[K] | undefined {
+    if (this.attributes.has(key)) {
+      const v = this.attributes.get(key)
+      return (v instanceof ExactValue ? this.codecs.get(key)?.toApp(v.value) : v) as RecordOf<T>[K]
+    }
+    return this.record?.[key]
+  }
+
+  /** True when this action sets the attribute. */
+  isChanging(key: ColumnKey<T>): boolean {
+    return this.attributes.has(key)
+  }
+
+  /** Sets an attribute (any column, accepted or not). A forced value is kept. */
+  set<K extends ColumnKey<T>>(key: K, value: InsertOf<T>[K] | ExactValue): this {
+    if (!this.forced.has(key)) this.attributes.set(key, value)
+    return this
+  }
+
+  /** Sets an attribute and keeps it against later `set` calls. */
+  force<K extends ColumnKey<T>>(key: K, value: InsertOf<T>[K] | ExactValue): this {
+    this.attributes.set(key, value)
+    this.forced.add(key)
+    return this
+  }
+
+  /** Adds a validation error; the action fails with `VALIDATION` and writes nothing. */
+  addError(field: string | readonly (string | number)[] | undefined, message: string): this {
+    const path = field === undefined ? [] : typeof field === 'string' ? [field] : [...field]
+    this.errors.push({ path, message })
+    return this
+  }
+
+  /** Runs inside the transaction, just before the row is written. */
+  beforeAction(fn: BeforeHook): this {
+    this.beforeActionHooks.push({ fn, change: this.currentChange })
+    return this
+  }
+
+  /** Runs inside the transaction, after the row and its event are written. */
+  afterAction(fn: AfterActionHook<T>): this {
+    this.afterActionHooks.push({ fn, change: this.currentChange })
+    return this
+  }
+
+  /** Runs before the transaction begins (for a nested action: right away, inside the parent's). */
+  beforeTransaction(fn: BeforeHook): this {
+    this.beforeTransactionHooks.push({ fn, change: this.currentChange })
+    return this
+  }
+
+  /** Runs after the transaction commits (or rolls back, with the error). */
+  afterTransaction(fn: AfterTransactionHook<T>): this {
+    this.afterTransactionHooks.push({ fn, change: this.currentChange })
+    return this
+  }
+}

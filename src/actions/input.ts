@@ -1,0 +1,143 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import type { Json } from '../data/column-codec.js'
+import { type Issue, RewindError } from '../errors/rewind-error.js'
+import type { AnyResource } from '../resource/define-resource.js'
+import type { ActionDefinition } from './action.js'
+import { ExactValue } from './changeset.js'
+
+/** The caller's input, split and checked: accepted columns (app values and their canonical casts) and arguments. */
+export interface ParsedInput {
+  /** Accepted columns the caller passed, as app values. */
+  readonly attributes: Map<string, unknown>
+  /** The same, cast to canonical values (what the event's `data` records). */
+  readonly castAttributes: Map<string, Json>
+  /** Parsed arguments (schema outputs, defaults applied). */
+  readonly args: Record<string, unknown>
+  /** Argument inputs as passed (before the schema's transforms), for the event's `data`. */
+  readonly argInputs: Record<string, unknown>
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/**
+ * Checks an action's input: a plain object whose keys are accepted columns or declared arguments, with
+ * values that fit their columns and schemas. Fails with one `VALIDATION` error listing every issue.
+ */
+export async function parseInput(
+  resource: AnyResource,
+  actionName: string,
+  def: ActionDefinition,
+  input: unknown,
+  /** Replay passes recorded canonical values as {@link ExactValue}s, which skip the app-value cast. */
+  allowExact = false,
+): Promise<ParsedInput> {
+  const issues: Issue[] = []
+  const attributes = new Map<string, unknown>()
+  const castAttributes = new Map<string, Json>()
+  const argInputs: Record<string, unknown> = Object.create(null)
+  const args: Record<string, unknown> = {}
+  const fail = () =>
+    new RewindError(
+      'VALIDATION',
+      `${resource.name}.${actionName}: invalid input: ${issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`,
+      { resource: resource.name, action: actionName, issues },
+    )
+
+  if (input === undefined || input === null) input = {}
+  if (!isPlainObject(input)) {
+    issues.push({
+      path: [],
+      message: `expected an object of inputs, got ${Array.isArray(input) ? 'an array' : typeof input}`,
+    })
+    throw fail()
+  }
+  const accepted = new Set(def.accept)
+  const argNames = new Set(Object.keys(def.arguments))
+  // Own keys only, including a literal "__proto__" key from JSON.parse: it is treated as an unknown key.
+  for (const key of Object.keys(input)) {
+    const value = input[key]
+    if (accepted.has(key)) {
+      if (value === undefined) continue
+      if (allowExact && value instanceof ExactValue) {
+        attributes.set(key, value)
+        castAttributes.set(key, value.value)
+        continue
+      }
+      const codec = resource.codecs.get(key)!
+      const cast = codec.fromApp(value)
+      if (!cast.ok) issues.push({ path: [key], message: cast.message })
+      else {
+        attributes.set(key, value)
+        castAttributes.set(key, cast.value)
+      }
+    } else if (argNames.has(key)) {
+      argInputs[key] = value
+    } else if (!def.ignoreUnknownInputs) {
+      const expected = [...accepted, ...argNames]
+      issues.push({
+        path: [key],
+        message: `unknown input "${key}": ${resource.name}.${actionName} accepts ${expected.length ? expected.map((k) => `"${k}"`).join(', ') : 'no input'}`,
+      })
+    }
+  }
+  for (const [name, schema] of Object.entries(def.arguments)) {
+    let result = (schema as StandardSchemaV1)['~standard'].validate(argInputs[name])
+    if (result instanceof Promise) result = await result
+    if (result.issues) {
+      for (const issue of result.issues) {
+        const sub = (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? p.key : p)) as (
+          | string
+          | number
+        )[]
+        issues.push({
+          path: [name, ...sub.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+          message: issue.message,
+        })
+      }
+    } else {
+      args[name] = result.value
+    }
+  }
+  if (issues.length > 0) throw fail()
+  return { attributes, castAttributes, args, argInputs: { ...argInputs } }
+}
+
+/** Encodes a value for an event payload as JSON, exactly; returns the encoder used for non-JSON values. */
+export function encodeArgument(value: unknown): { value: Json; encoder?: string } {
+  if (value === undefined) return { value: null }
+  if (value instanceof Date)
+    return { value: Number.isNaN(value.getTime()) ? null : value.toISOString(), encoder: 'date' }
+  if (typeof value === 'bigint') return { value: String(value), encoder: 'bigint' }
+  if (value instanceof Uint8Array) {
+    return {
+      value: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64'),
+      encoder: 'base64',
+    }
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) return { value: String(value), encoder: 'number' }
+  if (Array.isArray(value)) {
+    const items = value.map(encodeArgument)
+    const enc = items.find((i) => i.encoder)?.encoder
+    return enc
+      ? { value: items.map((i) => i.value), encoder: `array:${enc}` }
+      : { value: items.map((i) => i.value) }
+  }
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, Json> = {}
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined) continue
+      Object.defineProperty(out, k, {
+        value: encodeArgument(v).value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+    return { value: out }
+  }
+  return { value: value as Json }
+}

@@ -1,0 +1,18 @@
+import { isRewindError } from '../errors/rewind-error.js'
+import { UsageError } from './errors.js'
+
+/**
+ * Runs a read of the API with arguments from the command line: a VALIDATION or NOT_FOUND error there means
+ * the arguments were wrong (an actor column that does not exist, an id of the wrong shape), so it becomes a
+ * usage error (exit 2). Other errors pass through.
+ */
+export async function readsAsUsage<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (error) {
+    if (isRewindError(error, 'VALIDATION') || isRewindError(error, 'NOT_FOUND')) {
+      throw new UsageError(error.message, { cause: error })
+    }
+    throw error
+  }
+}

@@ -1,0 +1,60 @@
+import type { AnyRewind, LoadedConfig } from './config.js'
+
+/**
+ * Opens the app's Rewind instance as the configuration says, runs `fn` with it, and closes it (and the
+ * database client under it) in `finally`, whatever `fn` does. Every command that reads or writes goes
+ * through here.
+ */
+export async function usingRewind<T>(
+  loaded: LoadedConfig,
+  fn: (rewind: AnyRewind) => Promise<T>,
+): Promise<T> {
+  const rewind = await open(loaded)
+  try {
+    return await fn(rewind)
+  } finally {
+    await (loaded.config.close ?? closeWithClient)(rewind)
+  }
+}
+
+async function open(loaded: LoadedConfig): Promise<AnyRewind> {
+  const { rewind } = loaded.config
+  const where = loaded.file ? `the rewind of ${loaded.file}` : 'the configured rewind'
+  const value = await (typeof rewind === 'function' ? rewind(loaded.context) : rewind)
+  const looksLikeRewind =
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AnyRewind).events === 'function' &&
+    (value as AnyRewind).resources instanceof Map
+  if (!looksLikeRewind) {
+    throw new Error(
+      `${where} gave ${describe(value)}; expected the app's Rewind instance (createRewind(...))`,
+    )
+  }
+  return value
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  if (typeof value === 'object') return `an object with keys ${Object.keys(value).join(', ') || '(none)'}`
+  return `a ${typeof value}`
+}
+
+interface ClosableClient {
+  end?: () => Promise<void>
+  close?: () => Promise<void>
+  closed?: boolean
+  ended?: boolean
+}
+
+/** The default: Rewind closes what it opened; the CLI then closes the client the configuration opened. */
+async function closeWithClient(rewind: AnyRewind): Promise<void> {
+  await rewind.close()
+  const client = (rewind.db as { $client?: ClosableClient } | undefined)?.$client
+  if (!client) return
+  if (typeof client.end === 'function') {
+    if (!client.ended) await client.end()
+  } else if (typeof client.close === 'function' && client.closed !== true) {
+    await client.close()
+  }
+}

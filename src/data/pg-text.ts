@@ -1,0 +1,188 @@
+/**
+ * Parsing and printing of PostgreSQL's text formats that Rewind needs to read every value exactly:
+ * timestamps (to a canonical UTC form with microseconds), array literals and bytea hex.
+ *
+ * Rewind reads every column as the database's own text output (never through a driver's parser, which
+ * would lose microseconds or the exact digits of a numeric) and converts that text here.
+ */
+
+const TIMESTAMP_RE =
+  /^(\d{4,6})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?)?$/
+
+export interface ParsedTimestamp {
+  /** Microseconds since the epoch, as an exact bigint. */
+  readonly micros: bigint
+  /** Whether the text carried an offset or `Z`. */
+  readonly hasZone: boolean
+}
+
+const MAX_YEAR = 294276
+
+/** Parses `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]][Z|±HH[:MM[:SS]]]`. Returns undefined for anything else. */
+export function parseTimestamp(text: string): ParsedTimestamp | undefined {
+  const m = TIMESTAMP_RE.exec(text)
+  if (!m) return undefined
+  const [, y, mo, d, h, mi, s, frac, z, sign, oh, om, os] = m
+  const year = Number(y)
+  const month = Number(mo)
+  const day = Number(d)
+  const hour = Number(h)
+  const minute = Number(mi)
+  const second = s === undefined ? 0 : Number(s)
+  if (year < 1 || year > MAX_YEAR || month < 1 || month > 12 || day < 1 || day > 31) return undefined
+  if (hour > 24 || minute > 59 || second > 60) return undefined
+  if (hour === 24 && (minute !== 0 || second !== 0 || (frac !== undefined && /[1-9]/.test(frac))))
+    return undefined
+  const date = new Date(0)
+  date.setUTCFullYear(year, month - 1, day)
+  // Reject dates JavaScript rolled over (February 30th), which PostgreSQL also rejects.
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+    return undefined
+  }
+  date.setUTCHours(0, 0, 0, 0)
+  let micros = BigInt(date.getTime()) * 1000n
+  micros += BigInt(hour * 3600 + minute * 60 + second) * 1_000_000n
+  if (frac !== undefined) {
+    // PostgreSQL rounds to microseconds; so do we, half away from zero.
+    const digits = `${frac}000000000`.slice(0, 9)
+    let us = BigInt(digits.slice(0, 6))
+    if (Number(digits[6]) >= 5) us += 1n
+    micros += us
+  }
+  if (sign !== undefined) {
+    const offsetSeconds = Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0)
+    micros += (sign === '+' ? -1n : 1n) * BigInt(offsetSeconds) * 1_000_000n
+  }
+  return { micros, hasZone: z !== undefined || sign !== undefined }
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0')
+}
+
+/** Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC, no zone suffix). */
+export function formatMicros(micros: bigint): string {
+  let ms = micros / 1000n
+  let us = micros % 1000n
+  if (us < 0n) {
+    us += 1000n
+    ms -= 1n
+  }
+  const d = new Date(Number(ms))
+  const year = d.getUTCFullYear()
+  const frac = pad(d.getUTCMilliseconds() * 1000 + Number(us), 6)
+  return `${pad(year, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(
+    d.getUTCMinutes(),
+    2,
+  )}:${pad(d.getUTCSeconds(), 2)}.${frac}`
+}
+
+/** Microseconds since the epoch of a JavaScript Date (which has millisecond precision). */
+export function dateToMicros(date: Date): bigint {
+  return BigInt(date.getTime()) * 1000n
+}
+
+let lastMicros = 0n
+const clockOrigin = BigInt(Date.now()) * 1000n
+const perfOrigin = performance.now()
+
+/**
+ * The current time with microseconds, strictly increasing within the process. JavaScript's Date has only
+ * milliseconds; PostgreSQL keeps microseconds, so app-side timestamps use this clock to keep the ordering
+ * of writes made within the same millisecond.
+ */
+export function nowMicros(): bigint {
+  const elapsed = BigInt(Math.floor((performance.now() - perfOrigin) * 1000))
+  let now = clockOrigin + elapsed
+  if (now <= lastMicros) now = lastMicros + 1n
+  lastMicros = now
+  return now
+}
+
+/** Parses a PostgreSQL array literal (`{a,"b c",NULL,{1,2}}`) into nested arrays of element texts. */
+export function parseArrayLiteral(text: string): unknown[] {
+  let i = 0
+  // An optional dimension decoration: `[1:2]={...}`.
+  if (text[0] === '[') {
+    const eq = text.indexOf('=')
+    if (eq < 0) throw new Error(`not a PostgreSQL array literal: ${text.slice(0, 40)}`)
+    i = eq + 1
+  }
+  const parse = (): unknown[] => {
+    if (text[i] !== '{') throw new Error(`not a PostgreSQL array literal: ${text.slice(0, 40)}`)
+    i++
+    const out: unknown[] = []
+    if (text[i] === '}') {
+      i++
+      return out
+    }
+    for (;;) {
+      const ch = text[i]
+      if (ch === '{') {
+        out.push(parse())
+      } else if (ch === '"') {
+        i++
+        let s = ''
+        while (i < text.length && text[i] !== '"') {
+          if (text[i] === '\\') i++
+          s += text[i]
+          i++
+        }
+        i++
+        out.push(s)
+      } else {
+        let j = i
+        while (j < text.length && text[j] !== ',' && text[j] !== '}') j++
+        const raw = text.slice(i, j).trim()
+        out.push(raw.toUpperCase() === 'NULL' ? null : raw)
+        i = j
+      }
+      if (text[i] === ',') {
+        i++
+        continue
+      }
+      if (text[i] === '}') {
+        i++
+        return out
+      }
+      throw new Error(`malformed PostgreSQL array literal near position ${i}`)
+    }
+  }
+  return parse()
+}
+
+/** Prints nested arrays of element texts (or null) as a PostgreSQL array literal, quoting every element. */
+export function printArrayLiteral(items: readonly unknown[]): string {
+  const parts = items.map((item) => {
+    if (item === null) return 'NULL'
+    if (Array.isArray(item)) return printArrayLiteral(item)
+    return `"${String(item).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+  })
+  return `{${parts.join(',')}}`
+}
+
+/** bytea hex text (`\x00ff`) to bytes. */
+export function byteaFromText(text: string): Buffer {
+  if (text.startsWith('\\x')) return Buffer.from(text.slice(2), 'hex')
+  // The legacy escape format, in case a server is configured with bytea_output = escape.
+  const bytes: number[] = []
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') {
+      if (text[i + 1] === '\\') {
+        bytes.push(92)
+        i++
+      } else {
+        bytes.push(Number.parseInt(text.slice(i + 1, i + 4), 8))
+        i += 3
+      }
+    } else {
+      bytes.push(text.charCodeAt(i))
+    }
+  }
+  return Buffer.from(bytes)
+}
+
+/** Bytes to bytea hex text. */
+export function byteaToText(bytes: Uint8Array): string {
+  return `\\x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`
+}

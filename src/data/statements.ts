@@ -1,0 +1,234 @@
+import type { AnyResource } from '../resource/define-resource.js'
+import { qualifiedName, quoteIdent } from '../schema/names.js'
+import type { ColumnCodec, Json } from './column-codec.js'
+import type { RawRow } from './database.js'
+
+/**
+ * The SQL Rewind runs for resources. Every parameter is text, cast to the column type in SQL, and every
+ * value comes back as PostgreSQL's text output: nothing passes through a JavaScript type that would
+ * round it.
+ */
+
+/** The type to cast a text parameter to: the column type without modifiers, so that an oversized value
+ * fails on assignment instead of being truncated by an explicit cast to varchar(n). */
+const castCache = new WeakMap<ColumnCodec, string>()
+
+export function castType(codec: ColumnCodec): string {
+  let cast = castCache.get(codec)
+  if (cast === undefined) {
+    cast = computeCastType(codec)
+    castCache.set(codec, cast)
+  }
+  return cast
+}
+
+function computeCastType(codec: ColumnCodec): string {
+  const col = codec.column as unknown as { enum?: { enumName: string; schema?: string } }
+  const dims = '[]'.repeat(codec.dims)
+  if (col.enum) {
+    const name = col.enum.schema
+      ? `${quoteIdent(col.enum.schema)}.${quoteIdent(col.enum.enumName)}`
+      : quoteIdent(col.enum.enumName)
+    return `${name}${dims}`
+  }
+  let base = codec.column as unknown as { baseColumn?: unknown; getSQLType(): string }
+  while (base.baseColumn) base = base.baseColumn as typeof base
+  const plain = base
+    .getSQLType()
+    .replace(/\([^)]*\)/g, '')
+    .trim()
+  return `${plain}${dims}`
+}
+
+/** Collects text parameters and hands out `$n::text::type` placeholders. */
+export class Params {
+  readonly values: (string | null)[] = []
+  add(codec: ColumnCodec, value: Json): string {
+    this.values.push(codec.toText(value))
+    return `$${this.values.length}::text::${castType(codec)}`
+  }
+  raw(value: string | null, type = 'text'): string {
+    this.values.push(value)
+    return `$${this.values.length}::${type}`
+  }
+}
+
+/** `"col" AS "key", ...` for every column, with an optional table alias and key prefix. */
+const selectCache = new WeakMap<AnyResource, Map<string, string>>()
+
+export function selectList(resource: AnyResource, alias?: string, prefix = ''): string {
+  let byKey = selectCache.get(resource)
+  if (!byKey) {
+    byKey = new Map()
+    selectCache.set(resource, byKey)
+  }
+  const cacheKey = `${alias ?? ''}\u0000${prefix}`
+  let list = byKey.get(cacheKey)
+  if (list === undefined) {
+    list = computeSelectList(resource, alias, prefix)
+    byKey.set(cacheKey, list)
+  }
+  return list
+}
+
+function computeSelectList(resource: AnyResource, alias: string | undefined, prefix: string): string {
+  const parts: string[] = []
+  for (const codec of resource.codecs.values()) {
+    const col = alias ? `${alias}.${quoteIdent(codec.name)}` : quoteIdent(codec.name)
+    // Every value as PostgreSQL's text output (see SqlClient.queryText).
+    parts.push(`${col}::text AS ${quoteIdent(prefix + codec.key)}`)
+  }
+  return parts.join(', ')
+}
+
+/** A raw row (keyed by column key, possibly prefixed) to canonical values. */
+export function canonicalRow(resource: AnyResource, row: RawRow, prefix = ''): Map<string, Json> {
+  const out = new Map<string, Json>()
+  for (const codec of resource.codecs.values()) {
+    out.set(codec.key, codec.fromText(row[prefix + codec.key] ?? null))
+  }
+  return out
+}
+
+/** Canonical values to the record the app sees. */
+export function appRecord(resource: AnyResource, values: ReadonlyMap<string, Json>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const codec of resource.codecs.values()) {
+    const v = values.get(codec.key)
+    out[codec.key] = v === undefined ? null : codec.toApp(v)
+  }
+  return out
+}
+
+function codecOf(resource: AnyResource, key: string): ColumnCodec {
+  const codec = resource.codecs.get(key)
+  if (!codec) throw new Error(`unknown column ${key} of ${resource.name}`)
+  return codec
+}
+
+/** `WHERE pk = $1 [AND tenant = $2]` */
+export function keyCondition(
+  resource: AnyResource,
+  params: Params,
+  id: Json,
+  tenant: Json | undefined,
+  alias?: string,
+): string {
+  const q = (name: string) => (alias ? `${alias}.${quoteIdent(name)}` : quoteIdent(name))
+  const pk = codecOf(resource, resource.primaryKey)
+  let where = `${q(pk.name)} = ${params.add(pk, id)}`
+  if (resource.tenant !== undefined && tenant !== undefined) {
+    const t = codecOf(resource, resource.tenant)
+    where += ` AND ${q(t.name)} = ${params.add(t, tenant)}`
+  }
+  return where
+}
+
+export function selectByKey(
+  resource: AnyResource,
+  id: Json,
+  tenant: Json | undefined,
+  lock: boolean,
+): { text: string; params: (string | null)[] } {
+  const params = new Params()
+  const where = keyCondition(resource, params, id, tenant)
+  return {
+    text: `SELECT ${selectList(resource)} FROM ${qualifiedName(resource.table)} WHERE ${where}${lock ? ' FOR UPDATE' : ''}`,
+    params: params.values,
+  }
+}
+
+export interface InsertOptions {
+  /** Write identity columns declared GENERATED ALWAYS (replay restores their values). */
+  readonly overriding?: boolean
+  /** ON CONFLICT on these columns, updating these columns from the proposed row. */
+  readonly onConflict?: { readonly target: readonly string[]; readonly update: readonly string[] }
+}
+
+export function insertRow(
+  resource: AnyResource,
+  values: ReadonlyMap<string, Json>,
+  options: InsertOptions = {},
+): { text: string; params: (string | null)[] } {
+  const params = new Params()
+  const cols: string[] = []
+  const vals: string[] = []
+  for (const [key, value] of values) {
+    const codec = codecOf(resource, key)
+    cols.push(quoteIdent(codec.name))
+    vals.push(params.add(codec, value))
+  }
+  const table = qualifiedName(resource.table)
+  let text =
+    cols.length === 0
+      ? `INSERT INTO ${table} DEFAULT VALUES`
+      : `INSERT INTO ${table} (${cols.join(', ')})${options.overriding ? ' OVERRIDING SYSTEM VALUE' : ''} VALUES (${vals.join(', ')})`
+  if (options.onConflict) {
+    const target = options.onConflict.target.map((k) => quoteIdent(codecOf(resource, k).name)).join(', ')
+    const updates = options.onConflict.update.map((k) => {
+      const name = quoteIdent(codecOf(resource, k).name)
+      return `${name} = EXCLUDED.${name}`
+    })
+    // DO NOTHING would return no row; a no-op assignment returns the existing one.
+    if (updates.length === 0) {
+      const pk = quoteIdent(codecOf(resource, resource.primaryKey).name)
+      updates.push(`${pk} = ${table}.${pk}`)
+    }
+    text += ` ON CONFLICT (${target}) DO UPDATE SET ${updates.join(', ')}`
+  }
+  // xmax = 0 tells an upsert's insert from its update; a plain insert needs only the row.
+  text += options.onConflict
+    ? ` RETURNING ${selectList(resource)}, (xmax = 0)::text AS "__inserted"`
+    : ` RETURNING ${selectList(resource)}`
+  return { text, params: params.values }
+}
+
+/**
+ * Updates one row and returns it before and after, in one statement. The sub-select locks the row, so the
+ * "before" image is the row as it was at the moment of the write, whatever a concurrent writer did.
+ */
+export function updateRow(
+  resource: AnyResource,
+  id: Json,
+  tenant: Json | undefined,
+  values: ReadonlyMap<string, Json>,
+  expectedLock?: { readonly key: string; readonly value: Json },
+): { text: string; params: (string | null)[] } {
+  const params = new Params()
+  const table = qualifiedName(resource.table)
+  const pk = quoteIdent(codecOf(resource, resource.primaryKey).name)
+  let oldWhere = keyCondition(resource, params, id, tenant)
+  if (expectedLock) {
+    const c = codecOf(resource, expectedLock.key)
+    oldWhere += ` AND ${quoteIdent(c.name)} = ${params.add(c, expectedLock.value)}`
+  }
+  const sets: string[] = []
+  for (const [key, value] of values) {
+    const codec = codecOf(resource, key)
+    sets.push(`${quoteIdent(codec.name)} = ${params.add(codec, value)}`)
+  }
+  if (sets.length === 0) {
+    // Nothing to write: lock the row and read it, so the action still conflicts and orders like a write.
+    return {
+      text: `SELECT ${selectList(resource, undefined, 'old:')}, ${selectList(resource)} FROM ${table} WHERE ${oldWhere} FOR UPDATE`,
+      params: params.values,
+    }
+  }
+  const text =
+    `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT * FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
+    `WHERE t.${pk} = o.${pk} RETURNING ${selectList(resource, 'o', 'old:')}, ${selectList(resource, 't')}`
+  return { text, params: params.values }
+}
+
+export function deleteRow(
+  resource: AnyResource,
+  id: Json,
+  tenant: Json | undefined,
+): { text: string; params: (string | null)[] } {
+  const params = new Params()
+  const where = keyCondition(resource, params, id, tenant)
+  return {
+    text: `DELETE FROM ${qualifiedName(resource.table)} WHERE ${where} RETURNING ${selectList(resource)}`,
+    params: params.values,
+  }
+}

@@ -1,0 +1,64 @@
+import type { RawRow } from '../data/database.js'
+import { quoteIdent } from '../schema/names.js'
+import type { EventLog, RewindEvent } from './event-log.js'
+
+/** The xmin of `xmin:xmax:xip,...` (pg_current_snapshot()). */
+function snapshotXmin(text: string): bigint {
+  return BigInt(text.split(':')[0] ?? '0')
+}
+
+/**
+ * Follows the log in position order and never skips an event, whatever order transactions commit in.
+ *
+ * Positions are drawn when an event is inserted, so a transaction can commit a position lower than one
+ * already visible. The tail hands out only a gap-free run of positions. At a gap it takes a fresh transaction
+ * id as a bound (`pg_current_xact_id()`: every transaction that could hold a missing position had its id
+ * before the gap was seen, so its id is lower) and waits until `pg_snapshot_xmin` passes that bound: by then
+ * every such transaction has finished, and a still-missing position belonged to one that rolled back.
+ * (A snapshot's own `xmax` is no such bound: it is one past the highest *completed* id, and a transaction
+ * still running can hold a higher one.)
+ */
+export class LogTail {
+  #cursor: number
+  #gapBound: bigint | undefined
+
+  constructor(
+    readonly log: EventLog,
+    readonly query: (text: string, params: (string | null)[]) => Promise<RawRow[]>,
+    afterPosition = 0,
+  ) {
+    this.#cursor = afterPosition
+  }
+
+  /** The position of the last event handed out. */
+  get position(): number {
+    return this.#cursor
+  }
+
+  /** The next events in position order (possibly none); call again to continue. */
+  async poll(limit = 1000): Promise<RewindEvent[]> {
+    const position = quoteIdent(this.log.codecs.get('position')!.name)
+    const select = this.log
+      .selectSql(`${position} > $1::int8`, limit)
+      .replace(/^SELECT /, 'SELECT pg_current_snapshot()::text AS "__snapshot", ')
+    const rows = await this.query(select, [String(this.#cursor)])
+    const out: RewindEvent[] = []
+    for (const row of rows) {
+      const event = this.log.decode(row)
+      if (event.position !== this.#cursor + 1) {
+        if (this.#gapBound === undefined) {
+          // Positions before this one may still commit: wait for every transaction that could hold them.
+          const [bound] = await this.query('SELECT pg_current_xact_id()::text AS x', [])
+          this.#gapBound = BigInt(bound?.x ?? '0')
+          break
+        }
+        if (snapshotXmin(row.__snapshot ?? '0:0:') <= this.#gapBound) break
+        // Everything that could have held the missing positions has finished: they were rolled back.
+      }
+      this.#gapBound = undefined
+      out.push(event)
+      this.#cursor = event.position
+    }
+    return out
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Rewind: AshEvents-style event sourcing for TypeScript over Drizzle tables, on PGlite and PostgreSQL.
+ * @module
+ */
+
+export type {
+  ActionBuilders,
+  ActionDefinition,
+  Change,
+  ChangeObject,
+  CreateConfig,
+  DestroyConfig,
+  GenericActionContext,
+  GenericConfig,
+  Policy,
+  PolicyContext,
+  UpdateConfig,
+  Validation,
+  ValidationObject,
+} from './actions/action.js'
+export { change, generateId, manageRelated, relate, setAttribute, timestamps } from './actions/changes.js'
+export { Changeset, exact, type HookContext } from './actions/changeset.js'
+export {
+  equals,
+  length,
+  match,
+  notEquals,
+  oneOf,
+  present,
+  type ValidationOptions,
+} from './actions/validations.js'
+export type { Json } from './data/column-codec.js'
+export {
+  HTTP_STATUS,
+  type Issue,
+  isRewindError,
+  RewindError,
+  type RewindErrorCode,
+} from './errors/rewind-error.js'
+export { type KeyProvider, type KeyRing, keyRing } from './events/encryption.js'
+export type { EventEncoders, EventFilter, EventPage, RewindEvent } from './events/event-log.js'
+export type { EventLogConfig, Ordering, ReplayOverride } from './events/event-log-config.js'
+export { type EventLogTable, type EventLogTableOptions, eventLogTable } from './events/event-log-table.js'
+export type { ReplayOptions, ReplayProgress, ReplayResult, SkippedEvent } from './replay/replay.js'
+export type { FieldChange, HistoryEntry, PointInTime } from './replay/time-travel.js'
+export type { RowDifference, TableDifferences, VerifyOptions, VerifyResult } from './replay/verify.js'
+export type {
+  ActionInput,
+  ActionName,
+  ActionResult,
+  AnyResource,
+  InferRecord,
+  Resource,
+  ResourceConfig,
+  ResourceEventsConfig,
+} from './resource/define-resource.js'
+export { defineResource } from './resource/define-resource.js'
+export { belongsTo, hasMany, hasOne, type Relationship } from './resource/relationships.js'
+export {
+  createRewind,
+  Rewind,
+  type RewindConfig,
+  type RunOptions,
+  type Target,
+} from './runtime/create-rewind.js'
+export type { ListOptions } from './runtime/reads.js'
+export { createTableStatements, sortTablesByDependencies } from './schema/create-tables.js'
+export { uuidv7 } from './util/uuidv7.js'

@@ -1,0 +1,134 @@
+import type { Json } from '../data/column-codec.js'
+import { isRewindError } from '../errors/rewind-error.js'
+import { qualifiedName, quoteIdent } from '../schema/names.js'
+import type { Replayer } from './replay.js'
+import { verifyReplay } from './verify.js'
+
+/** One thing the consistency check found wrong. */
+export interface ConsistencyFinding {
+  readonly kind:
+    | 'state-differs' // the live row differs from the state the log gives
+    | 'row-without-create-event' // a live row the log does not produce (written outside Rewind, or its events lost)
+    | 'event-without-row' // the log says the record exists, the table does not have it
+    | 'event-for-missing-record' // an update or destroy event whose record the log never created
+    | 'unknown-resource' // events of a resource this Rewind instance does not know (and no override routes)
+    | 'malformed-position'
+    | 'malformed-transaction-id'
+    | 'replay-failed'
+  readonly resource?: string
+  readonly id?: Json
+  /** For `state-differs`: each differing column with the live value and the value from the log. */
+  readonly columns?: Readonly<Record<string, { readonly live: Json; readonly fromLog: Json }>>
+  readonly message: string
+}
+
+export interface ConsistencyReport {
+  readonly ok: boolean
+  readonly findings: readonly ConsistencyFinding[]
+  /** Events examined. */
+  readonly events: number
+}
+
+/**
+ * Checks that the tables and the log agree: every tracked record's state from the log equals its live row,
+ * every live row has its create event, every event belongs to a known resource, positions and transaction
+ * ids are well formed. Reads only (the reconstruction runs in a transaction that is rolled back).
+ */
+export async function checkConsistency(
+  replayer: Replayer,
+  options: { readonly maxFindings?: number } = {},
+): Promise<ConsistencyReport> {
+  const max = options.maxFindings ?? 1000
+  const findings: ConsistencyFinding[] = []
+  const log = replayer.log
+  const table = qualifiedName(log.config.table)
+  const col = (key: string) => quoteIdent(log.codecs.get(key)!.name)
+
+  const known = new Set([...replayer.resources.keys()])
+  for (const o of log.config.replayOverrides)
+    known.add(typeof o.resource === 'string' ? o.resource : o.resource.name)
+  const resources = await replayer.db.query(
+    `SELECT ${col('resource')} AS r, count(*) AS n FROM ${table} GROUP BY 1`,
+  )
+  let events = 0
+  for (const row of resources) {
+    events += Number(row.n)
+    if (!known.has(row.r!)) {
+      findings.push({
+        kind: 'unknown-resource',
+        resource: row.r!,
+        message: `${row.n} event(s) of resource "${row.r}", which this Rewind instance does not know and no override routes`,
+      })
+    }
+  }
+
+  const [positions] = await replayer.db.query(
+    `SELECT count(*) FILTER (WHERE ${col('position')} IS NULL OR ${col('position')} <= 0) AS bad,
+            count(*) - count(DISTINCT ${col('position')}) AS dup,
+            count(*) FILTER (WHERE ${col('transactionId')} IS NULL OR ${col('transactionId')} > pg_current_xact_id()) AS badxid
+     FROM ${table}`,
+  )
+  if (Number(positions?.bad) > 0 || Number(positions?.dup) > 0) {
+    findings.push({
+      kind: 'malformed-position',
+      message: `${positions?.bad} event(s) with a missing or non-positive position, ${positions?.dup} duplicate position(s)`,
+    })
+  }
+  if (Number(positions?.badxid) > 0) {
+    findings.push({
+      kind: 'malformed-transaction-id',
+      message: `${positions?.badxid} event(s) with a missing transaction id or one from the future`,
+    })
+  }
+
+  if (!findings.some((f) => f.kind === 'unknown-resource')) {
+    try {
+      const verify = await verifyReplay(replayer, { maxRowsPerTable: max, missingRecords: 'skip' })
+      for (const s of verify.replay.skipped) {
+        findings.push({
+          kind: 'event-for-missing-record',
+          resource: s.resource,
+          message: `event ${s.eventId} (position ${s.position}, ${s.resource}.${s.action}): ${s.reason}`,
+        })
+      }
+      for (const table of verify.differences) {
+        for (const row of table.rows) {
+          if (row.kind === 'changed') {
+            const columns: Record<string, { live: Json; fromLog: Json }> = {}
+            for (const [k, v] of Object.entries(row.columns))
+              columns[k] = { live: v.live, fromLog: v.replayed }
+            findings.push({
+              kind: 'state-differs',
+              resource: table.resource,
+              id: row.id,
+              columns,
+              message: `${table.resource} ${JSON.stringify(row.id)}: ${Object.keys(columns).join(', ')} differ from the log`,
+            })
+          } else if (row.kind === 'missing') {
+            findings.push({
+              kind: 'row-without-create-event',
+              resource: table.resource,
+              id: row.id,
+              message: `${table.resource} ${JSON.stringify(row.id)} exists but the log does not create it`,
+            })
+          } else {
+            findings.push({
+              kind: 'event-without-row',
+              resource: table.resource,
+              id: row.id,
+              message: `${table.resource} ${JSON.stringify(row.id)} exists according to the log but not in the table`,
+            })
+          }
+        }
+      }
+    } catch (error) {
+      findings.push({
+        kind: 'replay-failed',
+        message: isRewindError(error)
+          ? error.message
+          : `the reconstruction failed: ${(error as Error)?.message}`,
+      })
+    }
+  }
+  return { ok: findings.length === 0, findings: findings.slice(0, max), events }
+}

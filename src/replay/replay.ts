@@ -1,0 +1,505 @@
+import { ExactValue } from '../actions/changeset.js'
+import type { ActionEngine, ExecOptions, ReplayDirective, Scope } from '../actions/pipeline.js'
+import type { Json } from '../data/column-codec.js'
+import type { Database } from '../data/database.js'
+import { Params, selectByKey } from '../data/statements.js'
+import { isRewindError, RewindError } from '../errors/rewind-error.js'
+import type { EventLog, RewindEvent } from '../events/event-log.js'
+import type { AnyResource } from '../resource/define-resource.js'
+import { sortTablesByDependencies } from '../schema/create-tables.js'
+import { qualifiedName, quoteIdent } from '../schema/names.js'
+import { BatchWriter, CannotBatch } from './batch-writer.js'
+import { decodeArgument, UNAVAILABLE_ENCODERS } from './decode.js'
+
+/** What {@link Replayer.replay} takes. */
+export interface ReplayOptions {
+  /** Replay up to and including this event (wins over `untilTime`). */
+  readonly untilEventId?: number | string
+  /** Replay events that occurred at or before this time. */
+  readonly untilTime?: Date | string
+  /** Replay one tenant only: its rows are cleared and its events replayed. */
+  readonly tenant?: unknown
+  /** Called after every batch with the progress so far. */
+  readonly onProgress?: (progress: ReplayProgress) => void
+  /** Events read per query (default 1,000): memory stays bounded whatever the log size. */
+  readonly batchSize?: number
+  /** Update and destroy events whose record is missing: fail (default) or skip and report them. */
+  readonly missingRecords?: 'fail' | 'skip'
+  /**
+   * `'batched'` (default) folds each batch of events in memory and writes rows in bulk, falling back to one
+   * event at a time for a batch whose bulk write the database refuses; `'naive'` runs one action per event
+   * (the baseline the benchmark measures against). Both give the same tables.
+   */
+  readonly mode?: 'batched' | 'naive'
+}
+
+export interface ReplayProgress {
+  readonly done: number
+  readonly total: number
+  readonly eventsPerSecond: number
+  readonly elapsedMs: number
+}
+
+/** An event replay skipped (only with `missingRecords: 'skip'`). */
+export interface SkippedEvent {
+  readonly eventId: number | string
+  readonly position: number
+  readonly resource: string
+  readonly action: string
+  readonly reason: string
+}
+
+export interface ReplayResult {
+  /** Events read and applied (an event routed to several targets counts once). */
+  readonly eventsApplied: number
+  /** Actions run per `Resource.action`. */
+  readonly counts: Readonly<Record<string, number>>
+  readonly skipped: readonly SkippedEvent[]
+  readonly durationMs: number
+  /** Batches written in bulk, and batches applied one event at a time (naive mode, or a bulk write refused). */
+  readonly batches: { readonly bulk: number; readonly oneByOne: number }
+}
+
+const DEFAULT_BATCH = 1000
+
+function skipOf(event: RewindEvent, error: unknown): SkippedEvent {
+  return {
+    eventId: event.id,
+    position: event.position,
+    resource: event.resource,
+    action: event.action,
+    reason: (error as Error).message,
+  }
+}
+
+/**
+ * Rebuilds the tracked tables from the event log: clear, then re-run every event's action (or the actions
+ * an override routes it to) with its recorded values forced, hooks off and no new events, in one transaction.
+ */
+export class Replayer {
+  constructor(
+    readonly db: Database,
+    readonly engine: ActionEngine,
+    readonly log: EventLog,
+    readonly resources: ReadonlyMap<string, AnyResource>,
+  ) {}
+
+  /** The resources whose tables replay rebuilds: those with a tracked action, and every override target. */
+  trackedResources(): AnyResource[] {
+    const targets = new Set(this.log.config.replayOverrides.flatMap((o) => o.routeTo.map(([r]) => r)))
+    return [...this.resources.values()].filter(
+      (r) => targets.has(r) || Object.keys(r.actions).some((a) => this.log.tracks(r, a)),
+    )
+  }
+
+  /** Replays in a transaction of its own: on any failure the database is exactly as before. */
+  async replay(options: ReplayOptions = {}): Promise<ReplayResult> {
+    try {
+      return await this.db.transaction(async (client) => {
+        const scope: Scope = { client, afterCommit: [], afterRollback: [] }
+        return this.replayInScope(scope, options, { advanceSequences: true })
+      })
+    } catch (error) {
+      if (isRewindError(error)) throw error
+      const e = error as { code?: string; message?: string }
+      throw new RewindError('REPLAY', `replay failed, nothing was changed: ${e?.message ?? String(error)}`, {
+        cause: error,
+        sqlState: typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined,
+      })
+    }
+  }
+
+  /** @internal replay inside an existing transaction (verification rolls it back). */
+  async replayInScope(
+    scope: Scope,
+    options: ReplayOptions,
+    how: { advanceSequences: boolean },
+  ): Promise<ReplayResult> {
+    const started = performance.now()
+    const batchSize = options.batchSize ?? DEFAULT_BATCH
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
+      throw new RewindError(
+        'VALIDATION',
+        `replay: batchSize must be an integer from 1 to 100000, got ${String(batchSize)}`,
+      )
+    }
+    const filter = await this.#filter(scope, options)
+    await this.#clear(scope, options)
+    // The tables were just emptied inside this transaction, so the planner's statistics say they are tiny and
+    // it would scan them whole for every batch's lookups by key: make it use the primary-key indexes.
+    await scope.client.query('SET LOCAL enable_seqscan = off')
+
+    const countRows = await scope.client.query(
+      `SELECT count(*) AS n FROM ${qualifiedName(this.log.config.table)}${filter.where ? ` WHERE ${filter.where}` : ''}`,
+      filter.params,
+    )
+    const total = Number(countRows[0]?.n ?? 0)
+    const counts: Record<string, number> = {}
+    const skipped: SkippedEvent[] = []
+    const batches = { bulk: 0, oneByOne: 0 }
+    let done = 0
+    let cursor: number | undefined
+    const positionCol = quoteIdent(this.log.codecs.get('position')!.name)
+    for (;;) {
+      const params = [...filter.params]
+      let where = filter.where
+      if (cursor !== undefined) {
+        params.push(String(cursor))
+        where = `${where ? `${where} AND ` : ''}${positionCol} > $${params.length}::int8`
+      }
+      const rows = await scope.client.queryText(this.log.selectSql(where, batchSize), params)
+      if (rows.length === 0) break
+      const events = rows.map((row) => this.log.decode(row))
+      if (options.mode === 'naive') {
+        for (const event of events) await this.#apply(scope, event, options, counts, skipped)
+        batches.oneByOne++
+      } else if (await this.#applyBatch(scope, events, options, counts, skipped)) {
+        batches.bulk++
+      } else {
+        batches.oneByOne++
+      }
+      done += events.length
+      cursor = events[events.length - 1]!.position
+      const elapsedMs = performance.now() - started
+      options.onProgress?.({
+        done,
+        total,
+        elapsedMs,
+        eventsPerSecond: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0,
+      })
+      if (rows.length < batchSize) break
+    }
+    if (how.advanceSequences) await this.#advanceSequences(scope)
+    return { eventsApplied: done, counts, skipped, batches, durationMs: performance.now() - started }
+  }
+
+  /** The WHERE clause (and its parameters) selecting the events to replay. */
+  async #filter(scope: Scope, options: ReplayOptions): Promise<{ where: string; params: (string | null)[] }> {
+    const params = new Params()
+    const conds: string[] = []
+    const col = (key: string) => quoteIdent(this.log.codecs.get(key)!.name)
+    if (options.untilEventId !== undefined) {
+      const idCodec = this.log.codecs.get('id')!
+      const cast = idCodec.fromApp(options.untilEventId)
+      if (!cast.ok) {
+        throw new RewindError('VALIDATION', `replay: untilEventId: ${cast.message}`, {
+          issues: [{ path: ['untilEventId'], message: cast.message }],
+        })
+      }
+      const rows = await scope.client.query(
+        `SELECT ${col('position')}::text AS position FROM ${qualifiedName(this.log.config.table)} WHERE ${col('id')} = ${params.add(idCodec, cast.value)}`,
+        params.values,
+      )
+      if (rows.length === 0) {
+        throw new RewindError(
+          'NOT_FOUND',
+          `replay: no event with id ${JSON.stringify(options.untilEventId)}`,
+          {
+            details: { eventId: options.untilEventId },
+          },
+        )
+      }
+      params.values.length = 0
+      conds.push(`${col('position')} <= ${params.raw(rows[0]!.position ?? null, 'int8')}`)
+    } else if (options.untilTime !== undefined) {
+      const cast = this.log.codecs.get('occurredAt')!.fromApp(options.untilTime)
+      if (!cast.ok || cast.value === null) {
+        const message = cast.ok ? 'is required' : cast.message
+        throw new RewindError('VALIDATION', `replay: untilTime: ${message}`, {
+          issues: [{ path: ['untilTime'], message }],
+        })
+      }
+      conds.push(`${col('occurredAt')} <= ${params.raw(cast.value as string, 'timestamptz')}`)
+    }
+    if (options.tenant !== undefined && options.tenant !== null) {
+      conds.push(
+        `${col('tenant')} = ${params.raw(typeof options.tenant === 'string' ? options.tenant : JSON.stringify(options.tenant))}`,
+      )
+    }
+    return { where: conds.join(' AND '), params: params.values }
+  }
+
+  /** Clears the tracked tables: the configured hook, else every tracked table (one tenant's rows with `tenant`). */
+  async #clear(scope: Scope, options: ReplayOptions): Promise<void> {
+    if (this.log.config.clearRecords) {
+      await this.log.config.clearRecords({ sql: (text, params) => scope.client.query(text, params) })
+      return
+    }
+    const tracked = this.trackedResources()
+    if (tracked.length === 0) return
+    if (options.tenant === undefined || options.tenant === null) {
+      await scope.client.query(`TRUNCATE ${tracked.map((r) => qualifiedName(r.table)).join(', ')}`)
+      return
+    }
+    // One tenant: delete its rows, children before parents.
+    const byTable = new Map(tracked.map((r) => [r.table, r]))
+    const ordered = sortTablesByDependencies(tracked.map((r) => r.table)).reverse()
+    for (const table of ordered) {
+      const r = byTable.get(table)!
+      if (r.tenant === undefined) continue
+      const codec = r.codecs.get(r.tenant)!
+      const cast = codec.fromApp(options.tenant)
+      if (!cast.ok)
+        throw new RewindError('VALIDATION', `replay: tenant: ${cast.message}`, {
+          issues: [{ path: ['tenant'], message: cast.message }],
+        })
+      const params = new Params()
+      await scope.client.query(
+        `DELETE FROM ${qualifiedName(table)} WHERE ${quoteIdent(codec.name)} = ${params.add(codec, cast.value)}`,
+        params.values,
+      )
+    }
+  }
+
+  /** Replayed rows carry their recorded ids: move identity sequences past them (never backwards). */
+  async #advanceSequences(scope: Scope): Promise<void> {
+    for (const r of this.trackedResources()) {
+      for (const codec of r.codecs.values()) {
+        const col = codec.column as unknown as { generatedIdentity?: unknown; columnType: string }
+        if (!col.generatedIdentity && !/Serial/.test(col.columnType)) continue
+        const rows = await scope.client.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [
+          qualifiedName(r.table),
+          codec.name,
+        ])
+        const seq = rows[0]?.seq
+        if (!seq) continue
+        await scope.client.query(
+          `SELECT setval($1::regclass, GREATEST((SELECT last_value FROM ${seq}), (SELECT COALESCE(max(${quoteIdent(codec.name)}), 1) FROM ${qualifiedName(r.table)})))`,
+          [seq],
+        )
+      }
+    }
+  }
+
+  /** The (resource, action) targets of an event: the first matching override's, else its own. */
+  route(event: RewindEvent): (readonly [AnyResource, string])[] {
+    for (const o of this.log.config.replayOverrides) {
+      const name = typeof o.resource === 'string' ? o.resource : o.resource.name
+      if (name === event.resource && o.action === event.action && o.versions.includes(event.version))
+        return [...o.routeTo]
+    }
+    const resource = this.resources.get(event.resource)
+    if (!resource) {
+      throw new RewindError(
+        'REPLAY',
+        `event ${event.id} (position ${event.position}) is of resource "${event.resource}", which this Rewind instance does not know; register it or add a replay override`,
+        { details: { eventId: event.id, position: event.position } },
+      )
+    }
+    if (!Object.hasOwn(resource.actions, event.action)) {
+      throw new RewindError(
+        'REPLAY',
+        `event ${event.id} (position ${event.position}) is of action ${event.resource}.${event.action} v${event.version}, which no longer exists; add a replay override for it`,
+        { details: { eventId: event.id, position: event.position } },
+      )
+    }
+    return [[resource, event.action]]
+  }
+
+  async #apply(
+    scope: Scope,
+    event: RewindEvent,
+    options: ReplayOptions,
+    counts: Record<string, number>,
+    skipped: SkippedEvent[],
+  ): Promise<void> {
+    for (const [target, action] of this.route(event)) {
+      const { input, execOptions } = await this.#call(scope, target, action, event)
+      try {
+        await this.engine.execute(target, action, input, execOptions, scope)
+      } catch (error) {
+        if (this.#skippable(error, options)) {
+          skipped.push(skipOf(event, error))
+          continue
+        }
+        throw this.#failure(event, target, action, error)
+      }
+      const key = `${target.name}.${action}`
+      counts[key] = (counts[key] ?? 0) + 1
+    }
+  }
+
+  #skippable(error: unknown, options: ReplayOptions): boolean {
+    const missing = isRewindError(error, 'NOT_FOUND') || isRewindError(error, 'STALE')
+    return missing && options.missingRecords === 'skip'
+  }
+
+  #failure(event: RewindEvent, target: AnyResource, action: string, error: unknown): RewindError {
+    return new RewindError(
+      'REPLAY',
+      `replay failed at event ${event.id} (position ${event.position}, ${event.resource}.${event.action} v${event.version}${
+        target.name !== event.resource || action !== event.action ? ` routed to ${target.name}.${action}` : ''
+      }): ${(error as Error).message}`,
+      {
+        cause: error,
+        resource: target.name,
+        action,
+        details: { eventId: event.id, position: event.position },
+      },
+    )
+  }
+
+  /**
+   * Applies a batch by folding it in memory and writing rows in bulk. Gives the same tables as applying the
+   * events one by one; when the fold cannot be done safely, or the database refuses a bulk statement, the
+   * batch is applied one event at a time instead (from a savepoint, so nothing of the bulk attempt remains).
+   */
+  async #applyBatch(
+    scope: Scope,
+    events: readonly RewindEvent[],
+    options: ReplayOptions,
+    counts: Record<string, number>,
+    skipped: SkippedEvent[],
+  ): Promise<boolean> {
+    const writer = new BatchWriter(scope, this.trackedResources())
+    const planned = events.map((event) => ({ event, targets: this.route(event) }))
+    const wanted = new Map<AnyResource, Set<string>>()
+    const createdHere = new Map<AnyResource, Set<string>>()
+    for (const { event, targets } of planned) {
+      for (const [target, action] of targets) {
+        const def = target.actions[action] as { kind: string; upsert?: unknown }
+        const id = target.codecs.get(target.primaryKey)!.fromText(event.recordId)
+        const idKey = typeof id === 'string' ? id : JSON.stringify(id)
+        // A record created earlier in this batch is already in memory: no need to look for it in the table.
+        if (createdHere.get(target)?.has(idKey)) continue
+        if (def.kind === 'create' && !def.upsert) {
+          let created = createdHere.get(target)
+          if (!created) {
+            created = new Set()
+            createdHere.set(target, created)
+          }
+          created.add(idKey)
+          continue
+        }
+        let set = wanted.get(target)
+        if (!set) {
+          set = new Set()
+          wanted.set(target, set)
+        }
+        set.add(idKey)
+      }
+    }
+    const localCounts: Record<string, number> = {}
+    const localSkipped: SkippedEvent[] = []
+    let batched = true
+    try {
+      await writer.prefetch(wanted)
+      for (const { event, targets } of planned) {
+        for (const [target, action] of targets) {
+          const { input, execOptions } = await this.#call(scope, target, action, event, writer)
+          let prepared: Awaited<ReturnType<ActionEngine['prepareReplay']>>
+          try {
+            prepared = await this.engine.prepareReplay(target, action, input, execOptions, scope)
+          } catch (error) {
+            if (this.#skippable(error, options)) {
+              localSkipped.push(skipOf(event, error))
+              continue
+            }
+            throw this.#failure(event, target, action, error)
+          }
+          if (prepared.actionType === 'create' && !prepared.existing) writer.create(target, prepared.values)
+          else if (prepared.actionType === 'destroy' && !prepared.soft) writer.destroy(target, prepared.id!)
+          else writer.update(target, prepared.id!, prepared.values)
+          const key = `${target.name}.${action}`
+          localCounts[key] = (localCounts[key] ?? 0) + 1
+        }
+      }
+      await scope.client.query('SAVEPOINT rewind_replay_batch')
+      try {
+        await writer.flush()
+        await scope.client.query('RELEASE SAVEPOINT rewind_replay_batch')
+      } catch (error) {
+        if (process.env.REWIND_DEBUG_REPLAY) console.error('bulk write refused:', (error as Error).message)
+        await scope.client.query('ROLLBACK TO SAVEPOINT rewind_replay_batch')
+        await scope.client.query('RELEASE SAVEPOINT rewind_replay_batch')
+        batched = false
+      }
+    } catch (error) {
+      // Nothing was written: the one-event-at-a-time path decides (and names the failing event, if any).
+      if (process.env.REWIND_DEBUG_REPLAY)
+        console.error('cannot batch:', (error as Error).message, error instanceof CannotBatch)
+      batched = false
+    }
+    if (!batched) {
+      for (const event of events) await this.#apply(scope, event, options, counts, skipped)
+      return false
+    }
+    for (const [k, n] of Object.entries(localCounts)) counts[k] = (counts[k] ?? 0) + n
+    skipped.push(...localSkipped)
+    return true
+  }
+
+  /** The input and options that re-run `event` through `target.action`. */
+  async #call(
+    scope: Scope,
+    target: AnyResource,
+    action: string,
+    event: RewindEvent,
+    writer?: BatchWriter,
+  ): Promise<{ input: Record<string, unknown>; execOptions: ExecOptions }> {
+    const def = target.actions[action] as {
+      kind: string
+      accept: readonly string[]
+      arguments: object
+      upsert?: unknown
+    }
+    const strategy = target.events.replayStrategy?.[action] ?? 'forceChange'
+    const accepted = new Set(def.accept)
+    const argNames = new Set(Object.keys(def.arguments))
+    const dataEnc = event.encoders.data ?? {}
+    const changedEnc = event.encoders.changed ?? {}
+    const input: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(event.data)) {
+      if (UNAVAILABLE_ENCODERS.has(dataEnc[key] ?? '')) continue
+      if (accepted.has(key)) input[key] = new ExactValue(value)
+      else if (argNames.has(key)) input[key] = decodeArgument(value, dataEnc[key])
+    }
+    const pk = target.codecs.get(target.primaryKey)!
+    const id = pk.fromText(event.recordId)
+    const forced = new Map<string, Json>([[target.primaryKey, id]])
+    let keepOnly: Set<string> | undefined
+    const changedKeys = Object.keys(event.changedAttributes).filter(
+      (k) => target.codecs.has(k) && !UNAVAILABLE_ENCODERS.has(changedEnc[k] ?? ''),
+    )
+    if (strategy === 'forceChange') {
+      for (const key of changedKeys) forced.set(key, event.changedAttributes[key]!)
+      keepOnly = new Set([
+        ...Object.keys(input).filter((k) => accepted.has(k)),
+        ...changedKeys,
+        target.primaryKey,
+      ])
+    } else {
+      for (const key of changedKeys)
+        if (accepted.has(key) && !(key in input)) input[key] = new ExactValue(event.changedAttributes[key]!)
+    }
+    let existing = false
+    if (def.kind === 'create' && def.upsert) {
+      if (writer) existing = (await writer.load(target, id)) !== undefined
+      else {
+        const q = selectByKey(target, id, undefined, false)
+        existing = (await scope.client.queryText(q.text, q.params)).length > 0
+      }
+    }
+    const directive: ReplayDirective = {
+      forced,
+      keepOnly,
+      allowedChanges: new Set(target.events.allowHooksInReplay?.[action] ?? []),
+      existing,
+      ...(writer ? { loader: (resource: AnyResource, key: Json) => writer.load(resource, key) } : {}),
+    }
+    const execOptions: ExecOptions = {
+      replay: directive,
+      authorize: false,
+      context: { replaying: true, event: { id: event.id, position: event.position } },
+      ...(target.tenant !== undefined && event.tenant !== null
+        ? {
+            tenant: target.codecs
+              .get(target.tenant)!
+              .toApp(target.codecs.get(target.tenant)!.fromText(event.tenant)),
+          }
+        : {}),
+      ...(def.kind === 'update' || def.kind === 'destroy' ? { id: pk.toApp(id) } : {}),
+    }
+    return { input, execOptions }
+  }
+}

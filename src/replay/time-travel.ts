@@ -1,0 +1,192 @@
+import { type Json, sameJson } from '../data/column-codec.js'
+import type { RawRow } from '../data/database.js'
+import { appRecord, Params } from '../data/statements.js'
+import { RewindError } from '../errors/rewind-error.js'
+import { type RewindEvent, recordIdText } from '../events/event-log.js'
+import type { AnyResource } from '../resource/define-resource.js'
+import { qualifiedName, quoteIdent } from '../schema/names.js'
+import { UNAVAILABLE_ENCODERS } from './decode.js'
+import type { Replayer } from './replay.js'
+
+/** One field an event changed. */
+export interface FieldChange {
+  readonly from: Json
+  readonly to: Json
+}
+
+/** An event in a record's history, with the field changes it made to that record. */
+export interface HistoryEntry extends RewindEvent {
+  /** The columns this event changed, with their values before and after (null before a create). */
+  readonly changes: Readonly<Record<string, FieldChange>>
+  /** True when the record no longer exists after this event. */
+  readonly destroyed: boolean
+}
+
+/** Where to stop: just after an event (by id), or at a time (inclusive). */
+export type PointInTime = { readonly eventId: number | string } | { readonly at: Date | string }
+
+const PAGE = 1000
+
+/**
+ * Reads one record's past from the log alone, without touching its table: its history with field changes,
+ * and its state at any event or time. Routed events (replay overrides) count where replay would apply them.
+ */
+export class TimeTravel {
+  constructor(
+    readonly replayer: Replayer,
+    readonly query: (text: string, params: (string | null)[]) => Promise<RawRow[]>,
+  ) {}
+
+  /** Every event that applies to the record, oldest first, each with the field changes it made. */
+  async history(resource: AnyResource, id: unknown): Promise<HistoryEntry[]> {
+    const out: HistoryEntry[] = []
+    await this.#fold(resource, id, undefined, (event, before, after) => {
+      const changes: Record<string, FieldChange> = {}
+      const keys = new Set([...(before?.keys() ?? []), ...(after?.keys() ?? [])])
+      for (const key of keys) {
+        const from = before?.get(key) ?? null
+        const to = after?.get(key) ?? null
+        if (!sameJson(from, to)) changes[key] = { from, to }
+      }
+      out.push({ ...event, changes, destroyed: after === undefined })
+    })
+    return out
+  }
+
+  /** The record as it was just after `point` (undefined before it existed or after it was destroyed). */
+  async stateAt(
+    resource: AnyResource,
+    id: unknown,
+    point: PointInTime,
+  ): Promise<Record<string, unknown> | undefined> {
+    if (!point || typeof point !== 'object' || (!('eventId' in point) && !('at' in point))) {
+      throw new RewindError('VALIDATION', `${resource.name}.stateAt: pass { eventId } or { at }`, {
+        resource: resource.name,
+        issues: [{ path: [], message: 'expected { eventId } or { at }' }],
+      })
+    }
+    let state: Map<string, Json> | undefined
+    await this.#fold(resource, id, point, (_event, _before, after) => {
+      state = after
+    })
+    return state ? appRecord(resource, state) : undefined
+  }
+
+  /** Walks the record's events in position order up to `point`, calling `visit` with the state before and after. */
+  async #fold(
+    resource: AnyResource,
+    id: unknown,
+    point: PointInTime | undefined,
+    visit: (
+      event: RewindEvent,
+      before: Map<string, Json> | undefined,
+      after: Map<string, Json> | undefined,
+    ) => void,
+  ): Promise<void> {
+    const log = this.replayer.log
+    const col = (key: string) => quoteIdent(log.codecs.get(key)!.name)
+    const cast = resource.codecs.get(resource.primaryKey)!.fromApp(id)
+    if (!cast.ok) {
+      throw new RewindError('VALIDATION', `${resource.name}: invalid id: ${cast.message}`, {
+        resource: resource.name,
+        issues: [{ path: ['id'], message: cast.message }],
+      })
+    }
+    const params = new Params()
+    // The record's own events, and events of other (resource, action) pairs that overrides route to it.
+    const sources = [`${col('resource')} = ${params.raw(resource.name)}`]
+    for (const o of log.config.replayOverrides) {
+      if (!o.routeTo.some(([target]) => target === resource)) continue
+      const name = typeof o.resource === 'string' ? o.resource : o.resource.name
+      if (name === resource.name) continue
+      sources.push(
+        `(${col('resource')} = ${params.raw(name)} AND ${col('action')} = ${params.raw(o.action)})`,
+      )
+    }
+    let where = `${col('recordId')} = ${params.raw(recordIdText(cast.value))} AND (${sources.join(' OR ')})`
+    if (point && 'eventId' in point) {
+      const idCodec = log.codecs.get('id')!
+      const idCast = idCodec.fromApp(point.eventId)
+      if (!idCast.ok)
+        throw new RewindError('VALIDATION', `stateAt: eventId: ${idCast.message}`, {
+          issues: [{ path: ['eventId'], message: idCast.message }],
+        })
+      const p2 = new Params()
+      const rows = await this.query(
+        `SELECT ${col('position')}::text AS position FROM ${qualifiedName(log.config.table)} WHERE ${col('id')} = ${p2.add(idCodec, idCast.value)}`,
+        p2.values,
+      )
+      if (rows.length === 0)
+        throw new RewindError('NOT_FOUND', `stateAt: no event with id ${JSON.stringify(point.eventId)}`)
+      where += ` AND ${col('position')} <= ${params.raw(rows[0]!.position ?? null, 'int8')}`
+    } else if (point && 'at' in point) {
+      const at = log.codecs.get('occurredAt')!.fromApp(point.at)
+      if (!at.ok || at.value === null) {
+        const message = at.ok ? 'is required' : at.message
+        throw new RewindError('VALIDATION', `stateAt: at: ${message}`, {
+          issues: [{ path: ['at'], message }],
+        })
+      }
+      where += ` AND ${col('occurredAt')} <= ${params.raw(at.value as string, 'timestamptz')}`
+    }
+    let state: Map<string, Json> | undefined
+    let after: number | undefined
+    for (;;) {
+      const values = [...params.values]
+      let w = where
+      if (after !== undefined) {
+        values.push(String(after))
+        w += ` AND ${col('position')} > $${values.length}::int8`
+      }
+      const rows = await this.query(log.selectSql(w, PAGE), values)
+      for (const row of rows) {
+        const event = log.decode(row)
+        for (const [target, action] of this.replayer.route(event)) {
+          if (target !== resource) continue
+          const before = state
+          state = applyEvent(target, action, event, state)
+          visit(event, before, state)
+        }
+        after = event.position
+      }
+      if (rows.length < PAGE) return
+    }
+  }
+}
+
+/** The state after one event, from its recorded values: what a forceChange replay writes. */
+function applyEvent(
+  resource: AnyResource,
+  action: string,
+  event: RewindEvent,
+  state: Map<string, Json> | undefined,
+) {
+  const def = resource.actions[action] as {
+    kind: string
+    accept: readonly string[]
+    soft: boolean
+    upsert?: unknown
+  }
+  const dataEnc = event.encoders.data ?? {}
+  const changedEnc = event.encoders.changed ?? {}
+  const set = new Map<string, Json>()
+  for (const key of def.accept) {
+    if (Object.hasOwn(event.data, key) && !UNAVAILABLE_ENCODERS.has(dataEnc[key] ?? ''))
+      set.set(key, event.data[key]!)
+  }
+  for (const [key, value] of Object.entries(event.changedAttributes)) {
+    if (resource.codecs.has(key) && !UNAVAILABLE_ENCODERS.has(changedEnc[key] ?? '')) set.set(key, value)
+  }
+  if (def.kind === 'destroy' && !def.soft) return undefined
+  if (def.kind === 'create' && !(def.upsert && state)) {
+    const fresh = new Map<string, Json>()
+    for (const key of resource.codecs.keys()) fresh.set(key, null)
+    fresh.set(resource.primaryKey, resource.codecs.get(resource.primaryKey)!.fromText(event.recordId))
+    for (const [k, v] of set) fresh.set(k, v)
+    return fresh
+  }
+  if (!state) return state
+  const next = new Map(state)
+  for (const [k, v] of set) next.set(k, v)
+  return next
+}

@@ -1,0 +1,36 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { describe, expect, it, vi } from 'vitest'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+describe('README first screen', () => {
+  it('the ten-line example runs as pasted and prints what its comment says', async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    const block = /```ts\n([\s\S]*?)```/.exec(readme)![1]!
+    const lines = block.trim().split('\n')
+    expect(lines.length).toBeLessThanOrEqual(12)
+    const expected = lines.at(-1)!.replace(/^\/\/ → /, '')
+    const dir = mkdtempSync(join(root, 'test/docs/.tmp-'))
+    try {
+      const file = join(dir, 'readme-example.ts')
+      writeFileSync(
+        file,
+        block.replace("from 'rewind'", `from '${pathToFileURL(join(root, 'src/index.ts')).href}'`),
+      )
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+      await import(pathToFileURL(file).href)
+      const printed = log.mock.calls.map((args) =>
+        args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '),
+      )
+      log.mockRestore()
+      expect(printed).toHaveLength(1)
+      // Compare structurally: the comment is util.inspect output, the call printed the same value.
+      const value = JSON.parse(printed[0]!)
+      expect(value).toEqual(JSON.parse(expected.replace(/'/g, '"').replace(/(\w+):/g, '"$1":')))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
