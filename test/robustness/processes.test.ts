@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRewind, isRewindError, type Rewind } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { Account, events, loggedResources } from '../support/logged-domain.js'
@@ -21,6 +21,9 @@ interface Child {
   readonly lines: string[]
   readonly exited: Promise<number | null>
 }
+
+/** Children still running: a failing test must not leave writers behind to disturb the next one. */
+const running = new Set<ChildProcess>()
 
 function start(script: string, env: Record<string, string>): Child {
   const proc = spawn(process.execPath, ['--import', 'tsx', script], {
@@ -39,14 +42,23 @@ function start(script: string, env: Record<string, string>): Child {
   proc.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
   })
+  running.add(proc)
   const exited = new Promise<number | null>((resolve) =>
     proc.on('exit', (code) => {
+      running.delete(proc)
       if (code !== 0 && code !== null && stderr) console.error(stderr)
       resolve(code)
     }),
   )
   return { proc, lines, exited }
 }
+
+afterEach(() => {
+  for (const proc of running) proc.kill('SIGKILL')
+})
+
+/** Larger runs (STRESS=1) take minutes. */
+const TIMEOUT = STRESS ? 900_000 : 180_000
 
 const waitFor = async (check: () => boolean, ms = 30_000) => {
   const until = Date.now() + ms
@@ -86,137 +98,162 @@ describe.each(postgres)('several application processes on $name', (backend) => {
     await tdb?.close()
   })
 
-  it('4 writer processes lose no event, the log replays exactly, and a tailing reader skips nothing', async () => {
-    const count = STRESS ? 5000 : 600
-    const tail = rewind.tail()
-    const seen: number[] = []
-    let writing = true
-    const reader = (async () => {
-      while (writing) {
-        for (const e of await tail.poll(500)) seen.push(e.position)
-        await new Promise((r) => setTimeout(r, 5))
+  it(
+    '4 writer processes lose no event, the log replays exactly, and a tailing reader skips nothing',
+    async () => {
+      const count = STRESS ? 5000 : 600
+      const tail = rewind.tail()
+      const seen: number[] = []
+      let writing = true
+      const reader = (async () => {
+        while (writing) {
+          for (const e of await tail.poll(500)) seen.push(e.position)
+          await new Promise((r) => setTimeout(r, 5))
+        }
+      })()
+      const workers = Array.from({ length: 4 }, (_, i) =>
+        start(WORKER, {
+          DATABASE_URL: tdb.url!,
+          COUNT: String(count),
+          SEED: String(1000 + i),
+          WORKER: String(i),
+        }),
+      )
+      const codes = await Promise.all(workers.map((w) => w.exited))
+      expect(codes).toEqual([0, 0, 0, 0])
+      writing = false
+      await reader
+      // Catch up: a gap left by a rolled-back transaction resolves once every transaction then running is done.
+      for (let i = 0; i < 100; i++) {
+        const more = await tail.poll(5000)
+        seen.push(...more.map((e) => e.position))
+        if (more.length === 0 && i > 2) break
+        await new Promise((r) => setTimeout(r, 10))
       }
-    })()
-    const workers = Array.from({ length: 4 }, (_, i) =>
-      start(WORKER, {
-        DATABASE_URL: tdb.url!,
-        COUNT: String(count),
-        SEED: String(1000 + i),
-        WORKER: String(i),
-      }),
-    )
-    const codes = await Promise.all(workers.map((w) => w.exited))
-    expect(codes).toEqual([0, 0, 0, 0])
-    writing = false
-    await reader
-    // Catch up: a gap left by a rolled-back transaction resolves once every transaction then running is done.
-    for (let i = 0; i < 100; i++) {
-      const more = await tail.poll(5000)
-      seen.push(...more.map((e) => e.position))
-      if (more.length === 0 && i > 2) break
-      await new Promise((r) => setTimeout(r, 10))
-    }
-    const committed = workers
-      .flatMap((w) => w.lines.map((l) => JSON.parse(l)))
-      .filter((l) => 'ok' in l).length
-    expect(committed).toBe(count * 4)
-    const rows = await rewind.database.query(`SELECT position, action FROM events ORDER BY position`)
-    // Every committed action has exactly one event (nested note creations add their own; 8 seeds came first).
-    expect(rows.filter((r) => r.action !== 'fromParent').length - 8).toBe(committed)
-    expect(seen).toEqual(rows.map((r) => Number(r.position)))
-    const report = await rewind.checkConsistency()
-    expect(report.findings).toEqual([])
-    const snapshot = async () => ({
-      accounts: await rewind.database.query('SELECT * FROM accounts ORDER BY id'),
-      notes: await rewind.database.query('SELECT * FROM notes ORDER BY id'),
-    })
-    const before = await snapshot()
-    await rewind.replay()
-    expect(await snapshot()).toEqual(before)
-  })
-
-  it('a writer killed with SIGKILL at random moments leaves no row without its event, nor an event without its row', async () => {
-    const rounds = STRESS ? 40 : 5
-    for (let round = 0; round < rounds; round++) {
-      const w = start(WORKER, {
-        DATABASE_URL: tdb.url!,
-        COUNT: '0',
-        SEED: String(round + 7),
-        WORKER: `k${round}`,
-      })
-      await waitFor(() => w.lines.length > 3 + Math.floor(Math.random() * 20))
-      w.proc.kill('SIGKILL')
-      await w.exited
+      const committed = workers
+        .flatMap((w) => w.lines.map((l) => JSON.parse(l)))
+        .filter((l) => 'ok' in l).length
+      expect(committed).toBe(count * 4)
+      const rows = await rewind.database.query(`SELECT position, action FROM events ORDER BY position`)
+      // Every committed action has exactly one event (nested note creations add their own; 8 seeds came first).
+      expect(rows.filter((r) => r.action !== 'fromParent').length - 8).toBe(committed)
+      expect(seen).toEqual(rows.map((r) => Number(r.position)))
       const report = await rewind.checkConsistency()
-      expect(report.findings, `round ${round}`).toEqual([])
-    }
-  })
+      expect(report.findings).toEqual([])
+      const snapshot = async () => ({
+        accounts: await rewind.database.query('SELECT * FROM accounts ORDER BY id'),
+        notes: await rewind.database.query('SELECT * FROM notes ORDER BY id'),
+      })
+      const before = await snapshot()
+      await rewind.replay()
+      expect(await snapshot()).toEqual(before)
+    },
+    TIMEOUT,
+  )
 
-  it('a replay killed mid-way leaves the tables exactly as before, and a new replay completes', async () => {
-    const before = await rewind.database.query('SELECT * FROM accounts ORDER BY id')
-    const r = start(REPLAYER, { DATABASE_URL: tdb.url! })
-    await waitFor(() => r.lines.some((l) => l.includes('"progress"')))
-    r.proc.kill('SIGKILL')
-    await r.exited
-    expect(r.lines.some((l) => l.includes('"finished"'))).toBe(false)
-    expect(await rewind.database.query('SELECT * FROM accounts ORDER BY id')).toEqual(before)
-    const result = await rewind.replay()
-    expect(result.eventsApplied).toBeGreaterThan(100)
-    expect(await rewind.database.query('SELECT * FROM accounts ORDER BY id')).toEqual(before)
-  })
+  it(
+    'a writer killed with SIGKILL at random moments leaves no row without its event, nor an event without its row',
+    async () => {
+      const rounds = STRESS ? 40 : 5
+      for (let round = 0; round < rounds; round++) {
+        const w = start(WORKER, {
+          DATABASE_URL: tdb.url!,
+          COUNT: '0',
+          SEED: String(round + 7),
+          WORKER: `k${round}`,
+        })
+        await waitFor(() => w.lines.length > 3 + Math.floor(Math.random() * 20))
+        w.proc.kill('SIGKILL')
+        await w.exited
+        const report = await rewind.checkConsistency()
+        expect(report.findings, `round ${round}`).toEqual([])
+      }
+    },
+    TIMEOUT,
+  )
 
-  it('a connection terminated in the middle of an action: a clear error, nothing half-written, the next action works', async () => {
-    const [target] = await rewind.list(Account, { limit: 1 })
-    const eventsBefore = (await rewind.events({ limit: 10_000 })).events.length
-    const error = await rewind
-      .run(
-        Account,
-        'pausingRename',
-        { name: 'never committed' },
-        {
-          id: target!.id,
-          context: {
-            // After the row and its event are written, another connection kills this action's backend.
-            pause: async (ctx: { sql(text: string): Promise<Record<string, string | null>[]> }) => {
-              const [row] = await ctx.sql('SELECT pg_backend_pid() AS pid')
-              await rewind.database.query('SELECT pg_terminate_backend($1::int)', [row!.pid!])
+  it(
+    'a replay killed mid-way leaves the tables exactly as before, and a new replay completes',
+    async () => {
+      const before = await rewind.database.query('SELECT * FROM accounts ORDER BY id')
+      const r = start(REPLAYER, { DATABASE_URL: tdb.url! })
+      await waitFor(() => r.lines.some((l) => l.includes('"progress"')))
+      r.proc.kill('SIGKILL')
+      await r.exited
+      expect(r.lines.some((l) => l.includes('"finished"'))).toBe(false)
+      expect(await rewind.database.query('SELECT * FROM accounts ORDER BY id')).toEqual(before)
+      const result = await rewind.replay()
+      expect(result.eventsApplied).toBeGreaterThan(100)
+      expect(await rewind.database.query('SELECT * FROM accounts ORDER BY id')).toEqual(before)
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'a connection terminated in the middle of an action: a clear error, nothing half-written, the next action works',
+    async () => {
+      const [target] = await rewind.list(Account, { limit: 1 })
+      const eventsBefore = (await rewind.events({ limit: 10_000 })).events.length
+      const error = await rewind
+        .run(
+          Account,
+          'pausingRename',
+          { name: 'never committed' },
+          {
+            id: target!.id,
+            context: {
+              // After the row and its event are written, another connection kills this action's backend.
+              pause: async (ctx: { sql(text: string): Promise<Record<string, string | null>[]> }) => {
+                const [row] = await ctx.sql('SELECT pg_backend_pid() AS pid')
+                await rewind.database.query('SELECT pg_terminate_backend($1::int)', [row!.pid!])
+              },
             },
           },
-        },
-      )
-      .catch((e: unknown) => e)
-    expect(isRewindError(error, 'DATABASE'), String(error)).toBe(true)
-    expect((error as Error).message).toMatch(/Account\.pausingRename: /)
-    expect((await rewind.get(Account, target!.id))!.name).toBe(target!.name)
-    expect((await rewind.events({ limit: 10_000 })).events.length).toBe(eventsBefore)
-    const renamed = await rewind.run(Account, 'rename', { name: 'after the outage' }, { id: target!.id })
-    expect(renamed.name).toBe('after the outage')
-    expect((await rewind.checkConsistency()).findings).toEqual([])
-  })
+        )
+        .catch((e: unknown) => e)
+      expect(isRewindError(error, 'DATABASE'), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/Account\.pausingRename: /)
+      expect((await rewind.get(Account, target!.id))!.name).toBe(target!.name)
+      expect((await rewind.events({ limit: 10_000 })).events.length).toBe(eventsBefore)
+      const renamed = await rewind.run(Account, 'rename', { name: 'after the outage' }, { id: target!.id })
+      expect(renamed.name).toBe('after the outage')
+      expect((await rewind.checkConsistency()).findings).toEqual([])
+    },
+    TIMEOUT,
+  )
 })
 
 describe('PGlite in a data directory', () => {
-  it('a writer killed during writes: the database reopens and the check is clean', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rewind-pglite-'))
-    try {
-      const setup = new PGlite(dir)
-      const r0 = await createRewind(config(drizzle({ client: setup })))
-      await r0.run(Account, 'register', { email: 'first@example.com', password: 'pw-secret' })
-      await setup.close()
-      for (let round = 0; round < (STRESS ? 10 : 2); round++) {
-        const w = start(WORKER, { PGLITE_DIR: dir, COUNT: '0', SEED: String(round + 3), WORKER: `p${round}` })
-        await waitFor(() => w.lines.length > 5 + Math.floor(Math.random() * 10), 60_000)
-        w.proc.kill('SIGKILL')
-        await w.exited
-        const client = new PGlite(dir)
-        const rewind = await createRewind(config(drizzle({ client })))
-        const report = await rewind.checkConsistency()
-        expect(report.findings, `round ${round}`).toEqual([])
-        expect(report.events).toBeGreaterThan(5)
-        await client.close()
+  it(
+    'a writer killed during writes: the database reopens and the check is clean',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rewind-pglite-'))
+      try {
+        const setup = new PGlite(dir)
+        const r0 = await createRewind(config(drizzle({ client: setup })))
+        await r0.run(Account, 'register', { email: 'first@example.com', password: 'pw-secret' })
+        await setup.close()
+        for (let round = 0; round < (STRESS ? 10 : 2); round++) {
+          const w = start(WORKER, {
+            PGLITE_DIR: dir,
+            COUNT: '0',
+            SEED: String(round + 3),
+            WORKER: `p${round}`,
+          })
+          await waitFor(() => w.lines.length > 5 + Math.floor(Math.random() * 10), 60_000)
+          w.proc.kill('SIGKILL')
+          await w.exited
+          const client = new PGlite(dir)
+          const rewind = await createRewind(config(drizzle({ client })))
+          const report = await rewind.checkConsistency()
+          expect(report.findings, `round ${round}`).toEqual([])
+          expect(report.events).toBeGreaterThan(5)
+          await client.close()
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }, 180_000)
+    },
+    TIMEOUT,
+  )
 })
