@@ -41,9 +41,13 @@ export async function postgresReachable(): Promise<boolean> {
   }
 }
 
-export async function openDb(backend: BackendName, poolSize = 4): Promise<BenchDb> {
+/**
+ * A fresh database. PGlite is in memory unless `pgliteDir` is given (a data directory, which another process
+ * can open once this one has closed it).
+ */
+export async function openDb(backend: BackendName, poolSize = 4, pgliteDir?: string): Promise<BenchDb> {
   if (backend === 'pglite') {
-    const client = new PGlite()
+    const client = new PGlite(pgliteDir)
     return { backend, db: drizzlePglite({ client }), pglite: client, close: () => client.close() }
   }
   const name = `rewind_bench_${randomBytes(5).toString('hex')}`

@@ -10,6 +10,7 @@ import { sortTablesByDependencies } from '../schema/create-tables.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 import { BatchWriter, CannotBatch } from './batch-writer.js'
 import { decodeArgument, UNAVAILABLE_ENCODERS } from './decode.js'
+import { inLockedTransaction } from './lock-tables.js'
 
 /** What {@link Replayer.replay} takes. */
 export interface ReplayOptions {
@@ -94,11 +95,21 @@ export class Replayer {
 
   /** Replays in a transaction of its own: on any failure the database is exactly as before. */
   async replay(options: ReplayOptions = {}): Promise<ReplayResult> {
+    // The whole log against still tables: writers wait until the replay commits. Replaying every tenant empties
+    // the tables with TRUNCATE, which holds readers back too; one tenant's replay lets readers go on.
+    const everyTenant = options.tenant === undefined || options.tenant === null
+    const tables = this.trackedResources().map((r) => qualifiedName(r.table))
     try {
-      return await this.db.transaction(async (client) => {
-        const scope: Scope = { client, afterCommit: [], afterRollback: [] }
-        return this.replayInScope(scope, options, { advanceSequences: true })
-      })
+      return await inLockedTransaction(
+        this.db,
+        tables,
+        everyTenant ? 'ACCESS EXCLUSIVE' : 'EXCLUSIVE',
+        'replay',
+        (client) => {
+          const scope: Scope = { client, afterCommit: [], afterRollback: [] }
+          return this.replayInScope(scope, options, { advanceSequences: true, clear: 'truncate' })
+        },
+      )
     } catch (error) {
       if (isRewindError(error)) throw error
       const e = error as { code?: string; message?: string }
@@ -113,7 +124,14 @@ export class Replayer {
   async replayInScope(
     scope: Scope,
     options: ReplayOptions,
-    how: { advanceSequences: boolean },
+    how: {
+      advanceSequences: boolean
+      /**
+       * How the tracked tables are emptied first. `truncate` (a replay) locks them against readers and writers
+       * until the replay commits; `delete` (a verification, rolled back) leaves readers free.
+       */
+      clear: 'truncate' | 'delete'
+    },
   ): Promise<ReplayResult> {
     const started = performance.now()
     const batchSize = options.batchSize ?? DEFAULT_BATCH
@@ -124,7 +142,7 @@ export class Replayer {
       )
     }
     const filter = await this.#filter(scope, options)
-    await this.#clear(scope, options)
+    await this.#clear(scope, options, how.clear)
     // The tables were just emptied inside this transaction, so the planner's statistics say they are tiny and
     // it would scan them whole for every batch's lookups by key: make it use the primary-key indexes.
     await scope.client.query('SET LOCAL enable_seqscan = off')
@@ -220,22 +238,27 @@ export class Replayer {
   }
 
   /** Clears the tracked tables: the configured hook, else every tracked table (one tenant's rows with `tenant`). */
-  async #clear(scope: Scope, options: ReplayOptions): Promise<void> {
+  async #clear(scope: Scope, options: ReplayOptions, how: 'truncate' | 'delete'): Promise<void> {
     if (this.log.config.clearRecords) {
       await this.log.config.clearRecords({ sql: (text, params) => scope.client.query(text, params) })
       return
     }
     const tracked = this.trackedResources()
     if (tracked.length === 0) return
-    if (options.tenant === undefined || options.tenant === null) {
+    const everyTenant = options.tenant === undefined || options.tenant === null
+    if (everyTenant && how === 'truncate') {
       await scope.client.query(`TRUNCATE ${tracked.map((r) => qualifiedName(r.table)).join(', ')}`)
       return
     }
-    // One tenant: delete its rows, children before parents.
+    // Delete rows (of one tenant, or all of them), children before parents.
     const byTable = new Map(tracked.map((r) => [r.table, r]))
     const ordered = sortTablesByDependencies(tracked.map((r) => r.table)).reverse()
     for (const table of ordered) {
       const r = byTable.get(table)!
+      if (everyTenant) {
+        await scope.client.query(`DELETE FROM ${qualifiedName(table)}`)
+        continue
+      }
       if (r.tenant === undefined) continue
       const codec = r.codecs.get(r.tenant)!
       const cast = codec.fromApp(options.tenant)

@@ -3,6 +3,7 @@ import { type Json, sameJson } from '../data/column-codec.js'
 import { canonicalRow, selectList } from '../data/statements.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
+import { inLockedTransaction } from './lock-tables.js'
 import type { Replayer, ReplayOptions, ReplayResult } from './replay.js'
 
 /** How one row differs between the live table and the replayed one. */
@@ -39,14 +40,18 @@ class Rollback {
 
 /**
  * Replays inside a transaction that is rolled back and compares every tracked table with its live copy.
- * The live data is never modified (the replay's writes vanish with the rollback).
+ * The live data is never modified (the replay's writes vanish with the rollback). While it runs, writes to
+ * the tracked tables wait (a SHARE lock); reads do not.
  */
 export async function verifyReplay(replayer: Replayer, options: VerifyOptions = {}): Promise<VerifyResult> {
   const limit = options.maxRowsPerTable ?? 100
   try {
-    await replayer.db.transaction(async (client) => {
+    const tracked = replayer.trackedResources()
+    // One consistent picture of the tables and the log: writers in flight finish, new ones wait until the
+    // verification ends (readers go on), so that the copies and the events agree.
+    const tables = tracked.map((r) => qualifiedName(r.table))
+    await inLockedTransaction(replayer.db, tables, 'EXCLUSIVE', 'verifyReplay', async (client) => {
       const scope: Scope = { client, afterCommit: [], afterRollback: [] }
-      const tracked = replayer.trackedResources()
       const copies = new Map<AnyResource, string>()
       let i = 0
       for (const r of tracked) {
@@ -56,7 +61,10 @@ export async function verifyReplay(replayer: Replayer, options: VerifyOptions = 
         )
         copies.set(r, name)
       }
-      const replay = await replayer.replayInScope(scope, options, { advanceSequences: false })
+      const replay = await replayer.replayInScope(scope, options, {
+        advanceSequences: false,
+        clear: 'delete',
+      })
       const differences: TableDifferences[] = []
       for (const r of tracked) {
         const diff = await diffTable(scope, r, copies.get(r)!, limit)
