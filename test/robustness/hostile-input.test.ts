@@ -7,6 +7,8 @@ import { Account, events, loggedResources, Note } from '../support/logged-domain
 
 const STRESS = process.env.STRESS === '1'
 const CASES = Number(process.env.FUZZ_CASES ?? (STRESS ? 20_000 : 1_000))
+/** About 4 ms a case on this machine's slower backend; a larger run needs its time. */
+const TIMEOUT = Math.max(60_000, CASES * 20)
 const KEY = Buffer.alloc(32, 9).toString('base64')
 
 /** Values that break naive code: wrong types, extremes, invalid text, SQL, huge and deep structures. */
@@ -191,76 +193,88 @@ describe.each(backends)('hostile input through the public API on $name', (backen
     expect(ok.balance).toBe('12345678901234.123456')
   })
 
-  it(`create: ${CASES} hostile inputs, metadata and actors`, async () => {
-    const accepted = Account.actions.register.accept
-    await fc.assert(
-      fc.asyncProperty(
-        hostileInput([...accepted, 'password', 'notes']),
-        fc.oneof(fc.constant('pw-secret'), hostileValue),
-        hostileObject,
-        hostileObject,
-        async (input, password, metadata, actor) => {
-          const full = { ...input }
-          if (!Object.hasOwn(full, 'password')) full.password = password
+  it(
+    `create: ${CASES} hostile inputs, metadata and actors`,
+    async () => {
+      const accepted = Account.actions.register.accept
+      await fc.assert(
+        fc.asyncProperty(
+          hostileInput([...accepted, 'password', 'notes']),
+          fc.oneof(fc.constant('pw-secret'), hostileValue),
+          hostileObject,
+          hostileObject,
+          async (input, password, metadata, actor) => {
+            const full = { ...input }
+            if (!Object.hasOwn(full, 'password')) full.password = password
+            await attempt(
+              () => rewind.run(Account, 'register', full as never, { metadata: metadata as never, actor }),
+              full,
+              accepted,
+            )
+          },
+        ),
+        { numRuns: CASES },
+      )
+    },
+    TIMEOUT,
+  )
+
+  it(
+    `update and upsert: ${CASES} hostile inputs`,
+    async () => {
+      const target = await rewind.run(Account, 'register', {
+        email: 'fuzz-target@example.com',
+        password: 'pw-secret',
+      })
+      await fc.assert(
+        fc.asyncProperty(
+          hostileInput(['name']),
+          hostileInput(['email', 'name']),
+          hostileValue,
+          async (update, upsert, id) => {
+            await attempt(() => rewind.run(Account, 'rename', update as never, { id: target.id }), update, [
+              'name',
+            ])
+            await attempt(() => rewind.run(Account, 'rename', update as never, { id: id as never }), update, [
+              'name',
+            ])
+            await attempt(() => rewind.run(Account, 'upsert', upsert as never), upsert, ['email', 'name'])
+          },
+        ),
+        { numRuns: CASES },
+      )
+    },
+    TIMEOUT,
+  )
+
+  it(
+    `nested resources and reads: ${Math.floor(CASES / 2)} hostile inputs`,
+    async () => {
+      const target = await rewind.run(Account, 'register', {
+        email: 'fuzz-notes@example.com',
+        password: 'pw-secret',
+      })
+      await fc.assert(
+        fc.asyncProperty(hostileInput(['accountId', 'body']), hostileValue, async (input, filter) => {
+          const withAccount = Object.hasOwn(input, 'accountId') ? input : { ...input, accountId: target.id }
           await attempt(
-            () => rewind.run(Account, 'register', full as never, { metadata: metadata as never, actor }),
-            full,
-            accepted,
+            () => rewind.run(Note, 'create', withAccount as never),
+            withAccount,
+            ['accountId', 'body'],
+            Note,
           )
-        },
-      ),
-      { numRuns: CASES },
-    )
-  })
-
-  it(`update and upsert: ${CASES} hostile inputs`, async () => {
-    const target = await rewind.run(Account, 'register', {
-      email: 'fuzz-target@example.com',
-      password: 'pw-secret',
-    })
-    await fc.assert(
-      fc.asyncProperty(
-        hostileInput(['name']),
-        hostileInput(['email', 'name']),
-        hostileValue,
-        async (update, upsert, id) => {
-          await attempt(() => rewind.run(Account, 'rename', update as never, { id: target.id }), update, [
-            'name',
-          ])
-          await attempt(() => rewind.run(Account, 'rename', update as never, { id: id as never }), update, [
-            'name',
-          ])
-          await attempt(() => rewind.run(Account, 'upsert', upsert as never), upsert, ['email', 'name'])
-        },
-      ),
-      { numRuns: CASES },
-    )
-  })
-
-  it(`nested resources and reads: ${Math.floor(CASES / 2)} hostile inputs`, async () => {
-    const target = await rewind.run(Account, 'register', {
-      email: 'fuzz-notes@example.com',
-      password: 'pw-secret',
-    })
-    await fc.assert(
-      fc.asyncProperty(hostileInput(['accountId', 'body']), hostileValue, async (input, filter) => {
-        const withAccount = Object.hasOwn(input, 'accountId') ? input : { ...input, accountId: target.id }
-        await attempt(
-          () => rewind.run(Note, 'create', withAccount as never),
-          withAccount,
-          ['accountId', 'body'],
-          Note,
-        )
-        try {
-          await rewind.list(Account, { where: { name: filter } as never, limit: 5 })
-          await rewind.events({ actor: { systemActor: filter }, limit: 5 })
-        } catch (error) {
-          expect(isRewindError(error), String(error)).toBe(true)
-        }
-      }),
-      { numRuns: Math.floor(CASES / 2) },
-    )
-  })
+          try {
+            await rewind.list(Account, { where: { name: filter } as never, limit: 5 })
+            await rewind.events({ actor: { systemActor: filter }, limit: 5 })
+          } catch (error) {
+            expect(isRewindError(error), String(error)).toBe(true)
+          }
+        }),
+        { numRuns: Math.floor(CASES / 2) },
+      )
+    },
+    TIMEOUT,
+  )
 
   it('after all of it, the log and the tables agree', async () => {
     // Both outcomes were exercised: many hostile calls fail, and a fair share still succeeds.
