@@ -140,6 +140,36 @@ describe.each(backends)('event order under concurrent writers on $name', (backen
     await rewind.close()
   })
 
+  it.skipIf(backend.name !== 'postgres')(
+    'a verification holds writers back until it ends, and lets readers through',
+    async () => {
+      const rewind = await open('rowLocks')
+      const accounts = await rewind.bulkCreate(
+        Account,
+        'register',
+        Array.from({ length: 200 }, (_, i) => ({ email: `v${i}@example.com`, password: 'pw-secret' })),
+      )
+      const target = accounts[7]!
+      let read: Promise<number> | undefined
+      let write: Promise<number> | undefined
+      const result = await rewind.verifyReplay({
+        batchSize: 1,
+        onProgress: () => {
+          // Once, early in the verification, from other connections of the pool.
+          read ??= rewind.get(Account, target.id).then(() => performance.now())
+          write ??= rewind.run(Account, 'bump', {}, { id: target.id }).then(() => performance.now())
+        },
+      })
+      const ended = performance.now()
+      expect(result.ok).toBe(true)
+      expect(await read!).toBeLessThan(ended)
+      expect(await write!).toBeGreaterThan(ended)
+      expect((await rewind.get(Account, target.id))!.seq).toBe(1)
+      expect((await rewind.checkConsistency()).findings).toEqual([])
+      await rewind.close()
+    },
+  )
+
   it('the advisory-lock mode is exact too, and takes the lock in the transaction of every event', async () => {
     const rewind = await open({ advisoryLock: 'global' })
     const { accounts, successes } = await hammer(rewind)
