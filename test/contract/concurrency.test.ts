@@ -140,9 +140,9 @@ describe.each(backends)('event order under concurrent writers on $name', (backen
     await rewind.close()
   })
 
-  it.skipIf(backend.name !== 'postgres')(
-    'a verification holds writers back until it ends, and lets readers through',
-    async () => {
+  // PostgreSQL only: PGlite is one connection, so a read would queue behind the verification too.
+  if (backend.name === 'postgres') {
+    it('a verification holds writers back until it ends, and lets readers through', async () => {
       const rewind = await open('rowLocks')
       const accounts = await rewind.bulkCreate(
         Account,
@@ -167,8 +167,8 @@ describe.each(backends)('event order under concurrent writers on $name', (backen
       expect((await rewind.get(Account, target.id))!.seq).toBe(1)
       expect((await rewind.checkConsistency()).findings).toEqual([])
       await rewind.close()
-    },
-  )
+    })
+  }
 
   it('the advisory-lock mode is exact too, and takes the lock in the transaction of every event', async () => {
     const rewind = await open({ advisoryLock: 'global' })
