@@ -4,7 +4,7 @@ import { type ActionBuilders, type ActionDefinition, actionBuilders } from '../a
 import { type ColumnCodec, tableCodecs } from '../data/column-codec.js'
 import { definitionError } from '../errors/rewind-error.js'
 import type { Relationship } from './relationships.js'
-import type { AnyTable, ColumnKey } from './types.js'
+import type { AnyTable, ColumnKey, PrimaryKeyOf } from './types.js'
 
 /** Event options of a resource (how its actions are recorded in the event log). */
 export interface ResourceEventsConfig<Actions extends string, Columns extends string> {
@@ -52,7 +52,7 @@ export interface Resource<
   readonly name: string
   readonly table: T
   readonly actions: A
-  readonly primaryKey: ColumnKey<T>
+  readonly primaryKey: PrimaryKeyOf<T>
   readonly codecs: ReadonlyMap<string, ColumnCodec>
   readonly sensitive: ReadonlySet<string>
   readonly identities: Readonly<Record<string, readonly string[]>>
@@ -265,7 +265,7 @@ export function defineResource<T extends AnyTable, const A extends Record<string
     name,
     table,
     actions,
-    primaryKey: pk.key as ColumnKey<T>,
+    primaryKey: pk.key as PrimaryKeyOf<T>,
     codecs,
     sensitive: new Set<string>(config.sensitive ?? []),
     identities,

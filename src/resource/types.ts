@@ -11,6 +11,18 @@ export type InsertOf<T extends AnyTable> = T['$inferInsert']
 /** The property names of a table's columns. */
 export type ColumnKey<T extends AnyTable> = Extract<keyof T['$inferSelect'], string>
 
+type MarkedPrimaryKey<T extends AnyTable> = {
+  [K in ColumnKey<T>]: T['_']['columns'][K]['_']['isPrimaryKey'] extends true ? K : never
+}[ColumnKey<T>]
+
+/**
+ * The key of the table's primary-key column, read from Drizzle's `.primaryKey()` marker (a table typed only
+ * as `PgTable`, whose columns do not say, gives any column key).
+ */
+export type PrimaryKeyOf<T extends AnyTable> = [MarkedPrimaryKey<T>] extends [never]
+  ? ColumnKey<T>
+  : MarkedPrimaryKey<T>
+
 /** Named Standard Schema values (zod, valibot, arktype, ...): the arguments of an action. */
 export type ArgSchemas = Record<string, StandardSchemaV1>
 

@@ -54,9 +54,14 @@ describe('inference from the table and the actions', () => {
     // @ts-expect-error an update needs { id } or { record }
     void rewind.run(User, 'rename', { name: 'x' }, { actor: 1 })
     void rewind.run(User, 'rename', { name: 'x' }, { id: 'some-id' })
-    // TODO(types): ids are typed as a value of any column of the table, not of the primary key alone, because
-    // a resource's `primaryKey` is inferred as the union of its column keys. `rewind.get(Article, 42, ...)`
-    // type-checks today and fails at run time with VALIDATION.
+    // Ids are typed as the primary key's values, not any column's.
+    expectTypeOf(User.primaryKey).toEqualTypeOf<'id'>()
+    // @ts-expect-error users.id is a uuid (string); loginCount is a number, but it is not the key
+    void rewind.get(User, 42)
+    // @ts-expect-error the same for the { id } of an update
+    void rewind.run(User, 'rename', { name: 'x' }, { id: 42 })
+    // @ts-expect-error and for history
+    void rewind.history(User, 42)
     defineResource(users, {
       // @ts-expect-error accept names a column the table does not have
       actions: (a) => ({ create: a.create({ accept: ['nope'] }) }),
