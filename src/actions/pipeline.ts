@@ -601,7 +601,13 @@ export class ActionEngine {
   ): Map<string, Json> {
     const issues: Issue[] = []
     const values = new Map<string, Json>()
+    // In replay, a column the event forces, or one the event did not record, is set or dropped below whatever
+    // the changes computed: neither cast nor check what would be thrown away.
+    const discarded = (key: string) =>
+      replay !== undefined &&
+      (replay.forced.has(key) || (replay.keepOnly !== undefined && !replay.keepOnly.has(key)))
     const put = (key: string, value: unknown) => {
+      if (discarded(key)) return
       const codec = resource.codecs.get(key)
       if (!codec) {
         issues.push({ path: [key], message: `is not a column of ${resource.name}` })
@@ -627,9 +633,10 @@ export class ActionEngine {
         else put(key, value)
       }
       if (actionType === 'create' && !replay?.existing) {
-        for (const [key, fn] of resource.appDefaults) if (!values.has(key)) put(key, fn())
+        for (const [key, fn] of resource.appDefaults) if (!values.has(key) && !discarded(key)) put(key, fn())
       } else {
-        for (const [key, fn] of resource.appOnUpdate) if (!cs.attributes.has(key)) put(key, fn())
+        for (const [key, fn] of resource.appOnUpdate)
+          if (!cs.attributes.has(key) && !discarded(key)) put(key, fn())
       }
       if (def.optimisticLock && actionType !== 'create') {
         const current = cs.record?.[def.optimisticLock]

@@ -114,8 +114,7 @@ export class BatchWriter {
 
   /** Writes the batch: inserts and updates in foreign-key order, then deletes in reverse. */
   async flush(): Promise<void> {
-    const byTable = new Map(this.resources.map((r) => [r.table, r]))
-    const ordered = sortTablesByDependencies(this.resources.map((r) => r.table)).map((t) => byTable.get(t)!)
+    const ordered = inDependencyOrder(this.resources)
     for (const resource of ordered) {
       const rows = this.#rows.get(resource)
       if (!rows) continue
@@ -179,6 +178,19 @@ export class BatchWriter {
       )
     }
   }
+}
+
+const orders = new WeakMap<readonly AnyResource[], readonly AnyResource[]>()
+
+/** Parents before children (foreign-key order), computed once per list of resources. */
+function inDependencyOrder(resources: readonly AnyResource[]): readonly AnyResource[] {
+  let ordered = orders.get(resources)
+  if (!ordered) {
+    const byTable = new Map(resources.map((r) => [r.table, r]))
+    ordered = sortTablesByDependencies(resources.map((r) => r.table)).map((t) => byTable.get(t)!)
+    orders.set(resources, ordered)
+  }
+  return ordered
 }
 
 function groupByColumns(rows: Map<string, Json>[]): { columns: string[]; rows: Map<string, Json>[] }[] {

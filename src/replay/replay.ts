@@ -85,12 +85,19 @@ export class Replayer {
     readonly resources: ReadonlyMap<string, AnyResource>,
   ) {}
 
+  #tracked: readonly AnyResource[] | undefined
+
   /** The resources whose tables replay rebuilds: those with a tracked action, and every override target. */
-  trackedResources(): AnyResource[] {
-    const targets = new Set(this.log.config.replayOverrides.flatMap((o) => o.routeTo.map(([r]) => r)))
-    return [...this.resources.values()].filter(
-      (r) => targets.has(r) || Object.keys(r.actions).some((a) => this.log.tracks(r, a)),
-    )
+  trackedResources(): readonly AnyResource[] {
+    if (!this.#tracked) {
+      const targets = new Set(this.log.config.replayOverrides.flatMap((o) => o.routeTo.map(([r]) => r)))
+      this.#tracked = Object.freeze(
+        [...this.resources.values()].filter(
+          (r) => targets.has(r) || Object.keys(r.actions).some((a) => this.log.tracks(r, a)),
+        ),
+      )
+    }
+    return this.#tracked
   }
 
   /** Replays in a transaction of its own: on any failure the database is exactly as before. */
