@@ -604,8 +604,7 @@ export class ActionEngine {
     // In replay, a column the event forces, or one the event did not record, is set or dropped below whatever
     // the changes computed: neither cast nor check what would be thrown away.
     const discarded = (key: string) =>
-      replay !== undefined &&
-      (replay.forced.has(key) || (replay.keepOnly !== undefined && !replay.keepOnly.has(key)))
+      replay !== undefined && (replay.forced.has(key) || replay.keepOnly?.has(key) === false)
     const put = (key: string, value: unknown) => {
       if (discarded(key)) return
       const codec = resource.codecs.get(key)

@@ -3,7 +3,6 @@ import type { ColumnCodec, Json } from '../data/column-codec.js'
 import { printArrayLiteral } from '../data/pg-text.js'
 import { canonicalRow, castType, selectList } from '../data/statements.js'
 import type { AnyResource } from '../resource/define-resource.js'
-import { sortTablesByDependencies } from '../schema/create-tables.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 
 /** One row as batched replay tracks it while folding a batch of events in memory. */
@@ -36,6 +35,7 @@ export class BatchWriter {
 
   constructor(
     readonly scope: Scope,
+    /** The tracked resources in foreign-key order (parents first). */
     readonly resources: readonly AnyResource[],
   ) {}
 
@@ -114,8 +114,7 @@ export class BatchWriter {
 
   /** Writes the batch: inserts and updates in foreign-key order, then deletes in reverse. */
   async flush(): Promise<void> {
-    const ordered = inDependencyOrder(this.resources)
-    for (const resource of ordered) {
+    for (const resource of this.resources) {
       const rows = this.#rows.get(resource)
       if (!rows) continue
       const inserts: Map<string, Json>[] = []
@@ -129,7 +128,7 @@ export class BatchWriter {
       await this.#insert(resource, inserts)
       await this.#update(resource, updates)
     }
-    for (const resource of [...ordered].reverse()) {
+    for (const resource of [...this.resources].reverse()) {
       const rows = this.#rows.get(resource)
       if (!rows) continue
       const ids = [...rows.entries()]
@@ -178,19 +177,6 @@ export class BatchWriter {
       )
     }
   }
-}
-
-const orders = new WeakMap<readonly AnyResource[], readonly AnyResource[]>()
-
-/** Parents before children (foreign-key order), computed once per list of resources. */
-function inDependencyOrder(resources: readonly AnyResource[]): readonly AnyResource[] {
-  let ordered = orders.get(resources)
-  if (!ordered) {
-    const byTable = new Map(resources.map((r) => [r.table, r]))
-    ordered = sortTablesByDependencies(resources.map((r) => r.table)).map((t) => byTable.get(t)!)
-    orders.set(resources, ordered)
-  }
-  return ordered
 }
 
 function groupByColumns(rows: Map<string, Json>[]): { columns: string[]; rows: Map<string, Json>[] }[] {

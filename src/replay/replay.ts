@@ -63,6 +63,11 @@ export interface ReplayResult {
 
 const DEFAULT_BATCH = 1000
 
+/** A replay without `tenant` rebuilds the rows of every tenant. */
+function isEveryTenant(options: ReplayOptions): boolean {
+  return options.tenant === undefined || options.tenant === null
+}
+
 function skipOf(event: RewindEvent, error: unknown): SkippedEvent {
   return {
     eventId: event.id,
@@ -87,14 +92,19 @@ export class Replayer {
 
   #tracked: readonly AnyResource[] | undefined
 
-  /** The resources whose tables replay rebuilds: those with a tracked action, and every override target. */
+  /**
+   * The resources whose tables replay rebuilds: those with a tracked action, and every override target. In
+   * foreign-key order (parents before children); computed once, since resources and the log do not change.
+   */
   trackedResources(): readonly AnyResource[] {
     if (!this.#tracked) {
       const targets = new Set(this.log.config.replayOverrides.flatMap((o) => o.routeTo.map(([r]) => r)))
+      const tracked = [...this.resources.values()].filter(
+        (r) => targets.has(r) || Object.keys(r.actions).some((a) => this.log.tracks(r, a)),
+      )
+      const byTable = new Map(tracked.map((r) => [r.table, r]))
       this.#tracked = Object.freeze(
-        [...this.resources.values()].filter(
-          (r) => targets.has(r) || Object.keys(r.actions).some((a) => this.log.tracks(r, a)),
-        ),
+        sortTablesByDependencies(tracked.map((r) => r.table)).map((t) => byTable.get(t)!),
       )
     }
     return this.#tracked
@@ -104,7 +114,7 @@ export class Replayer {
   async replay(options: ReplayOptions = {}): Promise<ReplayResult> {
     // The whole log against still tables: writers wait until the replay commits. Replaying every tenant empties
     // the tables with TRUNCATE, which holds readers back too; one tenant's replay lets readers go on.
-    const everyTenant = options.tenant === undefined || options.tenant === null
+    const everyTenant = isEveryTenant(options)
     const tables = this.trackedResources().map((r) => qualifiedName(r.table))
     try {
       return await inLockedTransaction(
@@ -252,16 +262,14 @@ export class Replayer {
     }
     const tracked = this.trackedResources()
     if (tracked.length === 0) return
-    const everyTenant = options.tenant === undefined || options.tenant === null
+    const everyTenant = isEveryTenant(options)
     if (everyTenant && how === 'truncate') {
       await scope.client.query(`TRUNCATE ${tracked.map((r) => qualifiedName(r.table)).join(', ')}`)
       return
     }
     // Delete rows (of one tenant, or all of them), children before parents.
-    const byTable = new Map(tracked.map((r) => [r.table, r]))
-    const ordered = sortTablesByDependencies(tracked.map((r) => r.table)).reverse()
-    for (const table of ordered) {
-      const r = byTable.get(table)!
+    for (const r of [...tracked].reverse()) {
+      const table = r.table
       if (everyTenant) {
         await scope.client.query(`DELETE FROM ${qualifiedName(table)}`)
         continue

@@ -41,7 +41,7 @@ class Rollback {
 /**
  * Replays inside a transaction that is rolled back and compares every tracked table with its live copy.
  * The live data is never modified (the replay's writes vanish with the rollback). While it runs, writes to
- * the tracked tables wait (a SHARE lock); reads do not.
+ * the tracked tables wait (an EXCLUSIVE lock); plain reads do not.
  */
 export async function verifyReplay(replayer: Replayer, options: VerifyOptions = {}): Promise<VerifyResult> {
   const limit = options.maxRowsPerTable ?? 100
