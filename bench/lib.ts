@@ -42,14 +42,27 @@ export async function postgresReachable(): Promise<boolean> {
 }
 
 /**
- * A fresh database. PGlite is in memory unless `pgliteDir` is given (a data directory, which another process
- * can open once this one has closed it).
+ * Opens an existing database: a PGlite data directory (in memory when `where` is undefined), or a PostgreSQL
+ * connection string.
  */
-export async function openDb(backend: BackendName, poolSize = 4, pgliteDir?: string): Promise<BenchDb> {
+export function connectDb(backend: BackendName, where: string | undefined, poolSize = 4): BenchDb {
   if (backend === 'pglite') {
-    const client = new PGlite(pgliteDir)
+    const client = new PGlite(where)
     return { backend, db: drizzlePglite({ client }), pglite: client, close: () => client.close() }
   }
+  if (!where) throw new Error('connectDb: PostgreSQL needs a connection string')
+  const pool = new pg.Pool({ connectionString: where, max: poolSize })
+  // An idle connection ended by the server (database dropped at the end) must not crash the run.
+  pool.on('error', () => {})
+  return { backend, url: where, db: drizzlePg({ client: pool }), pool, close: () => pool.end() }
+}
+
+/**
+ * A fresh database. PGlite is in memory unless `pgliteDir` is given (a data directory, which another process
+ * can open once this one has closed it); on PostgreSQL, a new database that `close` drops.
+ */
+export async function openDb(backend: BackendName, poolSize = 4, pgliteDir?: string): Promise<BenchDb> {
+  if (backend === 'pglite') return connectDb(backend, pgliteDir)
   const name = `rewind_bench_${randomBytes(5).toString('hex')}`
   const admin = new pg.Client({ connectionString: ADMIN_URL })
   await admin.connect()
@@ -57,16 +70,11 @@ export async function openDb(backend: BackendName, poolSize = 4, pgliteDir?: str
   await admin.end()
   const u = new URL(ADMIN_URL)
   u.pathname = `/${name}`
-  const pool = new pg.Pool({ connectionString: u.toString(), max: poolSize })
-  // An idle connection ended by the server (database dropped at the end) must not crash the run.
-  pool.on('error', () => {})
+  const connected = connectDb(backend, u.toString(), poolSize)
   return {
-    backend,
-    url: u.toString(),
-    db: drizzlePg({ client: pool }),
-    pool,
+    ...connected,
     async close() {
-      await pool.end()
+      await connected.close()
       const a = new pg.Client({ connectionString: ADMIN_URL })
       await a.connect()
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)

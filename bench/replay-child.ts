@@ -6,26 +6,11 @@
  *   <batched|naive> [until event id]
  * Prints one JSON line: { eventsApplied, durationMs, bulk, oneByOne, items, maxRssMb, rssAtOpenMb }.
  */
-import { PGlite } from '@electric-sql/pglite'
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
-import pg from 'pg'
-import { openRewind } from './lib.js'
+import { type BackendName, connectDb, openRewind } from './lib.js'
 
 const [backend, where, batch, mode, until] = process.argv.slice(2)
-let db: unknown
-let close: () => Promise<void>
-if (backend === 'pglite') {
-  const client = new PGlite(where)
-  db = drizzlePglite({ client })
-  close = () => client.close()
-} else {
-  const pool = new pg.Pool({ connectionString: where, max: 2 })
-  pool.on('error', () => {})
-  db = drizzlePg({ client: pool })
-  close = () => pool.end()
-}
-const rewind = await openRewind(db)
+const b = connectDb(backend as BackendName, where, 2)
+const rewind = await openRewind(b.db)
 const rssAtOpenMb = process.memoryUsage.rss() / 1024 / 1024
 const result = await rewind.replay({
   batchSize: Number(batch),
@@ -34,7 +19,7 @@ const result = await rewind.replay({
 })
 const maxRssMb = process.resourceUsage().maxRSS / 1024
 const items = Number((await rewind.database.query('SELECT count(*) AS n FROM items'))[0]!.n)
-await close()
+await b.close()
 console.log(
   JSON.stringify({
     eventsApplied: result.eventsApplied,
