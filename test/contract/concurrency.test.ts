@@ -44,13 +44,20 @@ describe.each(backends)('event order under concurrent writers on $name', (backen
     return rewind
   }
 
-  /** 16 writers bump 10 shared records; every bump reads `seq` and writes seq + 1. */
-  const hammer = async (rewind: Rewind<typeof loggedResources>) => {
-    const accounts = await rewind.bulkCreate(
+  /** Registers `count` accounts (emails `<prefix><i>@example.com`) in one bulk action. */
+  const register = (rewind: Rewind<typeof loggedResources>, count: number, prefix: string) =>
+    rewind.bulkCreate(
       Account,
       'register',
-      Array.from({ length: 10 }, (_, i) => ({ email: `c${i}@example.com`, password: 'pw-secret' })),
+      Array.from({ length: count }, (_, i) => ({
+        email: `${prefix}${i}@example.com`,
+        password: 'pw-secret',
+      })),
     )
+
+  /** 16 writers bump 10 shared records; every bump reads `seq` and writes seq + 1. */
+  const hammer = async (rewind: Rewind<typeof loggedResources>) => {
+    const accounts = await register(rewind, 10, 'c')
     const successes = new Map<string, number>()
     let i = 0
     await Promise.all(
@@ -95,11 +102,7 @@ describe.each(backends)('event order under concurrent writers on $name', (backen
 
   it('a consistency check while writers run reports no finding that is not there', async () => {
     const rewind = await open('rowLocks')
-    const accounts = await rewind.bulkCreate(
-      Account,
-      'register',
-      Array.from({ length: 10 }, (_, i) => ({ email: `live${i}@example.com`, password: 'pw-secret' })),
-    )
+    const accounts = await register(rewind, 10, 'live')
     let writing = true
     let writes = 0
     const failures: unknown[] = []
@@ -144,11 +147,7 @@ describe.each(backends)('event order under concurrent writers on $name', (backen
   if (backend.name === 'postgres') {
     it('a verification holds writers back until it ends, and lets readers through', async () => {
       const rewind = await open('rowLocks')
-      const accounts = await rewind.bulkCreate(
-        Account,
-        'register',
-        Array.from({ length: 200 }, (_, i) => ({ email: `v${i}@example.com`, password: 'pw-secret' })),
-      )
+      const accounts = await register(rewind, 200, 'v')
       const target = accounts[7]!
       let read: Promise<number> | undefined
       let write: Promise<number> | undefined
