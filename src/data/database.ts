@@ -1,4 +1,5 @@
 import { RewindError } from '../errors/rewind-error.js'
+import { type PgliteWireLike, supportsWire, wireQuery } from './pglite-wire.js'
 
 /** A row as the database printed it: every value is PostgreSQL's text output, or null. */
 export type RawRow = Record<string, string | null>
@@ -170,19 +171,37 @@ class PgliteDatabase implements Database {
   async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
     const parsers = await this.#rawParsers()
     // PGlite is one connection: its transaction() holds a mutex, so concurrent callers queue up here.
-    return this.pg.transaction(async (tx) => {
-      const client: SqlClient & { tx: PGliteLike } = {
-        tx,
-        async query(text, params = []) {
-          const res = await tx.query(text, params as unknown[], { parsers })
-          return res.rows
-        },
-        async queryText(text, params = []) {
-          const res = await tx.query(text, params as unknown[])
-          return res.rows
-        },
+    const pg = this.pg
+    let ended = false
+    return pg.transaction(async (tx) => {
+      // Inside the transaction, statements are prepared once and then bound and executed in one call into
+      // PGlite (see pglite-wire.ts); either way every value comes back as PostgreSQL's text.
+      const open = (text: string, params: readonly (string | null)[]) => {
+        if (ended) throw new RewindError('INTERNAL', 'this transaction has ended; run the query in a new one')
+        return wireQuery(pg as PGliteLike & PgliteWireLike, text, params)
       }
-      return fn(client)
+      const client: SqlClient & { tx: PGliteLike } = supportsWire(pg)
+        ? {
+            tx,
+            query: (text, params = []) => open(text, params),
+            queryText: (text, params = []) => open(text, params),
+          }
+        : {
+            tx,
+            async query(text, params = []) {
+              const res = await tx.query(text, params as unknown[], { parsers })
+              return res.rows
+            },
+            async queryText(text, params = []) {
+              const res = await tx.query(text, params as unknown[])
+              return res.rows
+            },
+          }
+      try {
+        return await fn(client)
+      } finally {
+        ended = true
+      }
     })
   }
 

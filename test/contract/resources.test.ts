@@ -415,6 +415,40 @@ describe.each(backends)('resources and actions on $name', (backend) => {
     })
   })
 
+  describe('prepared statements', () => {
+    it('two Rewind instances on one database keep their statements apart, and a failed statement stays usable', async () => {
+      // Each statement is prepared once per session; a second instance with other resources must not collide.
+      const other = await createRewind({ db: tdb.db, resources: [Org] })
+      try {
+        const a = await rewind.run(User, 'create', { email: 'one@example.com', name: 'One' })
+        const o = await other.run(Org, 'create', { name: 'Alpha' })
+        await expectError(rewind.run(User, 'create', { email: 'one@example.com' }), 'CONFLICT')
+        await expectError(other.run(Org, 'create', { name: 'Alpha' }), 'CONFLICT')
+        const b = await rewind.run(User, 'login', {}, { id: a.id })
+        const o2 = await other.run(Org, 'rename', { name: 'Beta' }, { id: o.id })
+        expect(b.loginCount).toBe(1)
+        expect(o2.name).toBe('Beta')
+        expect(await count('users')).toBe(1)
+        expect(await count('orgs')).toBe(1)
+      } finally {
+        await other.close()
+      }
+    })
+
+    it.runIf(backend.name === 'pglite')(
+      'after DEALLOCATE ALL on the embedded session, one action fails cleanly and the next prepares again',
+      async () => {
+        const user = await rewind.run(User, 'create', { email: 'dealloc@example.com' })
+        await rewind.run(User, 'login', {}, { id: user.id })
+        await rewind.database.query('DEALLOCATE ALL')
+        const e = await expectError(rewind.run(User, 'login', {}, { id: user.id }), 'DATABASE')
+        expect(e.sqlState).toBe('26000')
+        expect((await rewind.get(User, user.id))!.loginCount).toBe(1)
+        expect((await rewind.run(User, 'login', {}, { id: user.id })).loginCount).toBe(2)
+      },
+    )
+  })
+
   describe('concurrency', () => {
     it('concurrent increments through actions lose no update (row lock ordering)', async () => {
       const user = await rewind.run(User, 'create', { email: 'race@example.com' })
