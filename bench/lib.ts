@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import pg from 'pg'
+import { wireQuery } from '../src/data/pglite-wire.js'
 import { createRewind, type Ordering, type Rewind } from '../src/index.js'
 import { events, Item, resources } from './domain.js'
 
@@ -104,7 +105,17 @@ export interface RawSql {
   transaction<T>(fn: (q: (text: string, params: unknown[]) => Promise<unknown>) => Promise<T>): Promise<T>
 }
 
-export function rawSql(b: BenchDb): RawSql {
+/**
+ * `prepared`: each statement text is parsed once per session and then only bound and executed, as Rewind does
+ * (named statements on pg; the wire protocol on PGlite). The stricter baseline: what raw SQL can reach.
+ */
+export function rawSql(b: BenchDb, prepared = false): RawSql {
+  const names = new Map<string, string>()
+  const nameOf = (text: string) => {
+    let name = names.get(text)
+    if (!name) names.set(text, (name = `raw_${names.size + 1}`))
+    return name
+  }
   if (b.pool) {
     const pool = b.pool
     return {
@@ -112,7 +123,9 @@ export function rawSql(b: BenchDb): RawSql {
         const c = await pool.connect()
         try {
           await c.query('BEGIN')
-          const out = await fn((text, params) => c.query(text, params))
+          const out = await fn((text, params) =>
+            prepared ? c.query({ name: nameOf(text), text, values: params }) : c.query(text, params),
+          )
           await c.query('COMMIT')
           return out
         } catch (e) {
@@ -125,7 +138,14 @@ export function rawSql(b: BenchDb): RawSql {
     }
   }
   const client = b.pglite!
-  return { transaction: (fn) => client.transaction((tx) => fn((text, params) => tx.query(text, params))) }
+  return {
+    transaction: (fn) =>
+      client.transaction((tx) =>
+        fn((text, params) =>
+          prepared ? wireQuery(client, text, params as (string | null)[]) : tx.query(text, params),
+        ),
+      ),
+  }
 }
 
 export function median(xs: number[]): number {
