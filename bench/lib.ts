@@ -113,7 +113,10 @@ export function rawSql(b: BenchDb, prepared = false): RawSql {
   const names = new Map<string, string>()
   const nameOf = (text: string) => {
     let name = names.get(text)
-    if (!name) names.set(text, (name = `raw_${names.size + 1}`))
+    if (!name) {
+      name = `raw_${names.size + 1}`
+      names.set(text, name)
+    }
     return name
   }
   if (b.pool) {
