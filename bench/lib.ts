@@ -9,6 +9,15 @@ import { events, Item, resources } from './domain.js'
 
 export type BackendName = 'pglite' | 'postgres'
 
+/**
+ * `npm run bench` compiles src and bench with tsc and runs plain JavaScript, as an application runs in
+ * production. Run through tsx instead (npx tsx bench/run.ts), the loader adds ~80 MB to every process and
+ * wraps each function it creates (keepNames), which slows Rewind's closures but not the raw baselines.
+ */
+export const COMPILED = import.meta.url.endsWith('.js')
+/** bench/, wherever this module runs from (bench/ under tsx, bench/.build/bench/ compiled). */
+export const BENCH_DIR = new URL(COMPILED ? '../../' : './', import.meta.url)
+
 export interface Metric {
   readonly name: string
   readonly backend: BackendName

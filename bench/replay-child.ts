@@ -2,7 +2,8 @@
  * Replays a generated log in a fresh process, as an application would after a restart, so that the process's
  * peak memory is the replay's own (plus the embedded database for PGlite), not what earlier scenarios left.
  *
- * node --import tsx bench/replay-child.ts <pglite|postgres> <data directory | connection string> <batch size>
+ * node bench/.build/bench/replay-child.js (or node --import tsx bench/replay-child.ts) <pglite|postgres>
+ *   <data directory | connection string> <batch size>
  *   <batched|naive> [until event id]
  * Prints one JSON line: { eventsApplied, durationMs, bulk, oneByOne, items, maxRssMb, rssAtOpenMb }.
  */

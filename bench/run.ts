@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { type BackendName, type Metric, postgresReachable } from './lib.js'
+import { type BackendName, BENCH_DIR, COMPILED, type Metric, postgresReachable } from './lib.js'
 import { logScale } from './scenarios/log-scale.js'
 import { writeConcurrent } from './scenarios/write-concurrent.js'
 import { writeOne } from './scenarios/write-one.js'
@@ -28,6 +28,8 @@ if (backends.includes('postgres') && !(await postgresReachable())) {
   backends = ['pglite']
 }
 
+if (!COMPILED)
+  console.error('running under tsx: figures include the loader (npm run bench runs compiled JavaScript)')
 const started = performance.now()
 const metrics: Metric[] = []
 const step = async (label: string, fn: () => Promise<Metric[]>) => {
@@ -66,9 +68,9 @@ for (const r of [header, ...rows])
   )
 console.log(`\n${quick ? 'quick' : 'full'} run in ${((performance.now() - started) / 1000).toFixed(0)} s`)
 
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
+mkdirSync(new URL('./results/', BENCH_DIR), { recursive: true })
 writeFileSync(
-  new URL('./results/latest.json', import.meta.url),
+  new URL('./results/latest.json', BENCH_DIR),
   `${JSON.stringify(
     metrics.map(({ name, backend, value, unit, target }) => ({ name, backend, value, unit, target })),
     null,

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Item } from '../domain.js'
-import { type BackendName, type Metric, median, openDb, openRewind, timeIt } from '../lib.js'
+import { type BackendName, COMPILED, type Metric, median, openDb, openRewind, timeIt } from '../lib.js'
 import { appendGroups, appendHotRecord } from './log.js'
 
 interface ChildReplay {
@@ -19,7 +19,7 @@ interface ChildReplay {
 }
 
 const run = promisify(execFile)
-const CHILD = fileURLToPath(new URL('../replay-child.ts', import.meta.url))
+const CHILD = fileURLToPath(new URL(`../replay-child.${COMPILED ? 'js' : 'ts'}`, import.meta.url))
 
 async function replayInChild(
   backend: BackendName,
@@ -27,7 +27,15 @@ async function replayInChild(
   mode: 'batched' | 'naive',
   until?: string,
 ): Promise<ChildReplay> {
-  const args = ['--import', 'tsx', CHILD, backend, where, '2000', mode, ...(until ? [until] : [])]
+  const args = [
+    ...(COMPILED ? [] : ['--import', 'tsx']),
+    CHILD,
+    backend,
+    where,
+    '2000',
+    mode,
+    ...(until ? [until] : []),
+  ]
   const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 20 })
   return JSON.parse(stdout.trim().split('\n').pop()!) as ChildReplay
 }

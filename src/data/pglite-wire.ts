@@ -7,23 +7,19 @@ import type { RawRow } from './database.js'
  * then sends bind, execute and sync as one message: about three times fewer instructions per statement.
  */
 
-/** What Rewind needs of a PGlite instance for this path (PGlite ≥ 0.3 has all of it). */
+/** What Rewind needs of a PGlite instance for this path (PGlite 0.3 and later have it). */
 export interface PgliteWireLike {
-  execProtocol(
+  /** Hands the raw response to `onRawData` (a view into PGlite's memory, valid during the call). */
+  execProtocolRawStream(
     message: Uint8Array,
-    options: { syncToFs?: boolean },
-  ): Promise<{ messages: readonly WireMessage[] }>
+    options: { syncToFs?: boolean; onRawData: (chunk: Uint8Array) => void },
+  ): Promise<void>
   runExclusive<T>(fn: () => Promise<T>): Promise<T>
-}
-
-interface WireMessage {
-  readonly name: string
-  readonly fields?: readonly (string | null | { readonly name: string })[]
 }
 
 export function supportsWire(pg: unknown): pg is PgliteWireLike {
   const p = pg as Partial<PgliteWireLike> | null
-  return typeof p?.execProtocol === 'function' && typeof p.runExclusive === 'function'
+  return typeof p?.execProtocolRawStream === 'function' && typeof p.runExclusive === 'function'
 }
 
 const encoder = new TextEncoder()
@@ -122,20 +118,134 @@ const describe = (w: MessageWriter, kind: 'S' | 'P', name: string) =>
 const execute = (w: MessageWriter) => w.begin('E').cstring('').int32(0).end()
 const sync = (w: MessageWriter) => w.begin('S').end()
 
-function fieldNames(messages: readonly WireMessage[]): string[] | undefined {
-  const desc = messages.find((m) => m.name === 'rowDescription')
-  return desc ? (desc.fields as { name: string }[]).map((f) => f.name) : undefined
+/** An error the database reported, with the fields of its ErrorResponse (as pg and PGlite give them). */
+export class PgliteWireError extends Error {
+  severity?: string
+  code?: string
+  detail?: string
+  hint?: string
+  position?: string
+  where?: string
+  schema?: string
+  table?: string
+  column?: string
+  dataType?: string
+  constraint?: string
 }
 
-function rows(messages: readonly WireMessage[], names: readonly string[] | undefined): RawRow[] {
-  const out: RawRow[] = []
-  if (!names) return out
-  for (const m of messages) {
-    if (m.name !== 'dataRow') continue
+const ERROR_FIELDS: Record<string, keyof PgliteWireError> = {
+  S: 'severity',
+  C: 'code',
+  D: 'detail',
+  H: 'hint',
+  P: 'position',
+  W: 'where',
+  s: 'schema',
+  t: 'table',
+  c: 'column',
+  d: 'dataType',
+  n: 'constraint',
+}
+
+const decoder = new TextDecoder()
+
+/** What one round trip returned: result column names (from a RowDescription), rows, and any error. */
+interface Response {
+  fields: string[] | undefined
+  rows: (string | null)[][]
+  error: PgliteWireError | undefined
+}
+
+/**
+ * Reads the backend messages Rewind's statements produce. PGlite's own parser copies every field into a
+ * fresh ArrayBuffer before decoding it, which dominated large reads (a replay's batches of events); this
+ * decodes in place.
+ */
+function readResponse(buf: Uint8Array): Response {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  const out: Response = { fields: undefined, rows: [], error: undefined }
+  let pos = 0
+  while (pos + 5 <= buf.length) {
+    const type = buf[pos]!
+    const end = pos + 1 + view.getInt32(pos + 1)
+    let p = pos + 5
+    if (type === 0x44 /* D: DataRow */) {
+      const n = view.getInt16(p)
+      p += 2
+      const row: (string | null)[] = new Array(n)
+      for (let i = 0; i < n; i++) {
+        const len = view.getInt32(p)
+        p += 4
+        if (len < 0) row[i] = null
+        else {
+          row[i] = decoder.decode(buf.subarray(p, p + len))
+          p += len
+        }
+      }
+      out.rows.push(row)
+    } else if (type === 0x54 /* T: RowDescription */) {
+      const n = view.getInt16(p)
+      p += 2
+      const names: string[] = []
+      for (let i = 0; i < n; i++) {
+        const zero = buf.indexOf(0, p)
+        names.push(decoder.decode(buf.subarray(p, zero)))
+        p = zero + 1 + 18 // table oid, column number, type oid, type size, type modifier, format
+      }
+      out.fields = names
+    } else if (type === 0x45 /* E: ErrorResponse */ && !out.error) {
+      const values: Record<string, string> = {}
+      while (buf[p] !== 0 && p < end) {
+        const code = String.fromCharCode(buf[p]!)
+        const zero = buf.indexOf(0, p + 1)
+        values[code] = decoder.decode(buf.subarray(p + 1, zero))
+        p = zero + 1
+      }
+      const error = new PgliteWireError(values.M ?? 'the database reported an error')
+      for (const [code, key] of Object.entries(ERROR_FIELDS))
+        if (values[code] !== undefined) (error as unknown as Record<string, string>)[key] = values[code]!
+      out.error = error
+    }
+    // Everything else (ParseComplete, BindComplete, CommandComplete, NoData, notices, ReadyForQuery) carries
+    // nothing a statement's caller needs.
+    pos = end
+  }
+  return out
+}
+
+async function roundTrip(pg: PgliteWireLike, message: Uint8Array): Promise<Response> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  await pg.execProtocolRawStream(message, {
+    syncToFs: false,
+    onRawData: (chunk) => {
+      chunks.push(chunk.slice())
+      size += chunk.length
+    },
+  })
+  let buf: Uint8Array
+  if (chunks.length === 1) buf = chunks[0]!
+  else {
+    buf = new Uint8Array(size)
+    let at = 0
+    for (const c of chunks) {
+      buf.set(c, at)
+      at += c.length
+    }
+  }
+  const res = readResponse(buf)
+  if (res.error) throw res.error
+  return res
+}
+
+function toRows(names: readonly string[] | undefined, values: readonly (string | null)[][]): RawRow[] {
+  if (!names) return []
+  const out: RawRow[] = new Array(values.length)
+  for (let r = 0; r < values.length; r++) {
+    const v = values[r]!
     const row: RawRow = {}
-    const values = m.fields as (string | null)[]
-    for (let i = 0; i < names.length; i++) row[names[i]!] = values[i] ?? null
-    out.push(row)
+    for (let i = 0; i < names.length; i++) row[names[i]!] = v[i] ?? null
+    out[r] = row
   }
   return out
 }
@@ -173,8 +283,7 @@ export function wireQuery(
       parse(w, name, text)
       describe(w, 'S', name)
       sync(w)
-      const res = await pg.execProtocol(w.done(), { syncToFs: false })
-      prepared = { name, fields: fieldNames(res.messages) }
+      prepared = { name, fields: (await roundTrip(pg, w.done())).fields }
       session.statements.set(text, prepared)
     }
     const w = new MessageWriter()
@@ -185,14 +294,14 @@ export function wireQuery(
     } else bind(w, prepared.name, params)
     execute(w)
     sync(w)
-    let res: { messages: readonly WireMessage[] }
+    let res: Response
     try {
-      res = await pg.execProtocol(w.done(), { syncToFs: false })
+      res = await roundTrip(pg, w.done())
     } catch (error) {
       // Someone ran DEALLOCATE ALL or DISCARD ALL on this session: prepare again from the next call on.
       if ((error as { code?: unknown })?.code === '26000') sessions.delete(pg)
       throw error
     }
-    return rows(res.messages, prepared ? prepared.fields : fieldNames(res.messages))
+    return toRows(prepared ? prepared.fields : res.fields, res.rows)
   })
 }

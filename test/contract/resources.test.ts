@@ -435,6 +435,39 @@ describe.each(backends)('resources and actions on $name', (backend) => {
       }
     })
 
+    it('returns NULLs, multi-byte text, large values and many rows exactly, and reports errors with their fields', async () => {
+      const big = 'żółw 🐢 '.repeat(300_000) // ~3.9 MB: more than one chunk of PGlite's output
+      const out = await rewind.database.transaction(async (client) => {
+        const one = await client.query(
+          'SELECT NULL::text AS a, $1::text AS b, length($2::text)::text AS n, $2::text AS big',
+          ['ząb ✓ naïve', big],
+        )
+        const many = await client.query('SELECT g::text AS g FROM generate_series(1, 20000) AS g')
+        return { one: one[0]!, many }
+      })
+      expect(out.one.a).toBeNull()
+      expect(out.one.b).toBe('ząb ✓ naïve')
+      expect(out.one.n).toBe(String(big.length - 300_000)) // length counts code points; 🐢 is one
+      expect(out.one.big).toBe(big)
+      expect(out.many).toHaveLength(20000)
+      expect(out.many[19999]).toEqual({ g: '20000' })
+      await rewind.run(Org, 'create', { name: 'Gamma' })
+      const error = await rewind.database
+        .transaction((client) =>
+          client.query(
+            "INSERT INTO orgs (id, name, created_at, updated_at) SELECT gen_random_uuid(), 'Gamma', now(), now()",
+          ),
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e as { code?: string; constraint?: string; detail?: string; message?: string },
+        )
+      expect(error?.code).toBe('23505')
+      expect(error?.constraint).toMatch(/name/)
+      expect(error?.detail).toContain('Gamma')
+      expect(error?.message).toMatch(/duplicate key/)
+    })
+
     it.runIf(backend.name === 'pglite')(
       'after DEALLOCATE ALL on the embedded session, one action fails cleanly and the next prepares again',
       async () => {
