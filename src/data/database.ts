@@ -164,6 +164,9 @@ class PgliteDatabase implements Database {
   }
 
   async queryText(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
+    // Rewind's own reads (records, events, time travel) take the prepared path too, in a transaction of their
+    // own: PGlite's query() would parse and plan the text again and copy every field of the result.
+    if (supportsWire(this.pg)) return this.transaction((client) => client.queryText(text, params))
     const res = await this.pg.query(text, params as unknown[])
     return res.rows
   }

@@ -467,19 +467,6 @@ describe.each(backends)('resources and actions on $name', (backend) => {
       expect(error?.detail).toContain('Gamma')
       expect(error?.message).toMatch(/duplicate key/)
     })
-
-    it.runIf(backend.name === 'pglite')(
-      'after DEALLOCATE ALL on the embedded session, one action fails cleanly and the next prepares again',
-      async () => {
-        const user = await rewind.run(User, 'create', { email: 'dealloc@example.com' })
-        await rewind.run(User, 'login', {}, { id: user.id })
-        await rewind.database.query('DEALLOCATE ALL')
-        const e = await expectError(rewind.run(User, 'login', {}, { id: user.id }), 'DATABASE')
-        expect(e.sqlState).toBe('26000')
-        expect((await rewind.get(User, user.id))!.loginCount).toBe(1)
-        expect((await rewind.run(User, 'login', {}, { id: user.id })).loginCount).toBe(2)
-      },
-    )
   })
 
   describe('concurrency', () => {
@@ -492,5 +479,25 @@ describe.each(backends)('resources and actions on $name', (backend) => {
       // Each login reads, then writes under the row lock; on PGlite calls are serialized.
       expect(final!.loginCount).toBeGreaterThan(0)
     })
+  })
+})
+
+// The embedded database only: pg keeps prepared statements per pooled connection, where Rewind does not manage them.
+describe('prepared statements on one embedded PGlite session', () => {
+  it('after DEALLOCATE ALL, one action fails cleanly and the next prepares again', async () => {
+    const tdb = await backends.find((b) => b.name === 'pglite')!.create()
+    const rewind = await createRewind({ db: tdb.db, resources: allResources, createTables: true })
+    try {
+      const user = await rewind.run(User, 'create', { email: 'dealloc@example.com' })
+      await rewind.run(User, 'login', {}, { id: user.id })
+      await rewind.database.query('DEALLOCATE ALL')
+      const e = await expectError(rewind.run(User, 'login', {}, { id: user.id }), 'DATABASE')
+      expect(e.sqlState).toBe('26000')
+      expect((await rewind.get(User, user.id))!.loginCount).toBe(1)
+      expect((await rewind.run(User, 'login', {}, { id: user.id })).loginCount).toBe(2)
+    } finally {
+      await rewind.close()
+      await tdb.close()
+    }
   })
 })
