@@ -23,6 +23,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null
 }
 
+const shapes = new WeakMap<ActionDefinition, { accepted: Set<string>; argNames: Set<string> }>()
+
+/** An action's accepted columns and argument names as sets, built once per definition. */
+function inputShape(def: ActionDefinition): { accepted: Set<string>; argNames: Set<string> } {
+  let shape = shapes.get(def)
+  if (!shape) {
+    shape = { accepted: new Set(def.accept), argNames: new Set(Object.keys(def.arguments)) }
+    shapes.set(def, shape)
+  }
+  return shape
+}
+
 /**
  * Checks an action's input: a plain object whose keys are accepted columns or declared arguments, with
  * values that fit their columns and schemas. Fails with one `VALIDATION` error listing every issue.
@@ -55,8 +67,7 @@ export async function parseInput(
     })
     throw fail()
   }
-  const accepted = new Set(def.accept)
-  const argNames = new Set(Object.keys(def.arguments))
+  const { accepted, argNames } = inputShape(def)
   // Own keys only, including a literal "__proto__" key from JSON.parse: it is treated as an unknown key.
   for (const key of Object.keys(input)) {
     const value = input[key]

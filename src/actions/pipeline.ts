@@ -459,8 +459,12 @@ export class ActionEngine {
 
     const keep = (h: Registered<unknown>) =>
       !replay || (h.change !== undefined && replay.allowedChanges.has(h.change))
-    const hookCtx = this.#hookContext(scope, options)
-    for (const h of cs.beforeTransactionHooks) if (keep(h)) await h.fn(hookCtx)
+    let hookCtx: HookContext | undefined
+    for (const h of cs.beforeTransactionHooks) {
+      if (!keep(h)) continue
+      hookCtx ??= this.#hookContext(scope, options)
+      await h.fn(hookCtx)
+    }
 
     const values = this.#resolveValues(resource, actionName, def, cs, parsed, tenant, replay, actionType)
     return { resource, actionName, def, options, actionType, tenant, parsed, id, loaded, cs, values, keep }
@@ -496,8 +500,9 @@ export class ActionEngine {
   async #finish(p: Prepared, scope: Scope): Promise<unknown> {
     const { resource, actionName, def, options, actionType, tenant, parsed, id, loaded, cs, values, keep } = p
     try {
-      const hookCtx = this.#hookContext(scope, options)
-      for (const h of cs.beforeActionHooks) if (keep(h)) await h.fn(hookCtx)
+      // The hooks' context is built only when a hook runs (most actions have none).
+      const ctx = once(() => this.#hookContext(scope, options))
+      for (const h of cs.beforeActionHooks) if (keep(h)) await h.fn(ctx())
 
       const written = await this.#write(
         resource,
@@ -521,7 +526,7 @@ export class ActionEngine {
       }
 
       const result = appRecord(resource, written.after ?? written.before!)
-      for (const h of cs.afterActionHooks) if (keep(h)) await h.fn(result as never, hookCtx)
+      for (const h of cs.afterActionHooks) if (keep(h)) await h.fn(result as never, ctx())
 
       const afterTx = cs.afterTransactionHooks.filter(keep) as Registered<AfterTransactionHook<any>>[]
       if (afterTx.length > 0) {
@@ -863,6 +868,15 @@ export class ActionEngine {
       tenant: options.tenant,
       metadata: options.metadata ?? {},
     }
+  }
+}
+
+/** `make`'s value, computed on the first call only. */
+function once<T>(make: () => T): () => T {
+  let value: { v: T } | undefined
+  return () => {
+    if (!value) value = { v: make() }
+    return value.v
   }
 }
 

@@ -3,6 +3,7 @@ import { PgArray, type PgColumn } from 'drizzle-orm/pg-core'
 import {
   byteaFromText,
   byteaToText,
+  canonicalSimpleTimestamp,
   dateToMicros,
   formatMicros,
   parseArrayLiteral,
@@ -290,10 +291,14 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
       case 'bytea':
         return byteaFromText(text).toString('base64')
       case 'timestamptz': {
+        const simple = canonicalSimpleTimestamp(text, true)
+        if (simple !== undefined) return simple
         const p = parseTimestamp(text)
         return p ? `${formatMicros(p.micros)}Z` : text
       }
       case 'timestamp': {
+        const simple = canonicalSimpleTimestamp(text, false)
+        if (simple !== undefined) return simple
         const p = parseTimestamp(text)
         return p ? formatMicros(p.micros) : text
       }
@@ -480,6 +485,13 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
           const year = value.getUTCFullYear()
           if (year < 1 || year > 294276) return bad(`expected a year from 1 to 294276, got ${year}`)
         } else if (typeof value === 'string') {
+          const simple = canonicalSimpleTimestamp(value, kind === 'timestamptz')
+          // The common case (a canonical value, as events store them): no detour through microseconds.
+          if (
+            simple !== undefined &&
+            (precision === undefined || precision >= 6 || /^0*$/.test(simple.slice(20 + precision, 26)))
+          )
+            return ok(simple)
           // A timestamp without time zone ignores any offset in its input, as PostgreSQL does.
           const text = kind === 'timestamp' ? value.replace(/(Z|[+-]\d{2}(:?\d{2})?(:?\d{2})?)$/, '') : value
           const p = parseTimestamp(text.trim())

@@ -77,6 +77,36 @@ export function formatMicros(micros: bigint): string {
   )}:${pad(d.getUTCSeconds(), 2)}.${frac}`
 }
 
+// The two shapes almost every timestamp arrives in: Rewind's canonical form (`2026-01-02T03:04:05.123456Z`, what
+// events store) and PostgreSQL's output in a UTC session (`2026-01-02 03:04:05.123+00`).
+const SIMPLE_RE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|\+00)?$/
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/**
+ * The canonical text of a timestamp in one of the simple shapes, without going through microseconds:
+ * `YYYY-MM-DDTHH:MM:SS.ffffff` plus `Z` when `zone`. Undefined for anything else (other offsets, years
+ * outside 1000–9999, leap seconds, 24:00, rolled-over dates, more than six fractional digits), which
+ * {@link parseTimestamp} and {@link formatMicros} handle; for the shapes it accepts, both give the same text.
+ */
+export function canonicalSimpleTimestamp(text: string, zone: boolean): string | undefined {
+  const m = SIMPLE_RE.exec(text)
+  if (!m) return undefined
+  const [, y, mo, d, h, mi, s, frac, z] = m
+  // Without a zone a timestamptz would be read in the session's zone; an offset on a plain timestamp is ignored
+  // by the slow path. Leave both to it.
+  if (zone ? z === undefined : z !== undefined) return undefined
+  const year = Number(y)
+  const month = Number(mo)
+  const day = Number(d)
+  if (year < 1000 || month < 1 || month > 12 || day < 1) return undefined
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  if (day > DAYS[month - 1]! + (leap ? 1 : 0)) return undefined
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined
+  const f = frac === undefined ? '000000' : frac.length === 6 ? frac : frac.padEnd(6, '0')
+  return `${y}-${mo}-${d}T${h}:${mi}:${s}.${f}${zone ? 'Z' : ''}`
+}
+
 /** Microseconds since the epoch of a JavaScript Date (which has millisecond precision). */
 export function dateToMicros(date: Date): bigint {
   return BigInt(date.getTime()) * 1000n

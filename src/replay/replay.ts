@@ -82,6 +82,14 @@ function skipOf(event: RewindEvent, error: unknown): SkippedEvent {
  * Rebuilds the tracked tables from the event log: clear, then re-run every event's action (or the actions
  * an override routes it to) with its recorded values forced, hooks off and no new events, in one transaction.
  */
+interface ActionShape {
+  readonly def: { kind: string; accept: readonly string[]; arguments: object; upsert?: unknown }
+  readonly strategy: string
+  readonly accepted: ReadonlySet<string>
+  readonly argNames: ReadonlySet<string>
+  readonly allowedChanges: ReadonlySet<string>
+}
+
 export class Replayer {
   constructor(
     readonly db: Database,
@@ -91,6 +99,7 @@ export class Replayer {
   ) {}
 
   #tracked: readonly AnyResource[] | undefined
+  readonly #shapes = new Map<AnyResource, Map<string, ActionShape>>()
 
   /**
    * The resources whose tables replay rebuilds: those with a tracked action, and every override target. In
@@ -467,6 +476,28 @@ export class Replayer {
     return true
   }
 
+  /** What replaying into `target.action` needs of its definition, computed once per action. */
+  #shape(target: AnyResource, action: string): ActionShape {
+    let byAction = this.#shapes.get(target)
+    if (!byAction) {
+      byAction = new Map()
+      this.#shapes.set(target, byAction)
+    }
+    let shape = byAction.get(action)
+    if (!shape) {
+      const def = target.actions[action] as ActionShape['def']
+      shape = {
+        def,
+        strategy: target.events.replayStrategy?.[action] ?? 'forceChange',
+        accepted: new Set(def.accept),
+        argNames: new Set(Object.keys(def.arguments)),
+        allowedChanges: new Set(target.events.allowHooksInReplay?.[action] ?? []),
+      }
+      byAction.set(action, shape)
+    }
+    return shape
+  }
+
   /** The input and options that re-run `event` through `target.action`. */
   async #call(
     scope: Scope,
@@ -475,15 +506,7 @@ export class Replayer {
     event: RewindEvent,
     writer?: BatchWriter,
   ): Promise<{ input: Record<string, unknown>; execOptions: ExecOptions }> {
-    const def = target.actions[action] as {
-      kind: string
-      accept: readonly string[]
-      arguments: object
-      upsert?: unknown
-    }
-    const strategy = target.events.replayStrategy?.[action] ?? 'forceChange'
-    const accepted = new Set(def.accept)
-    const argNames = new Set(Object.keys(def.arguments))
+    const { def, strategy, accepted, argNames, allowedChanges } = this.#shape(target, action)
     const dataEnc = event.encoders.data ?? {}
     const changedEnc = event.encoders.changed ?? {}
     const input: Record<string, unknown> = {}
@@ -521,7 +544,7 @@ export class Replayer {
     const directive: ReplayDirective = {
       forced,
       keepOnly,
-      allowedChanges: new Set(target.events.allowHooksInReplay?.[action] ?? []),
+      allowedChanges,
       existing,
       ...(writer ? { loader: (resource: AnyResource, key: Json) => writer.load(resource, key) } : {}),
     }

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import { canonicalSimpleTimestamp, formatMicros, parseTimestamp } from '../../src/data/pg-text.js'
+
+/** The general path: parse to microseconds, print canonical. */
+function slow(text: string, zone: boolean): string | undefined {
+  const p = parseTimestamp(text)
+  return p ? `${formatMicros(p.micros)}${zone ? 'Z' : ''}` : undefined
+}
+
+function random(n: number): number {
+  return Math.floor(Math.random() * n)
+}
+
+const two = (n: number) => String(n).padStart(2, '0')
+
+describe('canonicalSimpleTimestamp', () => {
+  it('gives exactly what the general path gives, for canonical and PostgreSQL-printed shapes', () => {
+    let checked = 0
+    for (let i = 0; i < 50_000; i++) {
+      // Any day from year 1000 to 9999, including Feb 29th of leap years and invalid days like Feb 30th.
+      const y = 1000 + random(9000)
+      const mo = 1 + random(12)
+      const d = 1 + random(31)
+      const h = random(24)
+      const mi = random(60)
+      const s = random(60)
+      const digits = random(7)
+      const frac = digits ? `.${String(random(10 ** digits)).padStart(digits, '0')}` : ''
+      const date = `${y}-${two(mo)}-${two(d)}`
+      const time = `${two(h)}:${two(mi)}:${two(s)}${frac}`
+      for (const [text, zone] of [
+        [`${date}T${time}Z`, true],
+        [`${date} ${time}+00`, true],
+        [`${date}T${time}`, false],
+        [`${date} ${time}`, false],
+      ] as const) {
+        const fast = canonicalSimpleTimestamp(text, zone)
+        const general = slow(text, zone)
+        if (fast !== undefined) {
+          expect(fast, text).toBe(general)
+          checked++
+        } else {
+          // Only rolled-over dates are left to the general path here, and it rejects them too.
+          expect(general, text).toBeUndefined()
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(150_000)
+  })
+
+  it('leaves every other shape to the general path', () => {
+    for (const [text, zone] of [
+      ['2026-01-02T03:04:05.123456+01', true], // another offset
+      ['2026-01-02T03:04:05.123456', true], // no zone on a timestamptz
+      ['2026-01-02T03:04:05.123456Z', false], // a zone on a plain timestamp (ignored by PostgreSQL)
+      ['0999-01-02T03:04:05Z', true], // year below 1000
+      ['12026-01-02T03:04:05Z', true], // five-digit year
+      ['2026-01-02T24:00:00Z', true], // 24:00
+      ['2026-01-02T23:59:60Z', true], // a leap second
+      ['2026-01-02T03:04:05.1234567Z', true], // rounded by the general path
+      ['2026-01-02T03:04Z', true], // no seconds
+      ['2026-02-29T00:00:00Z', true], // not a leap year
+      ['1900-02-29T00:00:00Z', true], // not a leap year either
+      ['2026-01-02 03:04:05+00 BC', true],
+    ] as const) {
+      expect(canonicalSimpleTimestamp(text, zone), text).toBeUndefined()
+    }
+    expect(canonicalSimpleTimestamp('2000-02-29 00:00:00+00', true)).toBe('2000-02-29T00:00:00.000000Z')
+  })
+})
