@@ -3,7 +3,7 @@
  * peak memory is the replay's own (plus the embedded database for PGlite), not what earlier scenarios left.
  *
  * node bench/.build/bench/replay-child.js (or node --import tsx bench/replay-child.ts) <pglite|postgres>
- *   <data directory | connection string> <batch size>
+ *   <data directory | connection string> <batch size | default>
  *   <batched|naive> [until event id]
  * Prints one JSON line: { eventsApplied, durationMs, bulk, oneByOne, items, maxRssMb, rssAtOpenMb }.
  */
@@ -14,7 +14,7 @@ const b = connectDb(backend as BackendName, where, 2)
 const rewind = await openRewind(b.db)
 const rssAtOpenMb = process.memoryUsage.rss() / 1024 / 1024
 const result = await rewind.replay({
-  batchSize: Number(batch),
+  ...(batch === 'default' ? {} : { batchSize: Number(batch) }),
   mode: mode === 'naive' ? 'naive' : 'batched',
   ...(until ? { untilEventId: Number(until) } : {}),
 })

@@ -32,7 +32,7 @@ async function replayInChild(
     CHILD,
     backend,
     where,
-    '2000',
+    'default',
     mode,
     ...(until ? [until] : []),
   ]

@@ -40,6 +40,37 @@ export interface RewindEvent {
   readonly actor: Readonly<Record<string, Json>>
 }
 
+/** What replay reads of an event: everything it needs to re-run the action, nothing it would decode in vain. */
+export type ReplayedEvent = Pick<
+  RewindEvent,
+  | 'id'
+  | 'position'
+  | 'recordId'
+  | 'resource'
+  | 'action'
+  | 'actionType'
+  | 'version'
+  | 'data'
+  | 'changedAttributes'
+  | 'encoders'
+  | 'tenant'
+>
+
+/** The event columns replay reads (see {@link ReplayedEvent}). */
+const REPLAYED_KEYS = new Set([
+  'id',
+  'position',
+  'recordId',
+  'resource',
+  'action',
+  'actionType',
+  'version',
+  'data',
+  'changedAttributes',
+  'encoders',
+  'tenant',
+])
+
 /** Filters of {@link EventLog.list}; every one is optional and they combine with AND. */
 export interface EventFilter {
   readonly resource?: string | AnyResource
@@ -281,19 +312,37 @@ export class EventLog implements EventSink {
    * @internal the select list of every event column as text, aliased by key. (ORDER BY must then name the
    * table's column, qualified, or it would sort the text alias.)
    */
-  #selectList(): string {
+  #selectList(only?: ReadonlySet<string>): string {
     return [...this.codecs.values()]
+      .filter((c) => !only || only.has(c.key))
       .map((c) => `${quoteIdent(c.name)}::text AS ${quoteIdent(c.key)}`)
       .join(', ')
   }
 
-  /** @internal the SELECT of events in position order, for replay's streamed reads. */
-  selectSql(where: string, limit: number): string {
-    return `SELECT ${this.#selectList()} FROM ${this.#table}${where ? ` WHERE ${where}` : ''} ORDER BY ${this.#table}.${quoteIdent(this.codecs.get('position')!.name)} ASC LIMIT ${limit}`
+  /**
+   * @internal the SELECT of events in position order, for streamed reads: every column, or with `replayed`
+   * only those a replay uses (decode such rows with {@link decodeReplayed}).
+   */
+  selectSql(where: string, limit: number, columns: 'all' | 'replayed' = 'all'): string {
+    return `SELECT ${this.#selectList(columns === 'replayed' ? REPLAYED_KEYS : undefined)} FROM ${this.#table}${where ? ` WHERE ${where}` : ''} ORDER BY ${this.#table}.${quoteIdent(this.codecs.get('position')!.name)} ASC LIMIT ${limit}`
   }
 
   /** A stored row to an event, decrypting what the configured keys can. */
   decode(row: RawRow): RewindEvent {
+    const get = (key: string) => this.codecs.get(key)!.fromText(row[key] ?? null)
+    const actor: Record<string, Json> = {}
+    for (const key of this.config.actorKeys) actor[key] = get(key)
+    return {
+      ...this.decodeReplayed(row),
+      metadata: (get('metadata') ?? {}) as Record<string, Json>,
+      occurredAt: get('occurredAt') as string,
+      transactionId: get('transactionId') as string,
+      actor,
+    }
+  }
+
+  /** @internal the part of a stored row replay uses (a row selected with `replayed` columns, or a whole one). */
+  decodeReplayed(row: RawRow): ReplayedEvent {
     const get = (key: string) => this.codecs.get(key)!.fromText(row[key] ?? null)
     const recordId = get('recordId') as string
     const resource = get('resource') as string
@@ -314,8 +363,6 @@ export class EventLog implements EventSink {
       this.config.keys,
       (k) => aad('changed', k),
     )
-    const actor: Record<string, Json> = {}
-    for (const key of this.config.actorKeys) actor[key] = get(key)
     const idValue = get('id')
     return {
       id:
@@ -330,15 +377,11 @@ export class EventLog implements EventSink {
       version: get('version') as number,
       data: data.values,
       changedAttributes: changed.values,
-      metadata: (get('metadata') ?? {}) as Record<string, Json>,
       encoders: {
         ...(Object.keys(data.encoders).length ? { data: data.encoders } : {}),
         ...(Object.keys(changed.encoders).length ? { changed: changed.encoders } : {}),
       },
-      occurredAt: get('occurredAt') as string,
       tenant: get('tenant') as string | null,
-      transactionId: get('transactionId') as string,
-      actor,
     }
   }
 }

@@ -4,7 +4,7 @@ import type { Json } from '../data/column-codec.js'
 import type { Database } from '../data/database.js'
 import { Params, selectByKey } from '../data/statements.js'
 import { isRewindError, RewindError } from '../errors/rewind-error.js'
-import type { EventLog, RewindEvent } from '../events/event-log.js'
+import type { EventLog, ReplayedEvent } from '../events/event-log.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { sortTablesByDependencies } from '../schema/create-tables.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
@@ -22,7 +22,7 @@ export interface ReplayOptions {
   readonly tenant?: unknown
   /** Called after every batch with the progress so far. */
   readonly onProgress?: (progress: ReplayProgress) => void
-  /** Events read per query (default 1,000): memory stays bounded whatever the log size. */
+  /** Events read per query (default 500): memory stays bounded whatever the log size. */
   readonly batchSize?: number
   /** Update and destroy events whose record is missing: fail (default) or skip and report them. */
   readonly missingRecords?: 'fail' | 'skip'
@@ -61,14 +61,14 @@ export interface ReplayResult {
   readonly batches: { readonly bulk: number; readonly oneByOne: number }
 }
 
-const DEFAULT_BATCH = 1000
+const DEFAULT_BATCH = 500
 
 /** A replay without `tenant` rebuilds the rows of every tenant. */
 function isEveryTenant(options: ReplayOptions): boolean {
   return options.tenant === undefined || options.tenant === null
 }
 
-function skipOf(event: RewindEvent, error: unknown): SkippedEvent {
+function skipOf(event: ReplayedEvent, error: unknown): SkippedEvent {
   return {
     eventId: event.id,
     position: event.position,
@@ -191,9 +191,9 @@ export class Replayer {
         params.push(String(cursor))
         where = `${where ? `${where} AND ` : ''}${positionCol} > $${params.length}::int8`
       }
-      const rows = await scope.client.queryText(this.log.selectSql(where, batchSize), params)
+      const rows = await scope.client.queryText(this.log.selectSql(where, batchSize, 'replayed'), params)
       if (rows.length === 0) break
-      const events = rows.map((row) => this.log.decode(row))
+      const events = rows.map((row) => this.log.decodeReplayed(row))
       if (options.mode === 'naive') {
         for (const event of events) await this.#apply(scope, event, options, counts, skipped)
         batches.oneByOne++
@@ -319,7 +319,7 @@ export class Replayer {
   }
 
   /** The (resource, action) targets of an event: the first matching override's, else its own. */
-  route(event: RewindEvent): (readonly [AnyResource, string])[] {
+  route(event: ReplayedEvent): (readonly [AnyResource, string])[] {
     for (const o of this.log.config.replayOverrides) {
       const name = typeof o.resource === 'string' ? o.resource : o.resource.name
       if (name === event.resource && o.action === event.action && o.versions.includes(event.version))
@@ -345,7 +345,7 @@ export class Replayer {
 
   async #apply(
     scope: Scope,
-    event: RewindEvent,
+    event: ReplayedEvent,
     options: ReplayOptions,
     counts: Record<string, number>,
     skipped: SkippedEvent[],
@@ -371,7 +371,7 @@ export class Replayer {
     return missing && options.missingRecords === 'skip'
   }
 
-  #failure(event: RewindEvent, target: AnyResource, action: string, error: unknown): RewindError {
+  #failure(event: ReplayedEvent, target: AnyResource, action: string, error: unknown): RewindError {
     return new RewindError(
       'REPLAY',
       `replay failed at event ${event.id} (position ${event.position}, ${event.resource}.${event.action} v${event.version}${
@@ -393,7 +393,7 @@ export class Replayer {
    */
   async #applyBatch(
     scope: Scope,
-    events: readonly RewindEvent[],
+    events: readonly ReplayedEvent[],
     options: ReplayOptions,
     counts: Record<string, number>,
     skipped: SkippedEvent[],
@@ -503,7 +503,7 @@ export class Replayer {
     scope: Scope,
     target: AnyResource,
     action: string,
-    event: RewindEvent,
+    event: ReplayedEvent,
     writer?: BatchWriter,
   ): Promise<{ input: Record<string, unknown>; execOptions: ExecOptions }> {
     const { def, strategy, accepted, argNames, allowedChanges } = this.#shape(target, action)

@@ -28,7 +28,7 @@ export const replayCommand = defineCommand({
       type: 'boolean',
       description: 'skip (and list) updates and destroys of records that do not exist, instead of failing',
     },
-    'batch-size': { type: 'string', value: 'N', description: 'events read per query (default 1000)' },
+    'batch-size': { type: 'string', value: 'N', description: 'events read per query (default 500)' },
     yes: {
       type: 'boolean',
       short: 'y',
