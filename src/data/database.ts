@@ -41,6 +41,8 @@ interface PGliteLike {
   dumpDataDir?: unknown
 }
 interface PgPoolClientLike {
+  /** A plain string for BEGIN and COMMIT: pg copies every config object it is given. */
+  query(text: string): Promise<unknown>
   query(config: {
     name?: string
     text: string
@@ -113,13 +115,13 @@ class PgDatabase implements Database {
     }
     conn.on('error', onError)
     try {
-      await conn.query({ text: 'BEGIN' })
+      await conn.query('BEGIN')
       const result = await fn(client)
-      await conn.query({ text: 'COMMIT' })
+      await conn.query('COMMIT')
       return result
     } catch (error) {
       try {
-        await conn.query({ text: 'ROLLBACK' })
+        await conn.query('ROLLBACK')
       } catch (rollbackError) {
         // The connection is gone (terminated backend, network): never hand it back to the pool.
         broken = rollbackError as Error
