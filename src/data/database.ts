@@ -55,7 +55,12 @@ interface PgPoolClientLike {
 }
 interface PgPoolLike {
   connect(): Promise<PgPoolClientLike>
-  query(config: { text: string; values?: unknown[]; types?: unknown }): Promise<{ rows: RawRow[] }>
+  query(config: {
+    name?: string
+    text: string
+    values?: unknown[]
+    types?: unknown
+  }): Promise<{ rows: RawRow[] }>
   totalCount?: number
 }
 
@@ -88,7 +93,8 @@ class PgDatabase implements Database {
   ) {}
 
   async query(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
-    const res = await this.pool.query({ text, values: params as unknown[], types: PG_RAW_TYPES })
+    // Named like the statements of a transaction: reads (records, events, time travel) are planned once per connection.
+    const res = await this.pool.query(pgQuery(text, params))
     return res.rows
   }
 

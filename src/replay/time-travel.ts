@@ -2,7 +2,7 @@ import { type Json, sameJson } from '../data/column-codec.js'
 import type { RawRow } from '../data/database.js'
 import { appRecord, Params } from '../data/statements.js'
 import { RewindError } from '../errors/rewind-error.js'
-import { type RewindEvent, recordIdText } from '../events/event-log.js'
+import { type ReplayedEvent, type RewindEvent, recordIdText } from '../events/event-log.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 import { UNAVAILABLE_ENCODERS } from './decode.js'
@@ -40,7 +40,7 @@ export class TimeTravel {
   /** Every event that applies to the record, oldest first, each with the field changes it made. */
   async history(resource: AnyResource, id: unknown): Promise<HistoryEntry[]> {
     const out: HistoryEntry[] = []
-    await this.#fold(resource, id, undefined, (event, before, after) => {
+    await this.#fold<RewindEvent>(resource, id, undefined, 'all', (event, before, after) => {
       const changes: Record<string, FieldChange> = {}
       const keys = new Set([...(before?.keys() ?? []), ...(after?.keys() ?? [])])
       for (const key of keys) {
@@ -66,22 +66,20 @@ export class TimeTravel {
       })
     }
     let state: Map<string, Json> | undefined
-    await this.#fold(resource, id, point, (_event, _before, after) => {
+    // Only the columns that make up the state are read and decoded.
+    await this.#fold<ReplayedEvent>(resource, id, point, 'replayed', (_event, _before, after) => {
       state = after
     })
     return state ? appRecord(resource, state) : undefined
   }
 
   /** Walks the record's events in position order up to `point`, calling `visit` with the state before and after. */
-  async #fold(
+  async #fold<E extends ReplayedEvent>(
     resource: AnyResource,
     id: unknown,
     point: PointInTime | undefined,
-    visit: (
-      event: RewindEvent,
-      before: Map<string, Json> | undefined,
-      after: Map<string, Json> | undefined,
-    ) => void,
+    columns: E extends RewindEvent ? 'all' : 'replayed',
+    visit: (event: E, before: Map<string, Json> | undefined, after: Map<string, Json> | undefined) => void,
   ): Promise<void> {
     const log = this.replayer.log
     const col = (key: string) => quoteIdent(log.codecs.get(key)!.name)
@@ -138,9 +136,9 @@ export class TimeTravel {
         values.push(String(after))
         w += ` AND ${col('position')} > $${values.length}::int8`
       }
-      const rows = await this.query(log.selectSql(w, PAGE), values)
+      const rows = await this.query(log.selectSql(w, PAGE, columns), values)
       for (const row of rows) {
-        const event = log.decode(row)
+        const event = (columns === 'all' ? log.decode(row) : log.decodeReplayed(row)) as E
         for (const [target, action] of this.replayer.route(event)) {
           if (target !== resource) continue
           const before = state
@@ -158,7 +156,7 @@ export class TimeTravel {
 function applyEvent(
   resource: AnyResource,
   action: string,
-  event: RewindEvent,
+  event: ReplayedEvent,
   state: Map<string, Json> | undefined,
 ) {
   const def = resource.actions[action] as {
