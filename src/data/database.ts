@@ -40,27 +40,23 @@ interface PGliteLike {
   exec(sql: string): Promise<unknown>
   dumpDataDir?: unknown
 }
+interface PgQueryConfig {
+  name?: string
+  text: string
+  values?: unknown[]
+  types?: unknown
+}
 interface PgPoolClientLike {
   /** A plain string for BEGIN and COMMIT: pg copies every config object it is given. */
   query(text: string): Promise<unknown>
-  query(config: {
-    name?: string
-    text: string
-    values?: unknown[]
-    types?: unknown
-  }): Promise<{ rows: RawRow[] }>
+  query(config: PgQueryConfig): Promise<{ rows: RawRow[] }>
   release(err?: boolean | Error): void
   on(event: 'error', listener: (error: Error) => void): unknown
   off(event: 'error', listener: (error: Error) => void): unknown
 }
 interface PgPoolLike {
   connect(): Promise<PgPoolClientLike>
-  query(config: {
-    name?: string
-    text: string
-    values?: unknown[]
-    types?: unknown
-  }): Promise<{ rows: RawRow[] }>
+  query(config: PgQueryConfig): Promise<{ rows: RawRow[] }>
   totalCount?: number
 }
 

@@ -8,6 +8,7 @@ import { qualifiedName, quoteIdent } from '../schema/names.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import { decrypt, encrypt, isCiphertext, type KeyProvider } from './encryption.js'
 import { advisoryKey, type ResolvedEventLog } from './event-log-config.js'
+import { EVENT_LOG_COLUMNS } from './event-log-table.js'
 
 /** Per-field encoders of an event's payloads: how to turn a stored JSON value back into the column's value. */
 export interface EventEncoders {
@@ -40,36 +41,16 @@ export interface RewindEvent {
   readonly actor: Readonly<Record<string, Json>>
 }
 
-/** What replay reads of an event: everything it needs to re-run the action, nothing it would decode in vain. */
-export type ReplayedEvent = Pick<
-  RewindEvent,
-  | 'id'
-  | 'position'
-  | 'recordId'
-  | 'resource'
-  | 'action'
-  | 'actionType'
-  | 'version'
-  | 'data'
-  | 'changedAttributes'
-  | 'encoders'
-  | 'tenant'
->
+/** The event columns replay never looks at (nor does `stateAt`): not read, not decoded. */
+const NOT_REPLAYED = ['metadata', 'occurredAt', 'transactionId'] as const
 
-/** The event columns replay reads (see {@link ReplayedEvent}). */
-const REPLAYED_KEYS = new Set([
-  'id',
-  'position',
-  'recordId',
-  'resource',
-  'action',
-  'actionType',
-  'version',
-  'data',
-  'changedAttributes',
-  'encoders',
-  'tenant',
-])
+/** What replay reads of an event: everything it needs to re-run the action, nothing it would decode in vain. */
+export type ReplayedEvent = Omit<RewindEvent, (typeof NOT_REPLAYED)[number] | 'actor'>
+
+/** The event columns replay reads (see {@link ReplayedEvent}); actor columns are not among them. */
+const REPLAYED_KEYS: ReadonlySet<string> = new Set(
+  EVENT_LOG_COLUMNS.filter((k) => !(NOT_REPLAYED as readonly string[]).includes(k)),
+)
 
 /** Filters of {@link EventLog.list}; every one is optional and they combine with AND. */
 export interface EventFilter {
