@@ -240,6 +240,37 @@ interface ElementCodec {
 const ok = (value: Json): CastResult => ({ ok: true, value })
 const bad = (message: string): CastResult => ({ ok: false, message })
 
+/**
+ * A decimal as PostgreSQL prints it for a numeric column: no exponent, no `+`, no leading zeros, no negative
+ * zero, and with a declared scale exactly that many decimals (the caller has checked that no non-zero digit is
+ * lost). Without a scale the decimals the value carries are kept (`1.50` stays `1.50`, `1.5e3` is `1500`).
+ */
+export function canonicalNumeric(text: string, scale: number | undefined): string {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text)
+  if (!m || (scale !== undefined && scale < 0)) return text
+  const [, sign, intPart = '', fracPart = '', exp = '0'] = m
+  const digits = intPart + fracPart
+  const shift = Number(exp)
+  if (!Number.isSafeInteger(shift) || Math.abs(shift) > 1000) return text
+  const point = intPart.length + shift
+  let int: string
+  let frac: string
+  if (point <= 0) {
+    int = '0'
+    frac = '0'.repeat(-point) + digits
+  } else if (point >= digits.length) {
+    int = digits + '0'.repeat(point - digits.length)
+    frac = ''
+  } else {
+    int = digits.slice(0, point)
+    frac = digits.slice(point)
+  }
+  int = int.replace(/^0+(?=\d)/, '') || '0'
+  if (scale !== undefined) frac = frac.length > scale ? frac.slice(0, scale) : frac.padEnd(scale, '0')
+  const zero = /^0*$/.test(int + frac)
+  return `${sign === '-' && !zero ? '-' : ''}${int}${frac ? `.${frac}` : ''}`
+}
+
 function floatCanonical(n: number): Json {
   return Number.isFinite(n) ? n : String(n)
 }
@@ -259,8 +290,9 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
   const precision = kind === 'timestamptz' || kind === 'timestamp' ? typed.precision : undefined
   /** numeric(p, s) rounds extra decimals silently: refuse them, and digits that would overflow. */
   const numericFits = (text: string): CastResult => {
-    if (kind !== 'numeric' || typed.scale === undefined || typed.precision === undefined || text === 'NaN')
-      return ok(text)
+    if (text === 'NaN') return ok(text)
+    if (kind !== 'numeric' || typed.scale === undefined || typed.precision === undefined)
+      return ok(canonicalNumeric(text, undefined))
     const [mantissa = '', exp = '0'] = text.toLowerCase().replace(/^[+-]/, '').split('e')
     const [intPart = '', fracPart = ''] = mantissa.split('.')
     const shift = Number(exp)
@@ -274,7 +306,7 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
         `is too large for ${expected} (at most ${typed.precision - typed.scale} digits before the point)`,
       )
     }
-    return ok(text)
+    return ok(canonicalNumeric(text, typed.scale))
   }
   const expected = `${column.getSQLType()}`
 
@@ -457,7 +489,7 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
           if (!Number.isFinite(value)) return bad(`expected a finite number (${expected}), got ${value}`)
           return numericFits(String(value))
         }
-        if (typeof value === 'bigint') return ok(String(value))
+        if (typeof value === 'bigint') return numericFits(String(value))
         if (typeof value !== 'string' || !(NUMERIC_RE.test(value) || value === 'NaN')) {
           return bad(`expected a decimal number as a string (${expected}), got ${describe(value)}`)
         }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { canonicalNumeric } from '../../src/data/column-codec.js'
 import { createRewind, isRewindError, type Rewind, type RewindError } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { Article, allResources, Membership, Org, sentEmails, User } from '../support/domain.js'
@@ -367,6 +368,50 @@ describe.each(backends)('resources and actions on $name', (backend) => {
   })
 
   describe('values round-trip exactly', () => {
+    it('a numeric is recorded in the very text its column stores (scale, exponents, signs, zeros)', async () => {
+      const price = Article.codecs.get('price')! // numeric(12, 4)
+      const inputs: unknown[] = [
+        '0',
+        0,
+        '-0',
+        '-0.0',
+        '+1.5',
+        '1.50',
+        '.5',
+        '5.',
+        '007.1',
+        '1e3',
+        '1.5e-2',
+        '-12.3400',
+        12345678.9,
+        1e-4,
+        10n,
+        '1E+2',
+      ]
+      for (let i = 0; i < 300; i++) {
+        const int = String(Math.floor(Math.random() * 10 ** Math.floor(Math.random() * 8)))
+        const frac = String(Math.floor(Math.random() * 10 ** 4))
+          .padStart(Math.floor(Math.random() * 5), '0')
+          .slice(0, 4)
+        inputs.push(`${Math.random() < 0.3 ? '-' : ''}${int}${frac ? `.${frac}` : ''}`)
+      }
+      for (const input of inputs) {
+        const cast = price.fromApp(input)
+        expect(cast.ok, `${String(input)}: ${cast.ok ? '' : cast.message}`).toBe(true)
+        if (!cast.ok) continue
+        const [row] = await rewind.database.query(
+          'SELECT $1::text::numeric(12, 4)::text AS scaled, $1::text::numeric::text AS plain',
+          [String(input)],
+        )
+        expect(cast.value, String(input)).toBe(row!.scaled)
+        // The same value in an unconstrained numeric keeps its own decimals, as PostgreSQL does.
+        expect(canonicalNumeric(String(input), undefined), String(input)).toBe(row!.plain)
+      }
+      // The stored row reads back in the same text as the cast input.
+      const a = await rewind.run(Article, 'create', { title: 'numbers', price: '0' }, { tenant: 't1' })
+      expect(a.price).toBe('0.0000')
+    })
+
     it('bigint, numeric, arrays, JSON and booleans', async () => {
       const t = { tenant: 't1' }
       const a = await rewind.run(

@@ -191,6 +191,14 @@ describe.each(backends)('hostile input through the public API on $name', (backen
     }
     const ok = await rewind.run(Account, 'register', { ...base, balance: '12345678901234.123456' })
     expect(ok.balance).toBe('12345678901234.123456')
+    // Found in CI: a number for a numeric(20, 6) was recorded as "0" while the column stores "0.000000".
+    const zero = await rewind.run(Account, 'register', {
+      ...base,
+      email: 'zero@example.com',
+      balance: 0,
+    } as never)
+    expect(zero.balance).toBe('0.000000')
+    expect(Account.codecs.get('balance')!.fromApp(0)).toEqual({ ok: true, value: '0.000000' })
   })
 
   it(
