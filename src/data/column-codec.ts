@@ -291,22 +291,20 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
   /** numeric(p, s) rounds extra decimals silently: refuse them, and digits that would overflow. */
   const numericFits = (text: string): CastResult => {
     if (text === 'NaN') return ok(text)
-    if (kind !== 'numeric' || typed.scale === undefined || typed.precision === undefined)
-      return ok(canonicalNumeric(text, undefined))
+    if (kind !== 'numeric' || typed.precision === undefined) return ok(canonicalNumeric(text, undefined))
+    // numeric(p) is numeric(p, 0) in PostgreSQL (Drizzle leaves the scale undefined).
+    const scale = typed.scale ?? 0
     const [mantissa = '', exp = '0'] = text.toLowerCase().replace(/^[+-]/, '').split('e')
     const [intPart = '', fracPart = ''] = mantissa.split('.')
     const shift = Number(exp)
     const digits = (intPart + fracPart).replace(/^0+/, '')
     const intDigits = Math.max(0, intPart.replace(/^0+/, '').length + shift)
     const fracDigits = Math.max(0, fracPart.replace(/0+$/, '').length - shift)
-    if (fracDigits > typed.scale)
-      return bad(`has ${fracDigits} decimal places; ${expected} keeps ${typed.scale}`)
-    if (digits.length > 0 && intDigits > typed.precision - typed.scale) {
-      return bad(
-        `is too large for ${expected} (at most ${typed.precision - typed.scale} digits before the point)`,
-      )
+    if (fracDigits > scale) return bad(`has ${fracDigits} decimal places; ${expected} keeps ${scale}`)
+    if (digits.length > 0 && intDigits > typed.precision - scale) {
+      return bad(`is too large for ${expected} (at most ${typed.precision - scale} digits before the point)`)
     }
-    return ok(canonicalNumeric(text, typed.scale))
+    return ok(canonicalNumeric(text, scale))
   }
   const expected = `${column.getSQLType()}`
 

@@ -1,5 +1,6 @@
+import { numeric, pgTable } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { canonicalNumeric } from '../../src/data/column-codec.js'
+import { canonicalNumeric, tableCodecs } from '../../src/data/column-codec.js'
 import { createRewind, isRewindError, type Rewind, type RewindError } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { Article, allResources, Membership, Org, sentEmails, User } from '../support/domain.js'
@@ -407,6 +408,11 @@ describe.each(backends)('resources and actions on $name', (backend) => {
         // The same value in an unconstrained numeric keeps its own decimals, as PostgreSQL does.
         expect(canonicalNumeric(String(input), undefined), String(input)).toBe(row!.plain)
       }
+      // numeric(p) is numeric(p, 0): a decimal it would round is refused, trailing zeros go.
+      const whole = tableCodecs(pgTable('n', { a: numeric('a', { precision: 10 }) })).get('a')!
+      expect(whole.fromApp('1.5').ok).toBe(false)
+      const [r] = await rewind.database.query("SELECT '2.000'::numeric(10)::text AS v")
+      expect(whole.fromApp('2.000')).toEqual({ ok: true, value: r!.v })
       // The stored row reads back in the same text as the cast input.
       const a = await rewind.run(Article, 'create', { title: 'numbers', price: '0' }, { tenant: 't1' })
       expect(a.price).toBe('0.0000')
