@@ -23,10 +23,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null
 }
 
-const shapes = new WeakMap<ActionDefinition, { accepted: Set<string>; argNames: Set<string> }>()
+const shapes = new WeakMap<
+  ActionDefinition,
+  { accepted: ReadonlySet<string>; argNames: ReadonlySet<string> }
+>()
 
 /** An action's accepted columns and argument names as sets, built once per definition. */
-function inputShape(def: ActionDefinition): { accepted: Set<string>; argNames: Set<string> } {
+export function inputShape(def: ActionDefinition): {
+  readonly accepted: ReadonlySet<string>
+  readonly argNames: ReadonlySet<string>
+} {
   let shape = shapes.get(def)
   if (!shape) {
     shape = { accepted: new Set(def.accept), argNames: new Set(Object.keys(def.arguments)) }

@@ -1,4 +1,6 @@
+import type { ActionDefinition } from '../actions/action.js'
 import { ExactValue } from '../actions/changeset.js'
+import { inputShape } from '../actions/input.js'
 import type { ActionEngine, ExecOptions, ReplayDirective, Scope } from '../actions/pipeline.js'
 import type { Json } from '../data/column-codec.js'
 import type { Database } from '../data/database.js'
@@ -78,18 +80,19 @@ function skipOf(event: ReplayedEvent, error: unknown): SkippedEvent {
   }
 }
 
-/**
- * Rebuilds the tracked tables from the event log: clear, then re-run every event's action (or the actions
- * an override routes it to) with its recorded values forced, hooks off and no new events, in one transaction.
- */
+/** What replaying into one action needs of its definition (see {@link Replayer}'s `#shape`). */
 interface ActionShape {
-  readonly def: { kind: string; accept: readonly string[]; arguments: object; upsert?: unknown }
+  readonly def: ActionDefinition
   readonly strategy: string
   readonly accepted: ReadonlySet<string>
   readonly argNames: ReadonlySet<string>
   readonly allowedChanges: ReadonlySet<string>
 }
 
+/**
+ * Rebuilds the tracked tables from the event log: clear, then re-run every event's action (or the actions
+ * an override routes it to) with its recorded values forced, hooks off and no new events, in one transaction.
+ */
 export class Replayer {
   constructor(
     readonly db: Database,
@@ -485,12 +488,11 @@ export class Replayer {
     }
     let shape = byAction.get(action)
     if (!shape) {
-      const def = target.actions[action] as ActionShape['def']
+      const def = target.actions[action] as ActionDefinition
       shape = {
         def,
         strategy: target.events.replayStrategy?.[action] ?? 'forceChange',
-        accepted: new Set(def.accept),
-        argNames: new Set(Object.keys(def.arguments)),
+        ...inputShape(def),
         allowedChanges: new Set(target.events.allowHooksInReplay?.[action] ?? []),
       }
       byAction.set(action, shape)
