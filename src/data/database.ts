@@ -144,10 +144,14 @@ class PgDatabase implements Database {
 class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const
   #parsers: Record<number, (v: string) => string> | undefined
+  /** The instance, when it offers the wire protocol (see pglite-wire.ts); decided once. */
+  readonly #wire: (PGliteLike & PgliteWireLike) | undefined
   constructor(
     readonly drizzle: unknown,
     private readonly pg: PGliteLike,
-  ) {}
+  ) {
+    this.#wire = supportsWire(pg) ? pg : undefined
+  }
 
   /** PGlite parses known types unless told otherwise: map every type it knows to the identity. */
   async #rawParsers(): Promise<Record<number, (v: string) => string>> {
@@ -170,40 +174,42 @@ class PgliteDatabase implements Database {
   async queryText(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
     // Rewind's own reads (records, events, time travel) take the prepared path too, in a transaction of their
     // own: PGlite's query() would parse and plan the text again and copy every field of the result.
-    if (supportsWire(this.pg)) return this.transaction((client) => client.queryText(text, params))
+    if (this.#wire) return this.transaction((client) => client.queryText(text, params))
     const res = await this.pg.query(text, params as unknown[])
     return res.rows
   }
 
   async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
-    const parsers = await this.#rawParsers()
     // PGlite is one connection: its transaction() holds a mutex, so concurrent callers queue up here.
-    const pg = this.pg
+    const wire = this.#wire
+    if (!wire) {
+      const parsers = await this.#rawParsers()
+      return this.pg.transaction((tx) =>
+        fn({
+          tx,
+          async query(text, params = []) {
+            const res = await tx.query(text, params as unknown[], { parsers })
+            return res.rows
+          },
+          async queryText(text, params = []) {
+            const res = await tx.query(text, params as unknown[])
+            return res.rows
+          },
+        } as SqlClient & { tx: PGliteLike }),
+      )
+    }
     let ended = false
-    return pg.transaction(async (tx) => {
-      // Inside the transaction, statements are prepared once and then bound and executed in one call into
-      // PGlite (see pglite-wire.ts); either way every value comes back as PostgreSQL's text.
-      const open = (text: string, params: readonly (string | null)[]) => {
-        if (ended) throw new RewindError('INTERNAL', 'this transaction has ended; run the query in a new one')
-        return wireQuery(pg as PGliteLike & PgliteWireLike, text, params)
+    return wire.transaction(async (tx) => {
+      // Statements are prepared once and then bound and executed in one call into PGlite; every value comes
+      // back as PostgreSQL's text.
+      const run = (text: string, params: readonly (string | null)[] = []) => {
+        if (ended)
+          return Promise.reject(
+            new RewindError('INTERNAL', 'this transaction has ended; run the query in a new one'),
+          )
+        return wireQuery(wire, text, params)
       }
-      const client: SqlClient & { tx: PGliteLike } = supportsWire(pg)
-        ? {
-            tx,
-            query: (text, params = []) => open(text, params),
-            queryText: (text, params = []) => open(text, params),
-          }
-        : {
-            tx,
-            async query(text, params = []) {
-              const res = await tx.query(text, params as unknown[], { parsers })
-              return res.rows
-            },
-            async queryText(text, params = []) {
-              const res = await tx.query(text, params as unknown[])
-              return res.rows
-            },
-          }
+      const client: SqlClient & { tx: PGliteLike } = { tx, query: run, queryText: run }
       try {
         return await fn(client)
       } finally {

@@ -149,50 +149,53 @@ const ERROR_FIELDS: Record<string, keyof PgliteWireError> = {
 
 const decoder = new TextDecoder()
 
-/** What one round trip returned: result column names (from a RowDescription), rows, and any error. */
+/** What one round trip returned: result column names (from a RowDescription, if one came), rows, any error. */
 interface Response {
-  fields: string[] | undefined
-  rows: (string | null)[][]
+  fields: readonly string[] | undefined
+  rows: RawRow[]
   error: PgliteWireError | undefined
 }
 
 /**
- * Reads the backend messages Rewind's statements produce. PGlite's own parser copies every field into a
- * fresh ArrayBuffer before decoding it, which dominated large reads (a replay's batches of events); this
- * decodes in place.
+ * Reads the backend messages Rewind's statements produce, building each row keyed by its column names:
+ * `names` for a prepared statement (executed without a Describe), else the RowDescription's. PGlite's own
+ * parser copies every field into a fresh ArrayBuffer before decoding it, which dominated large reads (a
+ * replay's batches of events); this decodes in place.
  */
-function readResponse(buf: Uint8Array): Response {
+function readResponse(buf: Uint8Array, names: readonly string[] | undefined): Response {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  const out: Response = { fields: undefined, rows: [], error: undefined }
+  const out: Response = { fields: names, rows: [], error: undefined }
   let pos = 0
   while (pos + 5 <= buf.length) {
     const type = buf[pos]!
     const end = pos + 1 + view.getInt32(pos + 1)
     let p = pos + 5
-    if (type === 0x44 /* D: DataRow */) {
+    if (type === 0x44 /* D: DataRow */ && out.fields) {
+      const fields = out.fields
       const n = view.getInt16(p)
       p += 2
-      const row: (string | null)[] = new Array(n)
+      const row: RawRow = {}
       for (let i = 0; i < n; i++) {
         const len = view.getInt32(p)
         p += 4
-        if (len < 0) row[i] = null
-        else {
-          row[i] = decoder.decode(buf.subarray(p, p + len))
+        let value: string | null = null
+        if (len >= 0) {
+          value = decoder.decode(buf.subarray(p, p + len))
           p += len
         }
+        row[fields[i]!] = value
       }
       out.rows.push(row)
     } else if (type === 0x54 /* T: RowDescription */) {
       const n = view.getInt16(p)
       p += 2
-      const names: string[] = []
+      const fields: string[] = []
       for (let i = 0; i < n; i++) {
         const zero = buf.indexOf(0, p)
-        names.push(decoder.decode(buf.subarray(p, zero)))
+        fields.push(decoder.decode(buf.subarray(p, zero)))
         p = zero + 1 + 18 // table oid, column number, type oid, type size, type modifier, format
       }
-      out.fields = names
+      out.fields = fields
     } else if (type === 0x45 /* E: ErrorResponse */ && !out.error) {
       const values: Record<string, string> = {}
       while (buf[p] !== 0 && p < end) {
@@ -213,7 +216,11 @@ function readResponse(buf: Uint8Array): Response {
   return out
 }
 
-async function roundTrip(pg: PgliteWireLike, message: Uint8Array): Promise<Response> {
+async function roundTrip(
+  pg: PgliteWireLike,
+  message: Uint8Array,
+  names?: readonly string[] | undefined,
+): Promise<Response> {
   const chunks: Uint8Array[] = []
   let size = 0
   await pg.execProtocolRawStream(message, {
@@ -233,21 +240,9 @@ async function roundTrip(pg: PgliteWireLike, message: Uint8Array): Promise<Respo
       at += c.length
     }
   }
-  const res = readResponse(buf)
+  const res = readResponse(buf, names)
   if (res.error) throw res.error
   return res
-}
-
-function toRows(names: readonly string[] | undefined, values: readonly (string | null)[][]): RawRow[] {
-  if (!names) return []
-  const out: RawRow[] = new Array(values.length)
-  for (let r = 0; r < values.length; r++) {
-    const v = values[r]!
-    const row: RawRow = {}
-    for (let i = 0; i < names.length; i++) row[names[i]!] = v[i] ?? null
-    out[r] = row
-  }
-  return out
 }
 
 /** The statements prepared on one PGlite instance (a session: names are shared by every Rewind on it). */
@@ -294,14 +289,12 @@ export function wireQuery(
     } else bind(w, prepared.name, params)
     execute(w)
     sync(w)
-    let res: Response
     try {
-      res = await roundTrip(pg, w.done())
+      return (await roundTrip(pg, w.done(), prepared?.fields)).rows
     } catch (error) {
       // Someone ran DEALLOCATE ALL or DISCARD ALL on this session: prepare again from the next call on.
       if ((error as { code?: unknown })?.code === '26000') sessions.delete(pg)
       throw error
     }
-    return toRows(prepared ? prepared.fields : res.fields, res.rows)
   })
 }
