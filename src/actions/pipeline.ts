@@ -338,29 +338,37 @@ export class ActionEngine {
     scope: Scope,
     read = true,
   ): Promise<{ id: Json; before: Map<string, Json> | undefined }> {
-    const pk = resource.codecs.get(resource.primaryKey)!
-    const rawId = options.record !== undefined ? options.record?.[resource.primaryKey] : options.id
-    if (rawId === undefined || rawId === null) {
-      throw new RewindError(
-        'VALIDATION',
-        `${resource.name}.${actionName}: pass the record to act on: { id } or { record } in the options`,
-        { resource: resource.name, action: actionName, issues: [{ path: ['id'], message: 'is required' }] },
-      )
+    let id: Json = options.replay?.forced.get(resource.primaryKey) ?? null
+    // Replay knows the canonical id (the event's record id); anything else is an app value, checked here.
+    if (id === null) {
+      const rawId = options.record !== undefined ? options.record?.[resource.primaryKey] : options.id
+      if (rawId === undefined || rawId === null) {
+        throw new RewindError(
+          'VALIDATION',
+          `${resource.name}.${actionName}: pass the record to act on: { id } or { record } in the options`,
+          { resource: resource.name, action: actionName, issues: [{ path: ['id'], message: 'is required' }] },
+        )
+      }
+      const checked = resource.codecs.get(resource.primaryKey)!.fromApp(rawId)
+      if (!checked.ok) {
+        throw new RewindError(
+          'VALIDATION',
+          `${resource.name}.${actionName}: invalid id: ${checked.message}`,
+          {
+            resource: resource.name,
+            action: actionName,
+            issues: [{ path: ['id'], message: checked.message }],
+          },
+        )
+      }
+      id = checked.value
     }
-    const cast = pk.fromApp(rawId)
-    if (!cast.ok) {
-      throw new RewindError('VALIDATION', `${resource.name}.${actionName}: invalid id: ${cast.message}`, {
-        resource: resource.name,
-        action: actionName,
-        issues: [{ path: ['id'], message: cast.message }],
-      })
-    }
-    if (!read) return { id: cast.value, before: undefined }
+    if (!read) return { id, before: undefined }
     let before: Map<string, Json> | undefined
     if (options.replay?.loader) {
-      before = await options.replay.loader(resource, cast.value)
+      before = await options.replay.loader(resource, id)
     } else {
-      const q = selectByKey(resource, cast.value, tenant, true)
+      const q = selectByKey(resource, id, tenant, true)
       const rows = await scope.client.queryText(q.text, q.params)
       before = rows[0] ? canonicalRow(resource, rows[0]) : undefined
     }
@@ -369,25 +377,25 @@ export class ActionEngine {
         // The caller held this record: it was destroyed since they read it.
         throw new RewindError(
           'STALE',
-          `${resource.name}.${actionName}: the record ${JSON.stringify(cast.value)} no longer exists`,
+          `${resource.name}.${actionName}: the record ${JSON.stringify(id)} no longer exists`,
           {
             resource: resource.name,
             action: actionName,
-            details: { id: cast.value },
+            details: { id },
           },
         )
       }
       throw new RewindError(
         'NOT_FOUND',
-        `${resource.name}.${actionName}: no ${resource.name} with id ${JSON.stringify(cast.value)}${tenant !== undefined ? ` in tenant ${JSON.stringify(tenant)}` : ''}`,
+        `${resource.name}.${actionName}: no ${resource.name} with id ${JSON.stringify(id)}${tenant !== undefined ? ` in tenant ${JSON.stringify(tenant)}` : ''}`,
         {
           resource: resource.name,
           action: actionName,
-          details: { id: cast.value },
+          details: { id },
         },
       )
     }
-    return { id: cast.value, before }
+    return { id, before }
   }
 
   /**

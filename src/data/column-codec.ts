@@ -317,7 +317,8 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
       case 'bool':
         return text === 't' || text === 'true'
       case 'json':
-        return JSON.parse(text) as Json
+        // Event payloads are often empty: skip the parser for them.
+        return text === '{}' ? {} : (JSON.parse(text) as Json)
       case 'bytea':
         return byteaFromText(text).toString('base64')
       case 'timestamptz': {

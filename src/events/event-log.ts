@@ -48,9 +48,11 @@ const NOT_REPLAYED = ['metadata', 'occurredAt', 'transactionId'] as const
 export type ReplayedEvent = Omit<RewindEvent, (typeof NOT_REPLAYED)[number] | 'actor'>
 
 /** The event columns replay reads (see {@link ReplayedEvent}); actor columns are not among them. */
-const REPLAYED_KEYS: ReadonlySet<string> = new Set(
-  EVENT_LOG_COLUMNS.filter((k) => !(NOT_REPLAYED as readonly string[]).includes(k)),
+const REPLAYED_NAMES = EVENT_LOG_COLUMNS.filter(
+  (k): k is Exclude<(typeof EVENT_LOG_COLUMNS)[number], (typeof NOT_REPLAYED)[number]> =>
+    !(NOT_REPLAYED as readonly string[]).includes(k),
 )
+const REPLAYED_KEYS: ReadonlySet<string> = new Set(REPLAYED_NAMES)
 
 /** Filters of {@link EventLog.list}; every one is optional and they combine with AND. */
 export interface EventFilter {
@@ -99,6 +101,8 @@ export class EventLog implements EventSink {
   readonly #insertLockedText: string
   readonly #insertLocked2Text: string
   readonly #table: string
+  /** The codecs decodeReplayed reads, looked up once. */
+  readonly #replayedCodecs: Readonly<Record<(typeof REPLAYED_NAMES)[number], ColumnCodec>>
 
   constructor(
     readonly config: ResolvedEventLog,
@@ -106,6 +110,9 @@ export class EventLog implements EventSink {
   ) {
     this.codecs = tableCodecs(config.table)
     this.#table = qualifiedName(config.table)
+    this.#replayedCodecs = Object.fromEntries(
+      REPLAYED_NAMES.map((key) => [key, this.codecs.get(key)!]),
+    ) as Record<(typeof REPLAYED_NAMES)[number], ColumnCodec>
     const col = (key: string) => quoteIdent(this.codecs.get(key)!.name)
     const cols = [
       ...(config.idMode === 'uuidv7' ? ['id'] : []),
@@ -324,45 +331,45 @@ export class EventLog implements EventSink {
 
   /** @internal the part of a stored row replay uses (a row selected with `replayed` columns, or a whole one). */
   decodeReplayed(row: RawRow): ReplayedEvent {
-    const get = (key: string) => this.codecs.get(key)!.fromText(row[key] ?? null)
-    const recordId = get('recordId') as string
-    const resource = get('resource') as string
-    const encoders = (get('encoders') ?? {}) as {
+    const c = this.#replayedCodecs
+    const recordId = c.recordId.fromText(row.recordId ?? null) as string
+    const resource = c.resource.fromText(row.resource ?? null) as string
+    const encoders = (c.encoders.fromText(row.encoders ?? null) ?? {}) as {
       data?: Record<string, string>
       changed?: Record<string, string>
     }
     const aad = (part: string, key: string) => `${resource}\u0000${recordId}\u0000${part}\u0000${key}`
     const data = reveal(
-      (get('data') ?? {}) as Record<string, Json>,
-      encoders.data ?? {},
+      (c.data.fromText(row.data ?? null) ?? {}) as Record<string, Json>,
+      encoders.data,
       this.config.keys,
       (k) => aad('data', k),
     )
     const changed = reveal(
-      (get('changedAttributes') ?? {}) as Record<string, Json>,
-      encoders.changed ?? {},
+      (c.changedAttributes.fromText(row.changedAttributes ?? null) ?? {}) as Record<string, Json>,
+      encoders.changed,
       this.config.keys,
       (k) => aad('changed', k),
     )
-    const idValue = get('id')
+    const idValue = c.id.fromText(row.id ?? null)
+    const revealedEncoders: { data?: Record<string, string>; changed?: Record<string, string> } = {}
+    if (data.encoders) revealedEncoders.data = data.encoders
+    if (changed.encoders) revealedEncoders.changed = changed.encoders
     return {
       id:
         typeof idValue === 'string' && this.config.idMode === 'bigint'
           ? Number(idValue)
           : (idValue as number | string),
-      position: Number(get('position')),
+      position: Number(row.position),
       recordId,
       resource,
-      action: get('action') as string,
-      actionType: get('actionType') as RewindEvent['actionType'],
-      version: get('version') as number,
+      action: c.action.fromText(row.action ?? null) as string,
+      actionType: c.actionType.fromText(row.actionType ?? null) as RewindEvent['actionType'],
+      version: c.version.fromText(row.version ?? null) as number,
       data: data.values,
       changedAttributes: changed.values,
-      encoders: {
-        ...(Object.keys(data.encoders).length ? { data: data.encoders } : {}),
-        ...(Object.keys(changed.encoders).length ? { changed: changed.encoders } : {}),
-      },
-      tenant: get('tenant') as string | null,
+      encoders: revealedEncoders,
+      tenant: c.tenant.fromText(row.tenant ?? null) as string | null,
     }
   }
 }
@@ -428,12 +435,13 @@ function protect(
 /** Decrypts what {@link protect} encrypted; values whose key is gone read as null, marked erased. */
 function reveal(
   values: Readonly<Record<string, Json>>,
-  encoders: Readonly<Record<string, string>>,
+  encoders: Readonly<Record<string, string>> | undefined,
   keys: KeyProvider | undefined,
   aad: (key: string) => string,
-): { values: Record<string, Json>; encoders: Record<string, string> } {
+): { values: Record<string, Json>; encoders: Record<string, string> | undefined } {
   // Most events have no encoder at all: the freshly parsed payload is already what the caller gets.
-  if (Object.keys(encoders).length === 0) return { values: values as Record<string, Json>, encoders: {} }
+  if (encoders === undefined || Object.keys(encoders).length === 0)
+    return { values: values as Record<string, Json>, encoders: undefined }
   const out: Record<string, Json> = {}
   const enc: Record<string, string> = {}
   for (const [key, value] of Object.entries(values)) {
@@ -454,5 +462,5 @@ function reveal(
     out[key] = value
     if (e) enc[key] = e
   }
-  return { values: out, encoders: enc }
+  return { values: out, encoders: Object.keys(enc).length > 0 ? enc : undefined }
 }
