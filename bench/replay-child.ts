@@ -4,19 +4,27 @@
  *
  * node bench/.build/bench/replay-child.js (or node --import tsx bench/replay-child.ts) <pglite|postgres>
  *   <data directory | connection string> <batch size | default>
- *   <batched|naive> [until event id]
- * Prints one JSON line: { eventsApplied, durationMs, bulk, oneByOne, items, maxRssMb, rssAtOpenMb }.
+ *   <batched|naive> [until event id] [warm-up events]
+ * Prints one JSON line: { eventsApplied, durationMs, steadyEvents, steadyMs, bulk, oneByOne, items, maxRssMb,
+ * rssAtOpenMb }. steadyEvents and steadyMs count from the first progress report at or past the warm-up events
+ * (JIT compilation and the first statement plans are behind by then) to the last.
  */
 import { type BackendName, connectDb, openRewind } from './lib.js'
 
-const [backend, where, batch, mode, until] = process.argv.slice(2)
+const [backend, where, batch, mode, until, warm] = process.argv.slice(2)
 const b = connectDb(backend as BackendName, where, 2)
 const rewind = await openRewind(b.db)
+let warmMark: { done: number; elapsedMs: number } | undefined
+let lastMark: { done: number; elapsedMs: number } | undefined
 const rssAtOpenMb = process.memoryUsage.rss() / 1024 / 1024
 const result = await rewind.replay({
   ...(batch === 'default' ? {} : { batchSize: Number(batch) }),
   mode: mode === 'naive' ? 'naive' : 'batched',
-  ...(until ? { untilEventId: Number(until) } : {}),
+  ...(until && until !== 'all' ? { untilEventId: Number(until) } : {}),
+  onProgress: (p) => {
+    if (!warmMark && p.done >= Number(warm ?? 0)) warmMark = p
+    lastMark = p
+  },
 })
 const maxRssMb = process.resourceUsage().maxRSS / 1024
 const items = Number((await rewind.database.query('SELECT count(*) AS n FROM items'))[0]!.n)
@@ -25,6 +33,8 @@ console.log(
   JSON.stringify({
     eventsApplied: result.eventsApplied,
     durationMs: result.durationMs,
+    steadyEvents: (lastMark?.done ?? 0) - (warmMark?.done ?? 0),
+    steadyMs: (lastMark?.elapsedMs ?? 0) - (warmMark?.elapsedMs ?? 0),
     bulk: result.batches.bulk,
     oneByOne: result.batches.oneByOne,
     items,

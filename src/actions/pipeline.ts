@@ -37,7 +37,7 @@ export interface ReplayDirective {
   /** For create events of upsert actions: the record exists, so write an update with these values. */
   readonly existing?: boolean
   /** Where the record of an update or destroy comes from (batched replay keeps rows in memory). */
-  readonly loader?: (resource: AnyResource, id: Json) => Promise<Map<string, Json> | undefined>
+  readonly loader?: ((resource: AnyResource, id: Json) => Promise<Map<string, Json> | undefined>) | undefined
 }
 
 /** What batched replay needs from a prepared action: the values it would write, and to which record. */

@@ -75,6 +75,9 @@ export class BatchWriter {
     }
   }
 
+  /** {@link load}, bound: what replayed actions read their record through. */
+  readonly loader = (resource: AnyResource, id: Json) => this.load(resource, id)
+
   /** The row as the batch has it now (undefined when it does not exist). */
   async load(resource: AnyResource, id: Json): Promise<Map<string, Json> | undefined> {
     const t = this.#table(resource)

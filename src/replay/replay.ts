@@ -354,7 +354,8 @@ export class Replayer {
     skipped: SkippedEvent[],
   ): Promise<void> {
     for (const [target, action] of this.route(event)) {
-      const { input, execOptions } = await this.#call(scope, target, action, event)
+      const called = this.#call(scope, target, action, event)
+      const { input, execOptions } = called instanceof Promise ? await called : called
       try {
         await this.engine.execute(target, action, input, execOptions, scope)
       } catch (error) {
@@ -436,7 +437,8 @@ export class Replayer {
       await writer.prefetch(wanted)
       for (const { event, targets } of planned) {
         for (const [target, action] of targets) {
-          const { input, execOptions } = await this.#call(scope, target, action, event, writer)
+          const called = this.#call(scope, target, action, event, writer)
+          const { input, execOptions } = called instanceof Promise ? await called : called
           let prepared: Awaited<ReturnType<ActionEngine['prepareReplay']>>
           try {
             prepared = await this.engine.prepareReplay(target, action, input, execOptions, scope)
@@ -500,69 +502,74 @@ export class Replayer {
     return shape
   }
 
-  /** The input and options that re-run `event` through `target.action`. */
-  async #call(
+  /**
+   * The input and options that re-run `event` through `target.action`. Synchronous except for an upsert's
+   * create, which must first know whether its record exists.
+   */
+  #call(
     scope: Scope,
     target: AnyResource,
     action: string,
     event: ReplayedEvent,
     writer?: BatchWriter,
-  ): Promise<{ input: Record<string, unknown>; execOptions: ExecOptions }> {
+  ): ReplayCall | Promise<ReplayCall> {
     const { def, strategy, accepted, argNames, allowedChanges } = this.#shape(target, action)
-    const dataEnc = event.encoders.data ?? {}
-    const changedEnc = event.encoders.changed ?? {}
-    const input: Record<string, unknown> = {}
-    for (const [key, value] of Object.entries(event.data)) {
-      if (UNAVAILABLE_ENCODERS.has(dataEnc[key] ?? '')) continue
-      if (accepted.has(key)) input[key] = new ExactValue(value)
-      else if (argNames.has(key)) input[key] = decodeArgument(value, dataEnc[key])
-    }
+    const dataEnc = event.encoders.data
+    const changedEnc = event.encoders.changed
     const pk = target.codecs.get(target.primaryKey)!
     const id = pk.fromText(event.recordId)
+    // forceChange: the values the event recorded are written over whatever the action computes, and the
+    // columns it did not record are dropped (keepOnly).
+    const keepOnly = strategy === 'forceChange' ? new Set<string>([target.primaryKey]) : undefined
+    const input: Record<string, unknown> = {}
+    for (const key of Object.keys(event.data)) {
+      if (dataEnc !== undefined && UNAVAILABLE_ENCODERS.has(dataEnc[key] ?? '')) continue
+      const value = event.data[key]!
+      if (accepted.has(key)) {
+        input[key] = new ExactValue(value)
+        keepOnly?.add(key)
+      } else if (argNames.has(key)) input[key] = decodeArgument(value, dataEnc?.[key])
+    }
     const forced = new Map<string, Json>([[target.primaryKey, id]])
-    let keepOnly: Set<string> | undefined
-    const changedKeys = Object.keys(event.changedAttributes).filter(
-      (k) => target.codecs.has(k) && !UNAVAILABLE_ENCODERS.has(changedEnc[k] ?? ''),
-    )
-    if (strategy === 'forceChange') {
-      for (const key of changedKeys) forced.set(key, event.changedAttributes[key]!)
-      keepOnly = new Set([
-        ...Object.keys(input).filter((k) => accepted.has(k)),
-        ...changedKeys,
-        target.primaryKey,
-      ])
-    } else {
-      for (const key of changedKeys)
-        if (accepted.has(key) && !(key in input)) input[key] = new ExactValue(event.changedAttributes[key]!)
+    for (const key of Object.keys(event.changedAttributes)) {
+      if (!target.codecs.has(key)) continue
+      if (changedEnc !== undefined && UNAVAILABLE_ENCODERS.has(changedEnc[key] ?? '')) continue
+      const value = event.changedAttributes[key]!
+      if (keepOnly) {
+        forced.set(key, value)
+        keepOnly.add(key)
+      } else if (accepted.has(key) && !(key in input)) input[key] = new ExactValue(value)
     }
-    let existing = false
-    if (def.kind === 'create' && def.upsert) {
-      if (writer) existing = (await writer.load(target, id)) !== undefined
-      else {
-        const q = selectByKey(target, id, undefined, false)
-        existing = (await scope.client.queryText(q.text, q.params)).length > 0
+    const call = (existing: boolean): ReplayCall => {
+      const directive: ReplayDirective = {
+        forced,
+        keepOnly,
+        allowedChanges,
+        existing,
+        loader: writer?.loader,
       }
+      const tenantCodec = target.tenant !== undefined ? target.codecs.get(target.tenant)! : undefined
+      const execOptions: ExecOptions = {
+        replay: directive,
+        authorize: false,
+        context: { replaying: true, event: { id: event.id, position: event.position } },
+        tenant:
+          tenantCodec && event.tenant !== null
+            ? tenantCodec.toApp(tenantCodec.fromText(event.tenant))
+            : undefined,
+        id: def.kind === 'update' || def.kind === 'destroy' ? pk.toApp(id) : undefined,
+      }
+      return { input, execOptions }
     }
-    const directive: ReplayDirective = {
-      forced,
-      keepOnly,
-      allowedChanges,
-      existing,
-      ...(writer ? { loader: (resource: AnyResource, key: Json) => writer.load(resource, key) } : {}),
-    }
-    const execOptions: ExecOptions = {
-      replay: directive,
-      authorize: false,
-      context: { replaying: true, event: { id: event.id, position: event.position } },
-      ...(target.tenant !== undefined && event.tenant !== null
-        ? {
-            tenant: target.codecs
-              .get(target.tenant)!
-              .toApp(target.codecs.get(target.tenant)!.fromText(event.tenant)),
-          }
-        : {}),
-      ...(def.kind === 'update' || def.kind === 'destroy' ? { id: pk.toApp(id) } : {}),
-    }
-    return { input, execOptions }
+    if (!(def.kind === 'create' && def.upsert)) return call(false)
+    if (writer) return writer.load(target, id).then((row) => call(row !== undefined))
+    const q = selectByKey(target, id, undefined, false)
+    return scope.client.queryText(q.text, q.params).then((rows) => call(rows.length > 0))
   }
+}
+
+/** What re-runs one event through one action. */
+interface ReplayCall {
+  readonly input: Record<string, unknown>
+  readonly execOptions: ExecOptions
 }
