@@ -97,11 +97,20 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
     readonly actor: unknown,
     readonly tenant: unknown,
     readonly context: Readonly<Record<string, unknown>>,
-    /** The current record (updates and destroys). */
-    readonly record: RecordOf<T> | undefined,
+    /** The current record (updates and destroys), or how to build it when it is first read. */
+    record: RecordOf<T> | undefined | (() => RecordOf<T> | undefined),
     readonly replaying: boolean,
   ) {
     this.resource = resourceName
+    this.#record = record
+  }
+
+  #record: RecordOf<T> | undefined | (() => RecordOf<T> | undefined)
+
+  /** The current record (updates and destroys), as the app sees it. */
+  get record(): RecordOf<T> | undefined {
+    if (typeof this.#record === 'function') this.#record = this.#record()
+    return this.#record
   }
 
   /** The value an attribute will have: set by this action, else the current record's. */

@@ -101,7 +101,8 @@ export async function parseInput(
       })
     }
   }
-  for (const [name, schema] of Object.entries(def.arguments)) {
+  for (const name of argNames) {
+    const schema = def.arguments[name]
     let result = (schema as StandardSchemaV1)['~standard'].validate(argInputs[name])
     if (result instanceof Promise) result = await result
     if (result.issues) {
@@ -120,7 +121,8 @@ export async function parseInput(
     }
   }
   if (issues.length > 0) throw fail()
-  return { attributes, castAttributes, args, argInputs: { ...argInputs } }
+  // argInputs has no prototype (a "__proto__" key stays a key); the copy given out is a plain object.
+  return { attributes, castAttributes, args, argInputs: argNames.size > 0 ? { ...argInputs } : {} }
 }
 
 /** Encodes a value for an event payload as JSON, exactly; returns the encoder used for non-JSON values. */

@@ -290,14 +290,14 @@ export class ActionEngine {
     def: ActionDefinition,
     options: ExecOptions,
     input: unknown,
-    record: unknown,
+    record: () => unknown,
   ): Promise<void> {
     if (!def.policy || options.authorize === false || options.replay) return
     const allowed = await def.policy({
       actor: options.actor,
       tenant: options.tenant,
       input,
-      record: record as never,
+      record: record() as never,
       action: actionName,
     })
     if (allowed !== true) {
@@ -321,7 +321,7 @@ export class ActionEngine {
     scope: Scope,
   ): Promise<unknown> {
     const parsed = await parseInput(resource, actionName, def, input)
-    await this.#authorize(resource, actionName, def, options, input, undefined)
+    await this.#authorize(resource, actionName, def, options, input, () => undefined)
     const ctx: GenericActionContext<Record<string, unknown>> = {
       ...this.#hookContext(scope, options),
       args: parsed.args,
@@ -440,7 +440,8 @@ export class ActionEngine {
       id = l.id
       loaded = l.before
     }
-    const record = loaded ? appRecord(resource, loaded) : undefined
+    // The app's view of the record is built only if something reads it (a policy, a change, a validation).
+    const record = once(() => (loaded ? appRecord(resource, loaded) : undefined))
     await this.#authorize(resource, actionName, def, options, input, record)
 
     const cs = new Changeset<any, any>(
