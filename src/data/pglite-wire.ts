@@ -147,7 +147,14 @@ const ERROR_FIELDS: Record<string, keyof PgliteWireError> = {
   n: 'constraint',
 }
 
-const decoder = new TextDecoder()
+/** Node's Buffer decodes short UTF-8 strings about twice as fast as a TextDecoder (utf8Slice skips its checks). */
+type Utf8Buffer = Buffer & { utf8Slice?: (start: number, end: number) => string }
+function utf8Reader(buf: Uint8Array): (start: number, end: number) => string {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength) as Utf8Buffer
+  return typeof b.utf8Slice === 'function'
+    ? (start, end) => b.utf8Slice!(start, end)
+    : (start, end) => b.toString('utf8', start, end)
+}
 
 /** What one round trip returned: result column names (from a RowDescription, if one came), rows, any error. */
 interface Response {
@@ -164,6 +171,7 @@ interface Response {
  */
 function readResponse(buf: Uint8Array, names: readonly string[] | undefined): Response {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  const text = utf8Reader(buf)
   const out: Response = { fields: names, rows: [], error: undefined }
   let pos = 0
   while (pos + 5 <= buf.length) {
@@ -180,7 +188,7 @@ function readResponse(buf: Uint8Array, names: readonly string[] | undefined): Re
         p += 4
         let value: string | null = null
         if (len >= 0) {
-          value = decoder.decode(buf.subarray(p, p + len))
+          value = text(p, p + len)
           p += len
         }
         row[fields[i]!] = value
@@ -192,7 +200,7 @@ function readResponse(buf: Uint8Array, names: readonly string[] | undefined): Re
       const fields: string[] = []
       for (let i = 0; i < n; i++) {
         const zero = buf.indexOf(0, p)
-        fields.push(decoder.decode(buf.subarray(p, zero)))
+        fields.push(text(p, zero))
         p = zero + 1 + 18 // table oid, column number, type oid, type size, type modifier, format
       }
       out.fields = fields
@@ -201,7 +209,7 @@ function readResponse(buf: Uint8Array, names: readonly string[] | undefined): Re
       while (buf[p] !== 0 && p < end) {
         const code = String.fromCharCode(buf[p]!)
         const zero = buf.indexOf(0, p + 1)
-        values[code] = decoder.decode(buf.subarray(p + 1, zero))
+        values[code] = text(p + 1, zero)
         p = zero + 1
       }
       const error = new PgliteWireError(values.M ?? 'the database reported an error')
