@@ -45,6 +45,9 @@ export function setAttribute<Args = any>(
 export function nowFor(cs: Changeset<any, any>, key: string): ExactValue | Date {
   const codec = cs.codecs.get(key)
   if (!codec) throw missingColumn(cs, key, 'a timestamp change')
+  // Replay writes the recorded time over whatever this returns: take it rather than read the clock.
+  const recorded = cs.recorded?.get(key)
+  if (recorded !== undefined && recorded !== null) return exact(recorded)
   const micros = nowMicros()
   if (codec.kind === 'timestamptz') return exact(`${formatMicros(micros)}Z`)
   if (codec.kind === 'timestamp') return exact(formatMicros(micros))
@@ -89,7 +92,12 @@ export function generateId(): ChangeObject<any, any> {
           { resource: cs.resource, action: cs.action },
         )
       }
-      cs.set(cs.primaryKey as never, uuidv7() as never)
+      // Replay writes the recorded id over whatever this sets: take it rather than make a new one.
+      const recorded = cs.recorded?.get(cs.primaryKey)
+      cs.set(
+        cs.primaryKey as never,
+        (recorded !== undefined && recorded !== null ? exact(recorded) : uuidv7()) as never,
+      )
     },
   }
 }

@@ -113,6 +113,12 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
     return this.#record
   }
 
+  /**
+   * @internal In replay, the values the event recorded (its record id and changed attributes): they are
+   * written whatever the changes set, so the built-in changes take them instead of computing new ones.
+   */
+  recorded: ReadonlyMap<string, Json> | undefined
+
   /** The value an attribute will have: set by this action, else the current record's. */
   get<K extends ColumnKey<T>>(key: K): RecordOf<T>[K] | undefined {
     if (this.attributes.has(key)) {

@@ -458,6 +458,7 @@ export class ActionEngine {
       record,
       replay !== undefined,
     )
+    cs.recorded = replay?.forced
     for (const [key, value] of parsed.attributes) cs.set(key as never, value as never)
 
     // Validations check the input and the current record; then changes run (and may add errors themselves).

@@ -87,6 +87,8 @@ interface ActionShape {
   readonly accepted: ReadonlySet<string>
   readonly argNames: ReadonlySet<string>
   readonly allowedChanges: ReadonlySet<string>
+  /** The key of the replay's counts ("Resource.action"). */
+  readonly countKey: string
 }
 
 /**
@@ -103,6 +105,8 @@ export class Replayer {
 
   #tracked: readonly AnyResource[] | undefined
   readonly #shapes = new Map<AnyResource, Map<string, ActionShape>>()
+  /** Each (resource, action) an event routes to when no override applies, built once. */
+  readonly #ownRoutes = new Map<string, Map<string, readonly (readonly [AnyResource, string])[]>>()
 
   /**
    * The resources whose tables replay rebuilds: those with a tracked action, and every override target. In
@@ -322,12 +326,14 @@ export class Replayer {
   }
 
   /** The (resource, action) targets of an event: the first matching override's, else its own. */
-  route(event: ReplayedEvent): (readonly [AnyResource, string])[] {
+  route(event: ReplayedEvent): readonly (readonly [AnyResource, string])[] {
     for (const o of this.log.config.replayOverrides) {
       const name = typeof o.resource === 'string' ? o.resource : o.resource.name
       if (name === event.resource && o.action === event.action && o.versions.includes(event.version))
-        return [...o.routeTo]
+        return o.routeTo
     }
+    const own = this.#ownRoutes.get(event.resource)?.get(event.action)
+    if (own) return own
     const resource = this.resources.get(event.resource)
     if (!resource) {
       throw new RewindError(
@@ -343,7 +349,14 @@ export class Replayer {
         { details: { eventId: event.id, position: event.position } },
       )
     }
-    return [[resource, event.action]]
+    const route = [[resource, event.action] as const]
+    let byAction = this.#ownRoutes.get(event.resource)
+    if (!byAction) {
+      byAction = new Map()
+      this.#ownRoutes.set(event.resource, byAction)
+    }
+    byAction.set(event.action, route)
+    return route
   }
 
   async #apply(
@@ -365,7 +378,7 @@ export class Replayer {
         }
         throw this.#failure(event, target, action, error)
       }
-      const key = `${target.name}.${action}`
+      const key = this.#shape(target, action).countKey
       counts[key] = (counts[key] ?? 0) + 1
     }
   }
@@ -452,7 +465,7 @@ export class Replayer {
           if (prepared.actionType === 'create' && !prepared.existing) writer.create(target, prepared.values)
           else if (prepared.actionType === 'destroy' && !prepared.soft) writer.destroy(target, prepared.id!)
           else writer.update(target, prepared.id!, prepared.values)
-          const key = `${target.name}.${action}`
+          const key = this.#shape(target, action).countKey
           localCounts[key] = (localCounts[key] ?? 0) + 1
         }
       }
@@ -496,6 +509,7 @@ export class Replayer {
         strategy: target.events.replayStrategy?.[action] ?? 'forceChange',
         ...inputShape(def),
         allowedChanges: new Set(target.events.allowHooksInReplay?.[action] ?? []),
+        countKey: `${target.name}.${action}`,
       }
       byAction.set(action, shape)
     }

@@ -1,5 +1,16 @@
+import { pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createRewind, isRewindError, type Rewind, type RewindError } from '../../src/index.js'
+import {
+  change,
+  createRewind,
+  defineResource,
+  eventLogTable,
+  generateId,
+  isRewindError,
+  type Rewind,
+  type RewindError,
+  timestamps,
+} from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { Account, emails, events, loggedResources, Mirror, Note } from '../support/logged-domain.js'
 
@@ -260,5 +271,57 @@ describe.each(backends)('replay, time travel and verification on $name', (backen
     const err = (await plain.replay().catch((e) => e)) as RewindError
     expect(err.code).toBe('REPLAY')
     expect(err.message).toMatch(/Account\.register v2\): .*password/)
+  })
+})
+
+/** Which id and update time a change saw, live and in replay. */
+const seen: { replaying: boolean; id: unknown; updatedAt: unknown }[] = []
+const peek = change('peek', (cs) => {
+  seen.push({ replaying: cs.replaying, id: cs.get('id' as never), updatedAt: cs.get('updatedAt' as never) })
+})
+const stamp = (name: string) => timestamp(name, { withTimezone: true, precision: 6, mode: 'string' })
+const gadgets = pgTable('gadgets', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: stamp('created_at').notNull(),
+  updatedAt: stamp('updated_at').notNull(),
+})
+const Gadget = defineResource(gadgets, {
+  name: 'Gadget',
+  actions: (a) => ({
+    create: a.create({ accept: ['name'], changes: [generateId(), timestamps(), peek] }),
+    rename: a.update({ accept: ['name'], changes: [timestamps({ create: false }), peek] }),
+  }),
+})
+
+describe.each(backends)('replay on $name: built-in changes take the recorded values', (backend) => {
+  let tdb: TestDatabase
+  afterAll(async () => tdb?.close())
+
+  it('a change after generateId and timestamps sees the id and time the event recorded, not new ones', async () => {
+    tdb = await backend.create()
+    const rewind = await createRewind({
+      db: tdb.db,
+      resources: [Gadget],
+      eventLog: { table: eventLogTable('gadget_events') },
+      createTables: true,
+    })
+    try {
+      seen.length = 0
+      const g = await rewind.run(Gadget, 'create', { name: 'a' })
+      await rewind.run(Gadget, 'rename', { name: 'b' }, { id: g.id })
+      const live = seen.splice(0)
+      expect(live.map((s) => s.replaying)).toEqual([false, false])
+      expect(live[0]!.id).toBe(g.id)
+
+      for (const mode of ['batched', 'naive'] as const) {
+        await rewind.replay({ mode })
+        const replayed = seen.splice(0)
+        expect(replayed).toEqual(live.map((s) => ({ ...s, replaying: true })))
+      }
+      expect(await rewind.get(Gadget, g.id)).toMatchObject({ name: 'b', updatedAt: live[1]!.updatedAt })
+    } finally {
+      await rewind.close()
+    }
   })
 })
