@@ -41,7 +41,7 @@ export function setAttribute<Args = any>(
   }
 }
 
-/** The current time as an exact value for a timestamp column, with microseconds. */
+/** The current time as an exact value for a timestamp column, with microseconds (in replay, the time the event recorded). */
 export function nowFor(cs: Changeset<any, any>, key: string): ExactValue | Date {
   const codec = cs.codecs.get(key)
   if (!codec) throw missingColumn(cs, key, 'a timestamp change')
@@ -56,7 +56,8 @@ export function nowFor(cs: Changeset<any, any>, key: string): ExactValue | Date 
 
 /**
  * Sets the create timestamp on creates and the update timestamp on every write, in the app, with
- * microseconds (so events and records agree exactly). Defaults: `createdAt` and `updatedAt`.
+ * microseconds (so events and records agree exactly). Defaults: `createdAt` and `updatedAt`. In replay it
+ * sets the times the event recorded.
  */
 export function timestamps(
   options: { readonly create?: string | false; readonly update?: string | false } = {},
@@ -77,7 +78,7 @@ export function timestamps(
   }
 }
 
-/** Generates a UUIDv7 primary key in the app when none was given (ids sort by creation time). */
+/** Generates a UUIDv7 primary key in the app when none was given (ids sort by creation time); in replay, the recorded one. */
 export function generateId(): ChangeObject<any, any> {
   return {
     name: 'generateId',
