@@ -25,15 +25,16 @@ type Op =
   | { op: 'destroyNote'; target: number }
 
 const text = fc.string({ maxLength: 12 }).filter((s) => s.isWellFormed() && !s.includes('\u0000'))
+const registerArb: fc.Arbitrary<Op> = fc.record({
+  op: fc.constant('register' as const),
+  email: fc.nat(8),
+  name: fc.option(text, { nil: null }),
+  notes: fc.array(text, { maxLength: 2 }),
+  big: fc.option(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), { nil: null }),
+  tags: fc.option(fc.array(text, { maxLength: 3 }), { nil: null }),
+})
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({
-    op: fc.constant('register' as const),
-    email: fc.nat(8),
-    name: fc.option(text, { nil: null }),
-    notes: fc.array(text, { maxLength: 2 }),
-    big: fc.option(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), { nil: null }),
-    tags: fc.option(fc.array(text, { maxLength: 3 }), { nil: null }),
-  }),
+  registerArb,
   fc.record({ op: fc.constant('upsert' as const), email: fc.nat(8), name: text }),
   fc.record({ op: fc.constantFrom('rename' as const, 'shout' as const), target: fc.nat(), name: text }),
   fc.record({
@@ -47,6 +48,12 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('note' as const), target: fc.nat(), body: text }),
   fc.record({ op: fc.constant('destroyNote' as const), target: fc.nat() }),
 )
+
+/** A random history: a registration, then up to `max - 1` random steps (at least two). */
+const historyArb = (max: number) =>
+  fc
+    .tuple(registerArb, fc.array(opArb, { minLength: 2, maxLength: max - 1 }))
+    .map(([first, rest]) => [first, ...rest])
 
 describe.each(backends)('replay property on $name', (backend) => {
   let tdb: TestDatabase
@@ -148,7 +155,8 @@ describe.each(backends)('replay property on $name', (backend) => {
     let rows = 0
     let bulk = 0
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 20 }), async (ops) => {
+      // Each history starts with a registration, so that the steps after it have a record to act on.
+      fc.asyncProperty(historyArb(20), async (ops) => {
         await reset()
         for (const step of ops) await run(step)
         const live = await snapshot()
