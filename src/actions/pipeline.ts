@@ -418,21 +418,13 @@ export class ActionEngine {
     let id: Json | undefined
     let loaded: Map<string, Json> | undefined
     if (actionType !== 'create' || replay?.existing) {
-      const target: ExecOptions = replay?.existing
-        ? {
-            id: resource.codecs
-              .get(resource.primaryKey)!
-              .toApp(replay.forced.get(resource.primaryKey) ?? null),
-            replay,
-          }
-        : options
       // Read under a row lock: changes and validations see the latest state, and concurrent actions on the
       // same record run one after the other, so no update is lost. An action that never looks at the record
       // skips the read: its write locks the row and returns the before-image all the same.
       const l = await this.#load(
         resource,
         actionName,
-        target,
+        options,
         tenant,
         scope!,
         replay !== undefined || needsRecord(def),

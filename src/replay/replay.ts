@@ -571,7 +571,6 @@ export class Replayer {
           tenantCodec && event.tenant !== null
             ? tenantCodec.toApp(tenantCodec.fromText(event.tenant))
             : undefined,
-        id: def.kind === 'update' || def.kind === 'destroy' ? pk.toApp(id) : undefined,
       }
       return { input, execOptions }
     }
