@@ -1,6 +1,16 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
+
 export default defineConfig({
+  // Examples import the package by its name, as an app does (tsconfig.json maps it the same way).
+  resolve: {
+    alias: [
+      { find: /^rewind-es\/cli$/, replacement: src('cli/index.ts') },
+      { find: /^rewind-es$/, replacement: src('index.ts') },
+    ],
+  },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     typecheck: { include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },

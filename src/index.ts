@@ -37,10 +37,16 @@ export {
   RewindError,
   type RewindErrorCode,
 } from './errors/rewind-error.js'
+export { appendOnlyStatements } from './events/append-only.js'
 export { type KeyProvider, type KeyRing, keyRing } from './events/encryption.js'
 export type { EventEncoders, EventFilter, EventPage, RewindEvent } from './events/event-log.js'
 export type { EventLogConfig, Ordering, ReplayOverride } from './events/event-log-config.js'
-export { type EventLogTable, type EventLogTableOptions, eventLogTable } from './events/event-log-table.js'
+export {
+  type EventIdMode,
+  type EventLogTable,
+  type EventLogTableOptions,
+  eventLogTable,
+} from './events/event-log-table.js'
 export type { ReplayOptions, ReplayProgress, ReplayResult, SkippedEvent } from './replay/replay.js'
 export type { FieldChange, HistoryEntry, PointInTime } from './replay/time-travel.js'
 export type { RowDifference, TableDifferences, VerifyOptions, VerifyResult } from './replay/verify.js'

@@ -1,4 +1,4 @@
-import { createRewind } from '../../src/index.js'
+import { createRewind } from 'rewind-es'
 import { resources, User } from './resources.js'
 import { events } from './schema.js'
 

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { z } from 'zod'
 import {
   change,
   defineResource,
@@ -11,7 +10,8 @@ import {
   notEquals,
   setAttribute,
   timestamps,
-} from '../../src/index.js'
+} from 'rewind-es'
+import { z } from 'zod'
 import { articles, memberships, orgs, users } from './schema.js'
 
 /** A stand-in for bcrypt or argon2: what matters here is that the hash is sensitive. */

@@ -11,7 +11,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import pg from 'pg'
-import { defineConfig } from '../../src/cli/index.js'
+import { defineConfig } from 'rewind-es/cli'
 import { createApp } from './app.js'
 
 export default defineConfig({

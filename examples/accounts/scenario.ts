@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { type SQL, sql } from 'drizzle-orm'
-import { isRewindError } from '../../src/index.js'
+import { isRewindError } from 'rewind-es'
 import type { Actor, App } from './app.js'
 import { Article, Membership, Org, User } from './resources.js'
 

@@ -1,5 +1,5 @@
 import { bigint, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
-import { eventLogTable } from '../../src/index.js'
+import { eventLogTable } from 'rewind-es'
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 6, mode: 'string' })
 

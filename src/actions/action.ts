@@ -108,7 +108,11 @@ export interface GenericConfig<A extends ArgSchemas, R> {
   readonly run: (ctx: GenericActionContext<InferArgsOutput<A>>) => Promise<R> | R
 }
 
-/** @internal the runtime shape shared by every action definition. */
+/**
+ * An action, as the builders of {@link ActionBuilders} make it: its kind, what it accepts, its changes,
+ * validations and policy. `$input` and `$result` carry the types callers pass and get back (phantoms: they
+ * exist only for the compiler).
+ */
 export interface ActionDefinition<
   K extends 'create' | 'update' | 'destroy' | 'action' = 'create' | 'update' | 'destroy' | 'action',
   Input = unknown,

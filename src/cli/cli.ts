@@ -156,7 +156,7 @@ function mainHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     `Configuration: ./${CONFIG_FILES[0]} (or --config PATH) default-exports`,
-    '  defineConfig({ rewind: ({ databaseUrl }) => ... }) from rewind/cli; `rewind init` writes a starter.',
+    '  defineConfig({ rewind: ({ databaseUrl }) => ... }) from rewind-es/cli; `rewind init` writes a starter.',
     '  DATABASE_URL, when set, is passed to it as databaseUrl.',
     'Output: aligned tables and colours on a terminal (NO_COLOR turns colours off), tab-separated rows',
     '  otherwise, --json for scripts. Errors take one line; --verbose adds the stack.',

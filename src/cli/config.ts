@@ -42,7 +42,7 @@ export interface RewindCliConfig {
  * ```ts
  * import { drizzle } from 'drizzle-orm/node-postgres'
  * import pg from 'pg'
- * import { defineConfig } from 'rewind/cli'
+ * import { defineConfig } from 'rewind-es/cli'
  * import { createAppRewind } from './src/rewind.js'
  *
  * export default defineConfig({
@@ -87,9 +87,7 @@ export async function loadConfig(
   const shown = relative(cwd, file) || file
   let mod: Record<string, unknown>
   try {
-    mod = /\.[mc]?ts$/.test(file)
-      ? await importTypeScript(pathToFileURL(file).href)
-      : await import(pathToFileURL(file).href)
+    mod = await importConfig(file)
   } catch (error) {
     throw new Error(`could not load ${shown}: ${(error as Error)?.message ?? String(error)}`, {
       cause: error,
@@ -98,7 +96,7 @@ export async function loadConfig(
   const config = configOf(mod)
   if (!config) {
     throw new UsageError(
-      `${shown} must \`export default defineConfig({ rewind: ({ databaseUrl }) => ... })\` (from 'rewind/cli')`,
+      `${shown} must \`export default defineConfig({ rewind: ({ databaseUrl }) => ... })\` (from 'rewind-es/cli')`,
     )
   }
   return { config, file, context }
@@ -114,8 +112,28 @@ function configOf(mod: Record<string, unknown>): RewindCliConfig | undefined {
   return isConfig(nested) ? nested : undefined
 }
 
-/** TypeScript configs load through tsx's API, so the CLI needs no build step and no loader flag. */
-async function importTypeScript(url: string): Promise<Record<string, unknown>> {
-  const { tsImport } = await import('tsx/esm/api')
-  return (await tsImport(url, import.meta.url)) as Record<string, unknown>
+const NATIVE_TS_FAILURES = new Set([
+  'ERR_UNKNOWN_FILE_EXTENSION',
+  'ERR_MODULE_NOT_FOUND',
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_INVALID_TYPESCRIPT_SYNTAX',
+])
+
+/**
+ * Loads the configuration module. A TypeScript file is imported natively when the process can (it runs under
+ * tsx, or a Node.js that strips types); otherwise through jiti, a small TypeScript loader with no
+ * dependencies, so an app needs neither a build step nor a loader flag.
+ */
+async function importConfig(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href
+  if (!/\.[mc]?ts$/.test(file)) return import(url)
+  try {
+    return await import(/* @vite-ignore */ url)
+  } catch (error) {
+    // Node without type stripping, or with it but without `.js` to `.ts` resolution and TypeScript-only
+    // syntax: jiti handles both. (These fail before the module runs, so nothing of it ran twice.)
+    if (!NATIVE_TS_FAILURES.has(String((error as { code?: unknown } | null)?.code))) throw error
+  }
+  const { createJiti } = await import('jiti')
+  return createJiti(import.meta.url, { interopDefault: false }).import<Record<string, unknown>>(url)
 }

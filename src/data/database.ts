@@ -1,4 +1,5 @@
 import { RewindError } from '../errors/rewind-error.js'
+import { optionalImport } from '../util/optional-import.js'
 import { type PgliteWireLike, supportsWire, wireQuery } from './pglite-wire.js'
 
 /** A row as the database printed it: every value is PostgreSQL's text output, or null. */
@@ -136,7 +137,10 @@ class PgDatabase implements Database {
   }
 
   async drizzleFor(client: SqlClient): Promise<unknown> {
-    const { drizzle } = await import('drizzle-orm/node-postgres')
+    const { drizzle } = await optionalImport<typeof import('drizzle-orm/node-postgres')>(
+      'drizzle-orm/node-postgres',
+      'ctx.db() in a hook',
+    )
     return drizzle({ client: (client as SqlClient & { conn: never }).conn })
   }
 }
@@ -219,7 +223,10 @@ class PgliteDatabase implements Database {
   }
 
   async drizzleFor(client: SqlClient): Promise<unknown> {
-    const { drizzle } = await import('drizzle-orm/pglite')
+    const { drizzle } = await optionalImport<typeof import('drizzle-orm/pglite')>(
+      'drizzle-orm/pglite',
+      'ctx.db() in a hook',
+    )
     return drizzle({ client: (client as SqlClient & { tx: never }).tx })
   }
 }

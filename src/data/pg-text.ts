@@ -113,18 +113,27 @@ export function dateToMicros(date: Date): bigint {
 }
 
 let lastMicros = 0n
-const clockOrigin = BigInt(Date.now()) * 1000n
-const perfOrigin = performance.now()
+/** Wall-clock milliseconds minus `performance.now()`, re-anchored whenever the two clocks disagree. */
+let anchorMs = Number.NaN
 
 /**
- * The current time with microseconds, strictly increasing within the process. JavaScript's Date has only
- * milliseconds; PostgreSQL keeps microseconds, so app-side timestamps use this clock to keep the ordering
- * of writes made within the same millisecond.
+ * The current time with microseconds. JavaScript's Date has only milliseconds; PostgreSQL keeps microseconds,
+ * so app-side timestamps take the sub-millisecond part from the monotonic clock. The wall clock decides which
+ * millisecond it is: whenever the monotonic estimate leaves `Date.now()`'s millisecond (drift, a clock step, a
+ * suspended machine), it is anchored again, so a time recorded after `new Date()` is never earlier than it.
+ * Strictly increasing within the process, unless the system clock is set back by more than a millisecond
+ * (then the times follow it back, as PostgreSQL's clock_timestamp() would).
  */
 export function nowMicros(): bigint {
-  const elapsed = BigInt(Math.floor((performance.now() - perfOrigin) * 1000))
-  let now = clockOrigin + elapsed
-  if (now <= lastMicros) now = lastMicros + 1n
+  const wall = Date.now()
+  const mono = performance.now()
+  let estimate = mono + anchorMs
+  if (!(estimate >= wall && estimate < wall + 1)) {
+    anchorMs = wall - mono
+    estimate = wall
+  }
+  let now = BigInt(wall) * 1000n + BigInt(Math.min(999, Math.floor((estimate - wall) * 1000)))
+  if (now <= lastMicros && lastMicros - now < 1000n) now = lastMicros + 1n
   lastMicros = now
   return now
 }

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { type BuildColumns, sql } from 'drizzle-orm'
 import {
   bigint,
   customType,
@@ -6,6 +6,7 @@ import {
   integer,
   jsonb,
   type PgColumnBuilderBase,
+  type PgTableWithColumns,
   pgSchema,
   pgTable,
   text,
@@ -36,9 +37,15 @@ export const EVENT_LOG_COLUMNS = [
   'transactionId',
 ] as const
 
-export interface EventLogTableOptions<Actors extends Record<string, PgColumnBuilderBase>> {
+/** How event ids are made: a database identity (default) or a UUIDv7 made in the app. */
+export type EventIdMode = 'bigint' | 'uuidv7'
+
+export interface EventLogTableOptions<
+  Actors extends Record<string, PgColumnBuilderBase>,
+  Id extends EventIdMode = EventIdMode,
+> {
   /** The event id: `'bigint'` (an identity, default) or `'uuidv7'` (made in the app). Order is always `position`. */
-  readonly id?: 'bigint' | 'uuidv7'
+  readonly id?: Id
   /**
    * One nullable column per actor type, as Drizzle column builders: `{ userId: uuid('user_id') }`.
    * `createRewind({ eventLog: { actors } })` says how to fill each from the actor of an action.
@@ -50,15 +57,18 @@ export interface EventLogTableOptions<Actors extends Record<string, PgColumnBuil
 
 const LOG_BRAND = Symbol.for('rewind.eventLog')
 
-function columns<Actors extends Record<string, PgColumnBuilderBase>>(
-  idMode: 'bigint' | 'uuidv7',
+const uuidId = () => uuid('id').primaryKey()
+const bigintId = () => bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity()
+type IdColumn<Id extends EventIdMode> = Id extends 'uuidv7'
+  ? ReturnType<typeof uuidId>
+  : ReturnType<typeof bigintId>
+
+function columns<Actors extends Record<string, PgColumnBuilderBase>, Id extends EventIdMode>(
+  idMode: Id,
   actors: Actors,
 ) {
   return {
-    id:
-      idMode === 'uuidv7'
-        ? uuid('id').primaryKey()
-        : bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: (idMode === 'uuidv7' ? uuidId() : bigintId()) as IdColumn<Id>,
     /** The order of the log: assigned by the database when the event is inserted, after the row write. */
     position: bigint('position', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     recordId: text('record_id').notNull(),
@@ -79,6 +89,27 @@ function columns<Actors extends Record<string, PgColumnBuilderBase>>(
   }
 }
 
+/** The column builders of an event log with these actor columns. */
+export type EventLogColumns<
+  Actors extends Record<string, PgColumnBuilderBase>,
+  Id extends EventIdMode,
+> = ReturnType<typeof columns<Actors, Id>>
+
+/**
+ * The type of an event log table: a Drizzle pg table with Rewind's columns and the actor columns. Spelled out
+ * (instead of inferred) so that the published declarations resolve it exactly as Drizzle's `pgTable` would.
+ */
+export type EventLogTable<
+  Name extends string = string,
+  Actors extends Record<string, PgColumnBuilderBase> = {},
+  Id extends EventIdMode = 'bigint',
+> = PgTableWithColumns<{
+  name: Name
+  schema: string | undefined
+  columns: BuildColumns<Name, EventLogColumns<Actors, Id>, 'pg'>
+  dialect: 'pg'
+}>
+
 /**
  * The event log table: a Drizzle table with the columns Rewind records into, indexes for its reads, and
  * (created with the other tables) a trigger that makes it append-only.
@@ -92,7 +123,8 @@ function columns<Actors extends Record<string, PgColumnBuilderBase>>(
 export function eventLogTable<
   const Name extends string,
   Actors extends Record<string, PgColumnBuilderBase> = {},
->(name: Name, options: EventLogTableOptions<Actors> = {}) {
+  Id extends EventIdMode = 'bigint',
+>(name: Name, options: EventLogTableOptions<Actors, Id> = {}): EventLogTable<Name, Actors, Id> {
   const actors = (options.actors ?? {}) as Actors
   for (const key of Object.keys(actors)) {
     if ((EVENT_LOG_COLUMNS as readonly string[]).includes(key)) {
@@ -107,7 +139,7 @@ export function eventLogTable<
       )
     }
   }
-  const idMode = options.id ?? 'bigint'
+  const idMode = (options.id ?? 'bigint') as Id
   if (idMode !== 'bigint' && idMode !== 'uuidv7') {
     throw definitionError(
       `eventLogTable("${name}"): id must be 'bigint' or 'uuidv7', got ${JSON.stringify(idMode)}`,
@@ -130,7 +162,7 @@ export function eventLogTable<
     value: { idMode, actorKeys: Object.keys(actors) },
     enumerable: false,
   })
-  return table
+  return table as unknown as EventLogTable<Name, Actors, Id>
 }
 
 /** @internal what eventLogTable recorded about a table, or undefined for any other table. */
@@ -139,5 +171,3 @@ export function eventLogInfo(
 ): { idMode: 'bigint' | 'uuidv7'; actorKeys: string[] } | undefined {
   return table && typeof table === 'object' ? (table as Record<symbol, never>)[LOG_BRAND] : undefined
 }
-
-export type EventLogTable = ReturnType<typeof eventLogTable>

@@ -1,5 +1,6 @@
 import type { Json } from '../data/column-codec.js'
 import { isRewindError } from '../errors/rewind-error.js'
+import { appendOnlyProblems } from '../events/append-only.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 import type { Replayer } from './replay.js'
 import { verifyReplay } from './verify.js'
@@ -12,6 +13,7 @@ export interface ConsistencyFinding {
     | 'event-without-row' // the log says the record exists, the table does not have it
     | 'event-for-missing-record' // an update or destroy event whose record the log never created
     | 'unknown-resource' // events of a resource this Rewind instance does not know (and no override routes)
+    | 'append-only-trigger' // the event log's append-only trigger is missing or disabled
     | 'malformed-position'
     | 'malformed-transaction-id'
     | 'replay-failed'
@@ -32,7 +34,7 @@ export interface ConsistencyReport {
 /**
  * Checks that the tables and the log agree: every tracked record's state from the log equals its live row,
  * every live row has its create event, every event belongs to a known resource, positions and transaction
- * ids are well formed. Reads only (the reconstruction runs in a transaction that is rolled back).
+ * ids are well formed, and the log's append-only triggers are in place and enabled. Reads only (the reconstruction runs in a transaction that is rolled back).
  */
 export async function checkConsistency(
   replayer: Replayer,
@@ -60,6 +62,13 @@ export async function checkConsistency(
         message: `${row.n} event(s) of resource "${row.r}", which this Rewind instance does not know and no override routes`,
       })
     }
+  }
+
+  for (const message of await appendOnlyProblems(
+    (text, params) => replayer.db.query(text, params),
+    log.config.table,
+  )) {
+    findings.push({ kind: 'append-only-trigger', message })
   }
 
   const [positions] = await replayer.db.query(

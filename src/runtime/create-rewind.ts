@@ -19,6 +19,7 @@ import type {
   InferRecord,
 } from '../resource/define-resource.js'
 import { createTableStatements } from '../schema/create-tables.js'
+import { optionalImport } from '../util/optional-import.js'
 import { type ListOptions, readList, readOne } from './reads.js'
 
 /** Options of one action call. */
@@ -282,9 +283,14 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     ]
   }
 
-  /** Creates the tables that do not exist yet. For production, generate migrations with drizzle-kit instead. */
+  /**
+   * Creates the tables that do not exist yet, and the log's append-only trigger. Safe when several processes
+   * start at once: they take turns on an advisory lock (PostgreSQL's `CREATE TABLE IF NOT EXISTS` alone is not
+   * safe under concurrency). For production, generate migrations with drizzle-kit instead.
+   */
   async createTables(): Promise<void> {
     await this.#db.transaction(async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(${CREATE_TABLES_LOCK})`)
       for (const statement of this.schemaSql()) await client.query(statement)
     })
   }
@@ -306,6 +312,9 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     return r
   }
 }
+
+/** The advisory-lock key createTables takes (the text "rewind:createTables" hashed once, a constant). */
+const CREATE_TABLES_LOCK = '7436018284015939121'
 
 const OPTION_KEYS = new Set(['actor', 'tenant', 'context', 'metadata', 'authorize', 'id', 'record'])
 
@@ -389,8 +398,15 @@ export async function createRewind<const R extends readonly AnyResource[]>(
   let close: (() => Promise<void>) | undefined
   let createTables = config.createTables
   if (config.db === undefined) {
-    const { PGlite } = await import('@electric-sql/pglite')
-    const { drizzle } = await import('drizzle-orm/pglite')
+    const purpose = 'createRewind without `db` (the embedded PGlite database)'
+    const { PGlite } = await optionalImport<typeof import('@electric-sql/pglite')>(
+      '@electric-sql/pglite',
+      purpose,
+    )
+    const { drizzle } = await optionalImport<typeof import('drizzle-orm/pglite')>(
+      'drizzle-orm/pglite',
+      purpose,
+    )
     const client = new PGlite()
     db = databaseFromDrizzle(drizzle({ client }))
     close = () => client.close()

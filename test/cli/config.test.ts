@@ -177,7 +177,7 @@ describe('configuration errors, init and help', () => {
     expect(first.code).toBe(0)
     expect(first.stdout).toMatch(/^Wrote rewind\.config\.ts: point it at/)
     expect(readFileSync(join(cwd, 'rewind.config.ts'), 'utf8')).toBe(STARTER_CONFIG)
-    expect(STARTER_CONFIG).toContain("import { defineConfig } from 'rewind/cli'")
+    expect(STARTER_CONFIG).toContain("import { defineConfig } from 'rewind-es/cli'")
     expect(STARTER_CONFIG).toContain('rewind: ({ databaseUrl }) =>')
     writeFileSync(join(cwd, 'rewind.config.ts'), '// mine\n')
     const again = await cli(['init'], { cwd })

@@ -7,7 +7,7 @@ import { EXIT, UsageError } from '../errors.js'
 /** The starter configuration. It points at the app's own factory so the CLI replays exactly as the app runs. */
 export const STARTER_CONFIG = `import { drizzle } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
-import { defineConfig } from 'rewind/cli'
+import { defineConfig } from 'rewind-es/cli'
 // TODO: import the function that makes your app's Rewind instance (the same resources, event log, actor
 // resolvers, encryption keys and replay overrides as the app), so the CLI reads and replays as the app does.
 import { createAppRewind } from './src/rewind.js'
