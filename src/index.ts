@@ -47,6 +47,7 @@ export {
   type EventLogTableOptions,
   eventLogTable,
 } from './events/event-log-table.js'
+export type { ConsistencyFinding, ConsistencyReport } from './replay/check-consistency.js'
 export type { ReplayOptions, ReplayProgress, ReplayResult, SkippedEvent } from './replay/replay.js'
 export type { FieldChange, HistoryEntry, PointInTime } from './replay/time-travel.js'
 export type { RowDifference, TableDifferences, VerifyOptions, VerifyResult } from './replay/verify.js'

@@ -74,6 +74,8 @@ export function timestamps(
           cs.set(createKey as never, (now ?? nowFor(cs, createKey)) as never)
       }
       if (updateKey && !cs.isChanging(updateKey as never)) cs.set(updateKey as never, now as never)
+      // An upsert that finds its row takes the update path: the update time moves, the create time stays.
+      if (updateKey) cs.alsoOnUpdate.add(updateKey)
     },
   }
 }

@@ -78,6 +78,8 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
   readonly afterTransactionHooks: Registered<AfterTransactionHook<T>>[] = []
   /** The name of the change now running, so hooks it registers are attributed to it. */
   currentChange: string | undefined
+  /** @internal columns an upsert's update path writes too (the update column of `timestamps()`). */
+  readonly alsoOnUpdate = new Set<string>()
 
   /** The resource's name. */
   readonly resource: string

@@ -15,21 +15,22 @@ import { type Issue, isRewindError, RewindError } from '../errors/rewind-error.j
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 import type { ActionDefinition, ChangeObject, GenericActionContext, ValidationObject } from './action.js'
-import {
-  type AfterTransactionHook,
-  type CallOptions,
-  Changeset,
-  ExactValue,
-  type HookContext,
-  type Registered,
-} from './changeset.js'
+import { type CallOptions, Changeset, ExactValue, type HookContext, type Registered } from './changeset.js'
 import { toRewindError } from './db-errors.js'
 import { encodeArgument, type ParsedInput, parseInput } from './input.js'
+import { newScope, type PendingHooks, type Scope, settleAfterTransaction } from './scope.js'
+
+export type { Scope } from './scope.js'
 
 /** How replay drives an action (see the replay module); absent in normal runs. */
 export interface ReplayDirective {
   /** Values written last, over whatever input and changes produced (primary key, changed attributes). */
   readonly forced: ReadonlyMap<string, Json>
+  /**
+   * What the event recorded (the record id and its changed attributes), whatever the strategy: the built-in
+   * changes (generateId, timestamps) take these instead of making new values.
+   */
+  readonly recorded: ReadonlyMap<string, Json>
   /** Keep only these columns among those input and changes set (forceChange); undefined keeps all. */
   readonly keepOnly: ReadonlySet<string> | undefined
   /** Names of changes whose hooks still run. */
@@ -73,7 +74,8 @@ export interface WriteEvent {
   /** For upserts: whether the row was inserted or an existing one updated. */
   readonly upsert: 'inserted' | 'updated' | undefined
   readonly actor: unknown
-  readonly tenant: unknown
+  /** The tenant as its column stores it (canonical), or undefined for a resource without tenants. */
+  readonly tenant: Json | undefined
   readonly metadata: Readonly<Record<string, unknown>>
 }
 
@@ -81,13 +83,6 @@ export interface WriteEvent {
 export interface EventSink {
   tracks(resource: AnyResource, action: string): boolean
   record(client: SqlClient, event: WriteEvent): Promise<void>
-}
-
-/** One transaction's shared state: the client, and the after-transaction hooks of every action in it. */
-export interface Scope {
-  readonly client: SqlClient
-  readonly afterCommit: (() => Promise<void>)[]
-  readonly afterRollback: ((error: unknown) => Promise<void>)[]
 }
 
 /** An action ready to write: everything computed before the row write. */
@@ -104,6 +99,8 @@ interface Prepared {
   readonly cs: Changeset<any, any>
   readonly values: Map<string, Json>
   readonly keep: (h: Registered<unknown>) => boolean
+  /** The action's after-transaction hooks, and (once known) how it ended. */
+  readonly pending: PendingHooks
 }
 
 /** Whether an update or destroy must read its record before writing (see `ChangeObject.readsRecord`). */
@@ -160,17 +157,28 @@ export class ActionEngine {
   ): Promise<unknown> {
     resource = this.#resource(resource)
     const def = this.#action(resource, actionName)
-    if (scope) return this.#run(resource, actionName, def, input, options, scope)
+    if (scope) {
+      // Replay applies events in its own transaction; an action nested in another (ctx.run) gets a savepoint.
+      if (options.replay) return this.#run(resource, actionName, def, input, options, scope)
+      return this.#inSavepoint(scope, () => this.#run(resource, actionName, def, input, options, scope))
+    }
     if (def.kind === 'create') {
       // A create has no record to lock: its changes, validations and before-transaction hooks run before
       // the transaction opens, so slow work there holds no database resources.
+      const holder: { pending?: PendingHooks } = {}
       let prepared: Prepared
       try {
-        prepared = await this.#prepare(resource, actionName, def, input, options, undefined)
+        prepared = await this.#prepare(resource, actionName, def, input, options, undefined, holder)
       } catch (error) {
-        throw toRewindError(error, resource, actionName)
+        const err = toRewindError(error, resource, actionName)
+        // No transaction was opened; hooks registered by the changes that ran still hear of the failure.
+        if (holder.pending) await settleAfterTransaction([holder.pending], { error: err })
+        throw err
       }
-      return this.#inTransaction(resource, actionName, (s) => this.#finish(prepared, s))
+      return this.#inTransaction(resource, actionName, (s) => {
+        s.afterTransaction.push(prepared.pending)
+        return this.#finish(prepared, s)
+      })
     }
     return this.#inTransaction(resource, actionName, (s) =>
       this.#run(resource, actionName, def, input, options, s),
@@ -203,16 +211,39 @@ export class ActionEngine {
     let result: T
     try {
       result = await this.db.transaction(async (client) => {
-        scope = { client, afterCommit: [], afterRollback: [] }
+        scope = newScope(client)
         return fn(scope)
       })
     } catch (error) {
       const err = toRewindError(error, resource, action)
-      for (const hook of scope?.afterRollback ?? []) await hook(err).catch(() => {})
+      if (scope) await settleAfterTransaction(scope.afterTransaction, { error: err })
       throw err
     }
-    for (const hook of scope!.afterCommit) await hook()
+    await settleAfterTransaction(scope!.afterTransaction)
     return result
+  }
+
+  /**
+   * Runs a nested action (one a hook started with `ctx.run`) inside a savepoint: if it fails, whether or not
+   * its caller catches the error, nothing it wrote remains, and the after-transaction hooks of everything it
+   * ran hear of the failure.
+   */
+  async #inSavepoint<T>(scope: Scope, fn: () => Promise<T>): Promise<T> {
+    const name = `rewind_nested_${++scope.savepoints}`
+    const mark = scope.afterTransaction.length
+    await scope.client.query(`SAVEPOINT ${name}`)
+    try {
+      const result = await fn()
+      await scope.client.query(`RELEASE SAVEPOINT ${name}`)
+      return result
+    } catch (error) {
+      for (const pending of scope.afterTransaction.slice(mark)) {
+        if (pending.outcome?.ok !== false) pending.outcome = { ok: false, error }
+      }
+      // A broken connection cannot roll back to the savepoint; the transaction fails as a whole then.
+      await scope.client.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => {})
+      throw error
+    }
   }
 
   /** Runs `fn` in a transaction of its own, exposing the scope (used by replay). */
@@ -255,12 +286,18 @@ export class ActionEngine {
     options: ExecOptions,
     scope: Scope,
   ): Promise<unknown> {
+    const holder: { pending?: PendingHooks } = {}
     try {
       if (def.kind === 'action')
         return await this.#runGeneric(resource, actionName, def, input, options, scope)
-      return await this.#finish(await this.#prepare(resource, actionName, def, input, options, scope), scope)
+      return await this.#finish(
+        await this.#prepare(resource, actionName, def, input, options, scope, holder),
+        scope,
+      )
     } catch (error) {
-      throw toRewindError(error, resource, actionName)
+      const err = toRewindError(error, resource, actionName)
+      if (holder.pending) holder.pending.outcome = { ok: false, error: err }
+      throw err
     }
   }
 
@@ -409,6 +446,8 @@ export class ActionEngine {
     input: unknown,
     options: ExecOptions,
     scope: Scope | undefined,
+    /** Receives the action's after-transaction hooks as soon as changes can register them. */
+    holder: { pending?: PendingHooks } = {},
   ): Promise<Prepared> {
     const replay = options.replay
     const actionType = def.kind as 'create' | 'update' | 'destroy'
@@ -450,8 +489,14 @@ export class ActionEngine {
       record,
       replay !== undefined,
     )
-    cs.recorded = replay?.forced
+    cs.recorded = replay?.recorded
     for (const [key, value] of parsed.attributes) cs.set(key as never, value as never)
+    const keep = (h: Registered<unknown>) =>
+      !replay || (h.change !== undefined && replay.allowedChanges.has(h.change))
+    // Registered before any change runs, so hooks of a change that ran before a failure hear of it.
+    const pending: PendingHooks = { hooks: cs.afterTransactionHooks, keep, outcome: undefined }
+    holder.pending = pending
+    scope?.afterTransaction.push(pending)
 
     // Validations check the input and the current record; then changes run (and may add errors themselves).
     await this.#validate(resource, actionName, def, cs)
@@ -459,8 +504,6 @@ export class ActionEngine {
     await this.#applyChanges(def, cs, replay)
     if (cs.errors.length > 0) throw validationError(resource, actionName, cs.errors)
 
-    const keep = (h: Registered<unknown>) =>
-      !replay || (h.change !== undefined && replay.allowedChanges.has(h.change))
     let hookCtx: HookContext | undefined
     for (const h of cs.beforeTransactionHooks) {
       if (!keep(h)) continue
@@ -469,7 +512,29 @@ export class ActionEngine {
     }
 
     const values = this.#resolveValues(resource, actionName, def, cs, parsed, tenant, replay, actionType)
-    return { resource, actionName, def, options, actionType, tenant, parsed, id, loaded, cs, values, keep }
+    if (actionType !== 'create' && values.has(resource.primaryKey)) {
+      if (!sameJson(values.get(resource.primaryKey), id ?? null)) {
+        // A record's events are keyed by its id: a new id would split its history in two.
+        throw validationError(resource, actionName, [
+          { path: [resource.primaryKey], message: 'is the primary key; an update cannot change it' },
+        ])
+      }
+    }
+    return {
+      resource,
+      actionName,
+      def,
+      options,
+      actionType,
+      tenant,
+      parsed,
+      id,
+      loaded,
+      cs,
+      values,
+      keep,
+      pending,
+    }
   }
 
   /**
@@ -500,48 +565,29 @@ export class ActionEngine {
 
   /** The write, its event and the after hooks, inside the transaction. */
   async #finish(p: Prepared, scope: Scope): Promise<unknown> {
-    const { resource, actionName, def, options, actionType, tenant, parsed, id, loaded, cs, values, keep } = p
+    const { resource, actionName, actionType, tenant, parsed, options, cs, keep } = p
     try {
       // The hooks' context is built only when a hook runs (most actions have none).
       const ctx = once(() => this.#hookContext(scope, options))
       for (const h of cs.beforeActionHooks) if (keep(h)) await h.fn(ctx())
 
-      const written = await this.#write(
-        resource,
-        actionName,
-        def,
-        scope,
-        actionType,
-        values,
-        id,
-        tenant,
-        loaded,
-        options,
-        options.replay,
-      )
+      const written = await this.#write(p, scope)
 
       if (this.sink && !options.replay && this.sink.tracks(resource, actionName)) {
         await this.sink.record(
           scope.client,
-          this.#event(resource, actionName, actionType, parsed, written, options),
+          this.#event(resource, actionName, actionType, parsed, written, options, tenant),
         )
       }
 
       const result = appRecord(resource, written.after ?? written.before!)
       for (const h of cs.afterActionHooks) if (keep(h)) await h.fn(result as never, ctx())
-
-      const afterTx = cs.afterTransactionHooks.filter(keep) as Registered<AfterTransactionHook<any>>[]
-      if (afterTx.length > 0) {
-        scope.afterCommit.push(async () => {
-          for (const h of afterTx) await h.fn({ ok: true, record: result })
-        })
-        scope.afterRollback.push(async (error) => {
-          for (const h of afterTx) await h.fn({ ok: false, error })
-        })
-      }
+      p.pending.outcome = { ok: true, record: result }
       return result
     } catch (error) {
-      throw toRewindError(error, resource, actionName)
+      const err = toRewindError(error, resource, actionName)
+      p.pending.outcome = { ok: false, error: err }
+      throw err
     }
   }
 
@@ -688,22 +734,15 @@ export class ActionEngine {
   }
 
   async #write(
-    resource: AnyResource,
-    actionName: string,
-    def: ActionDefinition,
+    p: Prepared,
     scope: Scope,
-    actionType: 'create' | 'update' | 'destroy',
-    values: Map<string, Json>,
-    id: Json | undefined,
-    tenant: Json | undefined,
-    loaded: Map<string, Json> | undefined,
-    options: ExecOptions,
-    replay: ReplayDirective | undefined,
   ): Promise<{
     before: Map<string, Json> | undefined
     after: Map<string, Json> | undefined
     upsert?: 'inserted' | 'updated'
   }> {
+    const { resource, actionName, def, actionType, values, id, tenant, loaded, options, cs } = p
+    const replay = options.replay
     const client = scope.client
     const notFound = () =>
       new RewindError(
@@ -723,15 +762,33 @@ export class ActionEngine {
         const target = resource.identities[def.upsert.identity]!
         const update = new Set<string>(def.upsert.update)
         for (const key of resource.appOnUpdate.keys()) update.add(key)
+        // The update column of timestamps(), and the configured update timestamp, move on the update path too.
+        for (const key of cs.alsoOnUpdate) update.add(key)
         const updateTs = resource.events.updateTimestamp
         if (updateTs && values.has(updateTs)) update.add(updateTs)
         // Read (and lock) the row the upsert may hit, so its event records what really changed.
         const before = await this.#lockByIdentity(resource, target, values, tenant, client)
+        // A row of another tenant with the same identity is never updated (nor returned): that is a conflict.
+        const tenantGuard =
+          resource.tenant !== undefined && tenant !== undefined && !target.includes(resource.tenant)
+            ? resource.tenant
+            : undefined
         const q = insertRow(resource, values, {
           overriding,
-          onConflict: { target, update: [...update].filter((k) => values.has(k)) },
+          onConflict: {
+            target,
+            update: [...update].filter((k) => values.has(k)),
+            ...(tenantGuard ? { onlyWhereSame: tenantGuard } : {}),
+          },
         })
         const rows = await client.queryText(q.text, q.params)
+        if (rows.length === 0) {
+          throw new RewindError(
+            'CONFLICT',
+            `${resource.name}.${actionName}: a record with the same ${def.upsert.identity} (${target.join(', ')}) already exists`,
+            { resource: resource.name, action: actionName, details: { identity: def.upsert.identity } },
+          )
+        }
         const after = canonicalRow(resource, rows[0]!)
         const inserted = rows[0]!.__inserted === 't' || rows[0]!.__inserted === 'true'
         return { before: inserted ? undefined : before, after, upsert: inserted ? 'inserted' : 'updated' }
@@ -820,6 +877,7 @@ export class ActionEngine {
       upsert?: 'inserted' | 'updated'
     },
     options: ExecOptions,
+    tenant: Json | undefined,
   ): WriteEvent {
     const data: Record<string, Json> = {}
     const dataEncoders: Record<string, string> = {}
@@ -867,7 +925,7 @@ export class ActionEngine {
       after,
       upsert: written.upsert,
       actor: options.actor,
-      tenant: options.tenant,
+      tenant,
       metadata: options.metadata ?? {},
     }
   }

@@ -141,8 +141,15 @@ export function selectByKey(
 export interface InsertOptions {
   /** Write identity columns declared GENERATED ALWAYS (replay restores their values). */
   readonly overriding?: boolean
-  /** ON CONFLICT on these columns, updating these columns from the proposed row. */
-  readonly onConflict?: { readonly target: readonly string[]; readonly update: readonly string[] }
+  /**
+   * ON CONFLICT on these columns, updating these columns from the proposed row; with `onlyWhereSame`, only a
+   * row whose value of that column equals the proposed row's is updated (another row gives no row back).
+   */
+  readonly onConflict?: {
+    readonly target: readonly string[]
+    readonly update: readonly string[]
+    readonly onlyWhereSame?: string
+  }
 }
 
 export function insertRow(
@@ -175,6 +182,10 @@ export function insertRow(
       updates.push(`${pk} = ${table}.${pk}`)
     }
     text += ` ON CONFLICT (${target}) DO UPDATE SET ${updates.join(', ')}`
+    if (options.onConflict.onlyWhereSame !== undefined) {
+      const name = quoteIdent(codecOf(resource, options.onConflict.onlyWhereSame).name)
+      text += ` WHERE ${table}.${name} = EXCLUDED.${name}`
+    }
   }
   // xmax = 0 tells an upsert's insert from its update; a plain insert needs only the row.
   text += options.onConflict

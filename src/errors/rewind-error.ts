@@ -25,7 +25,7 @@ export interface RewindErrorOptions {
   readonly issues?: readonly Issue[] | undefined
   /** The PostgreSQL SQLSTATE of a database error, kept as the database reported it. */
   readonly sqlState?: string | undefined
-  /** Extra facts a caller may branch on (for example the event position of a replay failure). */
+  /** Extra facts a caller may branch on; see {@link RewindError.details}. */
   readonly details?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -47,6 +47,16 @@ export class RewindError extends Error {
   readonly action: string | undefined
   readonly issues: readonly Issue[]
   readonly sqlState: string | undefined
+  /**
+   * Extra facts a caller may branch on, by code (never a sensitive value):
+   * - `NOT_FOUND`, `STALE`: `id`, the record's id (canonical), or `eventId` for an unknown event;
+   * - `CONFLICT`: `constraint`, the unique constraint that was violated (or `identity` for an upsert that met
+   *   another tenant's record);
+   * - `VALIDATION` from the database: `constraint`;
+   * - `REPLAY`: `eventId` and `position` of the event that failed;
+   * - `INTERNAL` from an after-transaction hook: `committed: true` (the action itself did commit).
+   * Empty when there is nothing more to say.
+   */
   readonly details: Readonly<Record<string, unknown>>
   readonly [BRAND] = true
 

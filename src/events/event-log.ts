@@ -1,5 +1,12 @@
 import type { EventSink, WriteEvent } from '../actions/pipeline.js'
-import { type ColumnCodec, type Json, jsonProblem, tableCodecs } from '../data/column-codec.js'
+import {
+  type CastResult,
+  type ColumnCodec,
+  type Json,
+  jsonProblem,
+  sameJson,
+  tableCodecs,
+} from '../data/column-codec.js'
 import type { RawRow, SqlClient } from '../data/database.js'
 import { Params } from '../data/statements.js'
 import { RewindError } from '../errors/rewind-error.js'
@@ -229,6 +236,58 @@ export class EventLog implements EventSink {
     }
   }
 
+  /**
+   * `tenant = ...` for a tenant as a caller spells it. Events store the tenant as its column does (a uuid in
+   * lower case), so the value is matched in each form a tenant column of the app gives it.
+   */
+  tenantCondition(params: Params, tenant: unknown): string {
+    const forms = new Set<string>()
+    for (const r of this.resources.values()) {
+      if (r.tenant === undefined) continue
+      const cast = r.codecs.get(r.tenant)!.fromApp(tenant)
+      if (cast.ok && cast.value !== null) forms.add(tenantText(cast.value))
+    }
+    if (forms.size === 0) forms.add(tenantText(tenant))
+    const col = quoteIdent(this.codecs.get('tenant')!.name)
+    const list = [...forms].map((f) => params.raw(f))
+    return list.length === 1 ? `${col} = ${list[0]}` : `${col} IN (${list.join(', ')})`
+  }
+
+  /** An event id as a caller gives it (a number, or its digits as text, for the default ids; a UUID for uuidv7). */
+  eventId(id: unknown): CastResult {
+    const codec = this.codecs.get('id')!
+    if (this.config.idMode === 'bigint' && typeof id === 'string' && /^\d{1,19}$/.test(id)) {
+      return BigInt(id) <= BigInt(Number.MAX_SAFE_INTEGER) ? codec.fromApp(Number(id)) : codec.fromApp(id)
+    }
+    if (this.config.idMode === 'bigint' && typeof id === 'bigint') return codec.fromApp(Number(id))
+    return codec.fromApp(id)
+  }
+
+  /**
+   * The position of the event with this id, or undefined when there is none. Fails with VALIDATION when the id
+   * is malformed (`what` names the option in the message).
+   */
+  async positionOf(
+    query: (text: string, params: (string | null)[]) => Promise<RawRow[]>,
+    id: unknown,
+    what: string,
+  ): Promise<number | undefined> {
+    const cast = this.eventId(id)
+    if (!cast.ok) {
+      throw new RewindError('VALIDATION', `${what}: ${cast.message}`, {
+        issues: [{ path: [what], message: cast.message }],
+      })
+    }
+    const params = new Params()
+    const idCodec = this.codecs.get('id')!
+    const rows = await query(
+      `SELECT ${quoteIdent(this.codecs.get('position')!.name)}::text AS position FROM ${this.#table} WHERE ${quoteIdent(idCodec.name)} = ${params.add(idCodec, cast.value)}`,
+      params.values,
+    )
+    const position = rows[0]?.position
+    return position === undefined || position === null ? undefined : Number(position)
+  }
+
   /** A page of events in position order, filtered. */
   async list(
     query: (text: string, params: (string | null)[]) => Promise<RawRow[]>,
@@ -249,7 +308,7 @@ export class EventLog implements EventSink {
     }
     if (filter.action !== undefined) conds.push(`${col('action')} = ${params.raw(filter.action)}`)
     if (filter.actionType !== undefined) conds.push(`${col('actionType')} = ${params.raw(filter.actionType)}`)
-    if (filter.tenant !== undefined) conds.push(`${col('tenant')} = ${params.raw(tenantText(filter.tenant))}`)
+    if (filter.tenant !== undefined) conds.push(this.tenantCondition(params, filter.tenant))
     for (const [key, value] of Object.entries(filter.actor ?? {})) {
       const codec = this.codecs.get(key)
       if (!codec || !this.config.actorKeys.includes(key)) {
@@ -382,13 +441,19 @@ function tenantText(tenant: unknown): string {
   return typeof tenant === 'string' ? tenant : JSON.stringify(tenant)
 }
 
+/**
+ * The event's time: the configured create or update timestamp column when this action set it, else the
+ * database's clock (`clock_timestamp()`, when the event is inserted). An update that leaves the column as it
+ * was happened now, not when the column was last set.
+ */
 function occurredAt(event: WriteEvent): string | null {
   const ev = event.resource.events
-  const after = event.after
+  const { after, before } = event
   const ts = (key: string | undefined): string | null => {
     if (!key || !after) return null
     const v = after.get(key)
     if (typeof v !== 'string') return null
+    if (before !== undefined && sameJson(before.get(key), v)) return null
     return /[zZ]|[+-]\d\d(:?\d\d)?$/.test(v) ? v : `${v}Z`
   }
   if (event.actionType === 'create') {

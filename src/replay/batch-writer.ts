@@ -1,4 +1,4 @@
-import type { Scope } from '../actions/pipeline.js'
+import type { Scope } from '../actions/scope.js'
 import type { ColumnCodec, Json } from '../data/column-codec.js'
 import { printArrayLiteral } from '../data/pg-text.js'
 import { canonicalRow, castType, selectList } from '../data/statements.js'

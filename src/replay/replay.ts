@@ -1,12 +1,14 @@
 import type { ActionDefinition } from '../actions/action.js'
 import { ExactValue } from '../actions/changeset.js'
 import { inputShape } from '../actions/input.js'
-import type { ActionEngine, ExecOptions, ReplayDirective, Scope } from '../actions/pipeline.js'
+import type { ActionEngine, ExecOptions, ReplayDirective } from '../actions/pipeline.js'
+import { newScope, type Scope, settleAfterTransaction } from '../actions/scope.js'
 import type { Json } from '../data/column-codec.js'
 import type { Database } from '../data/database.js'
 import { Params, selectByKey } from '../data/statements.js'
 import { isRewindError, RewindError } from '../errors/rewind-error.js'
 import type { EventLog, ReplayedEvent } from '../events/event-log.js'
+import type { ReplayOverride } from '../events/event-log-config.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { sortTablesByDependencies } from '../schema/create-tables.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
@@ -132,25 +134,40 @@ export class Replayer {
     // the tables with TRUNCATE, which holds readers back too; one tenant's replay lets readers go on.
     const everyTenant = isEveryTenant(options)
     const tables = this.trackedResources().map((r) => qualifiedName(r.table))
+    let scope: Scope | undefined
+    let result: ReplayResult
     try {
-      return await inLockedTransaction(
+      result = await inLockedTransaction(
         this.db,
         tables,
         everyTenant ? 'ACCESS EXCLUSIVE' : 'EXCLUSIVE',
         'replay',
         (client) => {
-          const scope: Scope = { client, afterCommit: [], afterRollback: [] }
+          scope = newScope(client)
           return this.replayInScope(scope, options, { advanceSequences: true, clear: 'truncate' })
         },
       )
     } catch (error) {
-      if (isRewindError(error)) throw error
-      const e = error as { code?: string; message?: string }
-      throw new RewindError('REPLAY', `replay failed, nothing was changed: ${e?.message ?? String(error)}`, {
-        cause: error,
-        sqlState: typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined,
-      })
+      let err: RewindError
+      if (isRewindError(error)) err = error
+      else {
+        const e = error as { code?: string; message?: string }
+        err = new RewindError(
+          'REPLAY',
+          `replay failed, nothing was changed: ${e?.message ?? String(error)}`,
+          {
+            cause: error,
+            sqlState: typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined,
+          },
+        )
+      }
+      // After-transaction hooks of allowed changes hear that the replay's transaction rolled back.
+      if (scope) await settleAfterTransaction(scope.afterTransaction, { error: err })
+      throw err
     }
+    // They run once the replay has committed, as they would after an action's own transaction.
+    await settleAfterTransaction(scope!.afterTransaction)
+    return result
   }
 
   /** @internal replay inside an existing transaction (verification rolls it back). */
@@ -204,10 +221,27 @@ export class Replayer {
       if (options.mode === 'naive') {
         for (const event of events) await this.#apply(scope, event, options, counts, skipped)
         batches.oneByOne++
-      } else if (await this.#applyBatch(scope, events, options, counts, skipped)) {
-        batches.bulk++
       } else {
-        batches.oneByOne++
+        // An event whose action runs hooks in replay (allowHooksInReplay) needs the real write, row by row:
+        // it runs on its own, between the bulk-written runs of events before and after it.
+        let start = 0
+        let bulk = false
+        let oneByOne = false
+        for (let i = 0; i <= events.length; i++) {
+          const hooked = i < events.length && this.#runsHooks(events[i]!)
+          if (i < events.length && !hooked) continue
+          if (i > start) {
+            if (await this.#applyBatch(scope, events.slice(start, i), options, counts, skipped)) bulk = true
+            else oneByOne = true
+          }
+          if (hooked) {
+            await this.#apply(scope, events[i]!, options, counts, skipped)
+            oneByOne = true
+          }
+          start = i + 1
+        }
+        if (bulk) batches.bulk++
+        if (oneByOne) batches.oneByOne++
       }
       done += events.length
       cursor = events[events.length - 1]!.position
@@ -230,18 +264,12 @@ export class Replayer {
     const conds: string[] = []
     const col = (key: string) => quoteIdent(this.log.codecs.get(key)!.name)
     if (options.untilEventId !== undefined) {
-      const idCodec = this.log.codecs.get('id')!
-      const cast = idCodec.fromApp(options.untilEventId)
-      if (!cast.ok) {
-        throw new RewindError('VALIDATION', `replay: untilEventId: ${cast.message}`, {
-          issues: [{ path: ['untilEventId'], message: cast.message }],
-        })
-      }
-      const rows = await scope.client.query(
-        `SELECT ${col('position')}::text AS position FROM ${qualifiedName(this.log.config.table)} WHERE ${col('id')} = ${params.add(idCodec, cast.value)}`,
-        params.values,
+      const position = await this.log.positionOf(
+        (text, values) => scope.client.query(text, values),
+        options.untilEventId,
+        'replay: untilEventId',
       )
-      if (rows.length === 0) {
+      if (position === undefined) {
         throw new RewindError(
           'NOT_FOUND',
           `replay: no event with id ${JSON.stringify(options.untilEventId)}`,
@@ -250,8 +278,7 @@ export class Replayer {
           },
         )
       }
-      params.values.length = 0
-      conds.push(`${col('position')} <= ${params.raw(rows[0]!.position ?? null, 'int8')}`)
+      conds.push(`${col('position')} <= ${params.raw(String(position), 'int8')}`)
     } else if (options.untilTime !== undefined) {
       const cast = this.log.codecs.get('occurredAt')!.fromApp(options.untilTime)
       if (!cast.ok || cast.value === null) {
@@ -263,9 +290,7 @@ export class Replayer {
       conds.push(`${col('occurredAt')} <= ${params.raw(cast.value as string, 'timestamptz')}`)
     }
     if (options.tenant !== undefined && options.tenant !== null) {
-      conds.push(
-        `${col('tenant')} = ${params.raw(typeof options.tenant === 'string' ? options.tenant : JSON.stringify(options.tenant))}`,
-      )
+      conds.push(this.log.tenantCondition(params, options.tenant))
     }
     return { where: conds.join(' AND '), params: params.values }
   }
@@ -327,11 +352,8 @@ export class Replayer {
 
   /** The (resource, action) targets of an event: the first matching override's, else its own. */
   route(event: ReplayedEvent): readonly (readonly [AnyResource, string])[] {
-    for (const o of this.log.config.replayOverrides) {
-      const name = typeof o.resource === 'string' ? o.resource : o.resource.name
-      if (name === event.resource && o.action === event.action && o.versions.includes(event.version))
-        return o.routeTo
-    }
+    const override = this.#override(event)
+    if (override) return override.routeTo
     const own = this.#ownRoutes.get(event.resource)?.get(event.action)
     if (own) return own
     const resource = this.resources.get(event.resource)
@@ -359,6 +381,20 @@ export class Replayer {
     return route
   }
 
+  /** The first override that routes this event, if any. */
+  #override(event: ReplayedEvent): ReplayOverride | undefined {
+    for (const o of this.log.config.replayOverrides) {
+      const name = typeof o.resource === 'string' ? o.resource : o.resource.name
+      if (name === event.resource && o.action === event.action && o.versions.includes(event.version)) return o
+    }
+    return undefined
+  }
+
+  /** Whether one of the event's target actions runs hooks in replay (`events.allowHooksInReplay`). */
+  #runsHooks(event: ReplayedEvent): boolean {
+    return this.route(event).some(([target, action]) => this.#shape(target, action).allowedChanges.size > 0)
+  }
+
   async #apply(
     scope: Scope,
     event: ReplayedEvent,
@@ -366,10 +402,11 @@ export class Replayer {
     counts: Record<string, number>,
     skipped: SkippedEvent[],
   ): Promise<void> {
+    const routed = this.#override(event) !== undefined
     for (const [target, action] of this.route(event)) {
-      const called = this.#call(scope, target, action, event)
-      const { input, execOptions } = called instanceof Promise ? await called : called
       try {
+        const called = this.#call(scope, target, action, event, routed)
+        const { input, execOptions } = called instanceof Promise ? await called : called
         await this.engine.execute(target, action, input, execOptions, scope)
       } catch (error) {
         if (this.#skippable(error, options)) {
@@ -416,7 +453,11 @@ export class Replayer {
     skipped: SkippedEvent[],
   ): Promise<boolean> {
     const writer = new BatchWriter(scope, this.trackedResources())
-    const planned = events.map((event) => ({ event, targets: this.route(event) }))
+    const planned = events.map((event) => ({
+      event,
+      targets: this.route(event),
+      routed: this.#override(event) !== undefined,
+    }))
     const wanted = new Map<AnyResource, Set<string>>()
     const createdHere = new Map<AnyResource, Set<string>>()
     for (const { event, targets } of planned) {
@@ -448,12 +489,12 @@ export class Replayer {
     let batched = true
     try {
       await writer.prefetch(wanted)
-      for (const { event, targets } of planned) {
+      for (const { event, targets, routed } of planned) {
         for (const [target, action] of targets) {
-          const called = this.#call(scope, target, action, event, writer)
-          const { input, execOptions } = called instanceof Promise ? await called : called
           let prepared: Awaited<ReturnType<ActionEngine['prepareReplay']>>
           try {
+            const called = this.#call(scope, target, action, event, routed, writer)
+            const { input, execOptions } = called instanceof Promise ? await called : called
             prepared = await this.engine.prepareReplay(target, action, input, execOptions, scope)
           } catch (error) {
             if (this.#skippable(error, options)) {
@@ -519,12 +560,20 @@ export class Replayer {
   /**
    * The input and options that re-run `event` through `target.action`. Synchronous except for an upsert's
    * create, which must first know whether its record exists.
+   *
+   * forceChange writes the values the event recorded over whatever the action computes. An event replayed
+   * through its own action keeps only the columns the event recorded (what the action computed then was
+   * recorded, so anything else would be new); an event routed to another action keeps what that action's
+   * changes compute, since the event was recorded by a different action and the target handles it
+   * (the seeds' decision for rerouted replay). asArguments merges recorded columns into the input instead.
+   * Either way, the built-in changes take the recorded id and times.
    */
   #call(
     scope: Scope,
     target: AnyResource,
     action: string,
     event: ReplayedEvent,
+    routed: boolean,
     writer?: BatchWriter,
   ): ReplayCall | Promise<ReplayCall> {
     const { def, strategy, accepted, argNames, allowedChanges } = this.#shape(target, action)
@@ -532,9 +581,8 @@ export class Replayer {
     const changedEnc = event.encoders.changed
     const pk = target.codecs.get(target.primaryKey)!
     const id = pk.fromText(event.recordId)
-    // forceChange: the values the event recorded are written over whatever the action computes, and the
-    // columns it did not record are dropped (keepOnly).
-    const keepOnly = strategy === 'forceChange' ? new Set<string>([target.primaryKey]) : undefined
+    const forceChange = strategy === 'forceChange'
+    const keepOnly = forceChange && !routed ? new Set<string>([target.primaryKey]) : undefined
     const input: Record<string, unknown> = {}
     for (const key of Object.keys(event.data)) {
       if (dataEnc !== undefined && UNAVAILABLE_ENCODERS.has(dataEnc[key] ?? '')) continue
@@ -543,20 +591,32 @@ export class Replayer {
         input[key] = new ExactValue(value)
         keepOnly?.add(key)
       } else if (argNames.has(key)) input[key] = decodeArgument(value, dataEnc?.[key])
+      else if (!def.ignoreUnknownInputs) {
+        // Runtime errors from mismatches are preferable to silent data loss.
+        const expected = [...accepted, ...argNames]
+        throw new RewindError(
+          'VALIDATION',
+          `the event's input has "${key}", which ${target.name}.${action} does not accept (it accepts ${expected.length ? expected.map((k) => `"${k}"`).join(', ') : 'no input'}); accept it, declare it as an argument, or set ignoreUnknownInputs: true on the action to drop it`,
+          { resource: target.name, action, issues: [{ path: [key], message: 'is not accepted' }] },
+        )
+      }
     }
     const forced = new Map<string, Json>([[target.primaryKey, id]])
+    const recorded = new Map<string, Json>([[target.primaryKey, id]])
     for (const key of Object.keys(event.changedAttributes)) {
       if (!target.codecs.has(key)) continue
       if (changedEnc !== undefined && UNAVAILABLE_ENCODERS.has(changedEnc[key] ?? '')) continue
       const value = event.changedAttributes[key]!
-      if (keepOnly) {
+      recorded.set(key, value)
+      if (forceChange) {
         forced.set(key, value)
-        keepOnly.add(key)
+        keepOnly?.add(key)
       } else if (accepted.has(key) && !(key in input)) input[key] = new ExactValue(value)
     }
     const call = (existing: boolean): ReplayCall => {
       const directive: ReplayDirective = {
         forced,
+        recorded,
         keepOnly,
         allowedChanges,
         existing,

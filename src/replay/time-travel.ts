@@ -22,7 +22,10 @@ export interface HistoryEntry extends RewindEvent {
   readonly destroyed: boolean
 }
 
-/** Where to stop: just after an event (by id), or at a time (inclusive). */
+/**
+ * Where to stop: just after an event (by id: a number, or its digits as a string, for the default ids; a UUID
+ * for `uuidv7` logs), or at a time (inclusive).
+ */
 export type PointInTime = { readonly eventId: number | string } | { readonly at: Date | string }
 
 const PAGE = 1000
@@ -103,20 +106,12 @@ export class TimeTravel {
     }
     let where = `${col('recordId')} = ${params.raw(recordIdText(cast.value))} AND (${sources.join(' OR ')})`
     if (point && 'eventId' in point) {
-      const idCodec = log.codecs.get('id')!
-      const idCast = idCodec.fromApp(point.eventId)
-      if (!idCast.ok)
-        throw new RewindError('VALIDATION', `stateAt: eventId: ${idCast.message}`, {
-          issues: [{ path: ['eventId'], message: idCast.message }],
+      const position = await log.positionOf(this.query, point.eventId, 'stateAt: eventId')
+      if (position === undefined)
+        throw new RewindError('NOT_FOUND', `stateAt: no event with id ${JSON.stringify(point.eventId)}`, {
+          details: { eventId: point.eventId },
         })
-      const p2 = new Params()
-      const rows = await this.query(
-        `SELECT ${col('position')}::text AS position FROM ${qualifiedName(log.config.table)} WHERE ${col('id')} = ${p2.add(idCodec, idCast.value)}`,
-        p2.values,
-      )
-      if (rows.length === 0)
-        throw new RewindError('NOT_FOUND', `stateAt: no event with id ${JSON.stringify(point.eventId)}`)
-      where += ` AND ${col('position')} <= ${params.raw(rows[0]!.position ?? null, 'int8')}`
+      where += ` AND ${col('position')} <= ${params.raw(String(position), 'int8')}`
     } else if (point && 'at' in point) {
       const at = log.codecs.get('occurredAt')!.fromApp(point.at)
       if (!at.ok || at.value === null) {

@@ -1,4 +1,4 @@
-import type { Scope } from '../actions/pipeline.js'
+import { newScope, type Scope } from '../actions/scope.js'
 import { type Json, sameJson } from '../data/column-codec.js'
 import { canonicalRow, selectList } from '../data/statements.js'
 import type { AnyResource } from '../resource/define-resource.js'
@@ -51,7 +51,8 @@ export async function verifyReplay(replayer: Replayer, options: VerifyOptions = 
     // verification ends (readers go on), so that the copies and the events agree.
     const tables = tracked.map((r) => qualifiedName(r.table))
     await inLockedTransaction(replayer.db, tables, 'EXCLUSIVE', 'verifyReplay', async (client) => {
-      const scope: Scope = { client, afterCommit: [], afterRollback: [] }
+      // Rolled back, so nothing commits: after-transaction hooks of allowed changes do not run.
+      const scope = newScope(client)
       const copies = new Map<AnyResource, string>()
       let i = 0
       for (const r of tracked) {

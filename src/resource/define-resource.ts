@@ -39,8 +39,12 @@ export interface ResourceConfig<T extends AnyTable, A extends Record<string, Act
   /** Attribute-based multitenancy: the column holding the tenant. Reads and writes are scoped to it. */
   readonly tenant?: ColumnKey<T>
   readonly relationships?: Readonly<Record<string, Relationship>>
-  /** How this resource's actions are recorded (defaults: every create/update/destroy, version 1). */
-  readonly events?: ResourceEventsConfig<Extract<keyof A, string>, ColumnKey<T>>
+  /**
+   * How this resource's actions are recorded (defaults: every create/update/destroy, version 1). Its action
+   * names are checked against `actions`, never inferred from here (NoInfer): naming one action in `ignore`
+   * must not narrow the resource's actions to that one.
+   */
+  readonly events?: ResourceEventsConfig<NoInfer<Extract<keyof A, string>>, ColumnKey<T>>
 }
 
 /** A resource: a table plus named actions, with everything Rewind derives from them. */
@@ -174,8 +178,20 @@ export function defineResource<T extends AnyTable, const A extends Record<string
     }
     if (def.kind === 'action' && typeof def.run !== 'function')
       fail(`generic action "${actionName}" needs a run function`, actionName)
+    if ((def.kind === 'update' || def.kind === 'destroy') && def.accept.includes(pk.key)) {
+      fail(
+        `action "${actionName}" accepts the primary key "${pk.key}"; an update cannot change a record's primary key (its events are kept by id, so its history would split in two). Remove it from accept, or create a new record and destroy the old one.`,
+        actionName,
+      )
+    }
     if (def.upsert) {
       if (def.kind !== 'create') fail(`action "${actionName}": only create actions can upsert`, actionName)
+      if (def.upsert.update.includes(pk.key as never)) {
+        fail(
+          `action "${actionName}" upsert updates the primary key "${pk.key}"; an update cannot change a record's primary key. Remove it from upsert.update.`,
+          actionName,
+        )
+      }
       const identity = config.identities?.[def.upsert.identity]
       if (!identity) {
         fail(

@@ -7,8 +7,8 @@ import { Account, events, loggedResources, Note } from '../support/logged-domain
 
 const STRESS = process.env.STRESS === '1'
 const CASES = Number(process.env.FUZZ_CASES ?? (STRESS ? 20_000 : 1_000))
-/** About 4 ms a case on this machine's slower backend; a larger run needs its time. */
-const TIMEOUT = Math.max(60_000, CASES * 20)
+/** Only a guard against a hang: a loaded machine runs these several times slower (speed is the bench's). */
+const TIMEOUT = Math.max(600_000, CASES * 200)
 const KEY = Buffer.alloc(32, 9).toString('base64')
 
 /** Values that break naive code: wrong types, extremes, invalid text, SQL, huge and deep structures. */

@@ -145,7 +145,12 @@ export const Note = defineResource(notes, {
 export const Mirror = defineResource(mirrors, {
   name: 'Mirror',
   actions: (a) => ({
-    fromAccount: a.create({ accept: ['email'], changes: [setAttribute('note', 'mirrored')] }),
+    // Fed by Account.register v1 events, whose other inputs (name) it has no use for.
+    fromAccount: a.create({
+      accept: ['email'],
+      ignoreUnknownInputs: true,
+      changes: [setAttribute('note', 'mirrored')],
+    }),
   }),
   events: { ignore: ['fromAccount'], replayStrategy: { fromAccount: 'asArguments' } },
 })

@@ -1,5 +1,15 @@
 import { describe, expectTypeOf, test } from 'vitest'
-import type { ActionInput, ActionResult, InferRecord, Rewind } from '../../src/index.js'
+import type {
+  ActionInput,
+  ActionName,
+  ActionResult,
+  ConsistencyFinding,
+  ConsistencyReport,
+  InferRecord,
+  PointInTime,
+  Rewind,
+  RewindError,
+} from '../../src/index.js'
 import { defineResource } from '../../src/index.js'
 import { type Article, type allResources, type Org, User, users } from '../support/domain.js'
 
@@ -88,5 +98,32 @@ describe('inference from the table and the actions', () => {
         }),
       }),
     })
+  })
+
+  test('the events config never narrows the action names (they come from actions alone)', () => {
+    const Narrow = defineResource(users, {
+      actions: (a) => ({
+        create: a.create({ accept: ['email'] }),
+        createV1: a.create({ accept: ['email'] }),
+        rename: a.update({ accept: ['name'] }),
+      }),
+      events: { ignore: ['createV1'], versions: { create: 2 } },
+    })
+    expectTypeOf<ActionName<typeof Narrow>>().toEqualTypeOf<'create' | 'createV1' | 'rename'>()
+    const r = null as unknown as Rewind<readonly [typeof Narrow]>
+    void r.run(Narrow, 'rename', { name: 'x' }, { id: 'some-id' })
+    defineResource(users, {
+      actions: (a) => ({ create: a.create({ accept: ['email'] }) }),
+      // @ts-expect-error an action the resource does not have
+      events: { ignore: ['nope'] },
+    })
+  })
+
+  test('reports and errors are typed', () => {
+    expectTypeOf<ConsistencyReport['findings'][number]>().toEqualTypeOf<ConsistencyFinding>()
+    expectTypeOf<ConsistencyFinding['kind']>().toExtend<string>()
+    expectTypeOf(rewind.checkConsistency()).resolves.toEqualTypeOf<ConsistencyReport>()
+    expectTypeOf<RewindError['details']>().toEqualTypeOf<Readonly<Record<string, unknown>>>()
+    expectTypeOf<PointInTime>().toExtend<{ eventId: number | string } | { at: Date | string }>()
   })
 })
