@@ -4,6 +4,7 @@ import { recordIdText } from '../events/event-log.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { AnyRewind } from './config.js'
 import { UsageError } from './errors.js'
+import { unknownNameMessage } from './suggest.js'
 
 /** One option of a command: how it parses and how `--help` shows it. */
 export interface OptionSpec {
@@ -46,7 +47,8 @@ export const JSON_OPTION = {
 export const REVEAL_OPTION = {
   reveal: {
     type: 'boolean',
-    description: 'print sensitive values (decrypted when the key is configured) instead of •••',
+    description:
+      'print sensitive values (decrypted when the key is configured) instead of ••• (in --json, {"$masked":true})',
   },
 } as const satisfies OptionSpecs
 
@@ -87,7 +89,7 @@ export function parseCommandArgs<O extends OptionSpecs>(
   )
   try {
     const { values, positionals } = parseArgs({
-      args: [...argv],
+      args: negativeNumbersAsValues(argv, all),
       options: config,
       allowPositionals: true,
       strict: true,
@@ -96,6 +98,67 @@ export function parseCommandArgs<O extends OptionSpecs>(
   } catch (error) {
     throw new UsageError(parseArgsMessage(error as Error & { code?: string }, command))
   }
+}
+
+/**
+ * node's parseArgs reads `--limit -3` as an option missing its value followed by an option `-3`. A negative
+ * number after an option that takes a value is that value: it becomes `--limit=-3`, so the option's own
+ * check says what is wrong with it. Anything else that starts with a dash stays an option (an unknown one
+ * is still an error), and nothing after `--` is touched.
+ */
+function negativeNumbersAsValues(argv: readonly string[], specs: OptionSpecs): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
+    const name = arg.startsWith('--')
+      ? arg.slice(2)
+      : /^-[^-]$/.test(arg)
+        ? Object.keys(specs).find((n) => specs[n]!.short === arg.slice(1))
+        : undefined
+    const next = argv[i + 1]
+    const takesValue = name !== undefined && Object.hasOwn(specs, name) && specs[name]!.type === 'string'
+    if (takesValue && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${name}=${next}`)
+      i++
+    } else out.push(arg)
+  }
+  return out
+}
+
+/**
+ * Splits off the global options given before the command (`rewind --config x.ts --verbose events`, as in
+ * drizzle-kit): they are parsed with the command's own, wherever they stand. Returns them with the index of
+ * the first argument that is not one of them (the command, `--help`, or an unknown option). `--help` is
+ * left to the caller: before the command it asks for the main help.
+ */
+export function leadingGlobalOptions(argv: readonly string[]): { options: string[]; next: number } {
+  const globals: OptionSpecs = GLOBAL_OPTIONS
+  const options: string[] = []
+  let i = 0
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!
+    const [, name, inline] = /^--([^=]+)(=.*)?$/.exec(arg) ?? []
+    const spec =
+      name !== undefined && name !== 'help' && Object.hasOwn(globals, name) ? globals[name] : undefined
+    if (!spec) break
+    if (spec.type === 'boolean' || inline !== undefined) {
+      options.push(arg)
+      continue
+    }
+    const value = argv[i + 1]
+    // As after the command: a value that looks like an option (not a negative number) is a forgotten value.
+    if (value === undefined || (value.startsWith('-') && !/^-\d/.test(value))) {
+      throw new UsageError(`option --${name} needs a value (see \`rewind --help\`)`)
+    }
+    // One argument, so the value cannot be read as an option or the command wherever it ends up.
+    options.push(`--${name}=${value}`)
+    i++
+  }
+  return { options, next: i }
 }
 
 function parseArgsMessage(error: Error & { code?: string }, command: string): string {
@@ -174,14 +237,10 @@ export function resourceNames(rewind: AnyRewind): string[] {
   return [...names]
 }
 
-/** The app's resource of that name, or a usage error that lists them. */
+/** The app's resource of that name, or a usage error that lists them (and suggests the closest). */
 export function resolveResource(rewind: AnyRewind, name: string): AnyResource {
   const resource = rewind.resources.get(name)
-  if (!resource) {
-    throw new UsageError(
-      `unknown resource "${name}": expected one of ${[...rewind.resources.keys()].join(', ')}`,
-    )
-  }
+  if (!resource) throw new UsageError(unknownNameMessage('resource', name, [...rewind.resources.keys()]))
   return resource
 }
 

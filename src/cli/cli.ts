@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { parseCommandArgs } from './args.js'
+import { leadingGlobalOptions, parseCommandArgs } from './args.js'
 import { type Command, type CommandContext, commandHelp, usageLine } from './command.js'
 import { checkCommand } from './commands/check.js'
 import { eventsCommand } from './commands/events.js'
@@ -13,6 +13,7 @@ import { verifyCommand } from './commands/verify.js'
 import { CONFIG_FILES, loadConfig, type RewindCliConfig } from './config.js'
 import { EXIT, errorDetails, errorLine, isUsageError, UsageError } from './errors.js'
 import { Output, type OutputStream } from './output.js'
+import { unknownNameMessage } from './suggest.js'
 
 /** The commands, in the order help lists them. */
 export const COMMANDS: readonly Command<any>[] = [
@@ -82,13 +83,21 @@ export function buildCli(options: CliOptions = {}): Cli {
 
   return {
     async run(argv) {
-      const [name, ...rest] = argv
+      const beforeEnd = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv
+      const verbose = beforeEnd.includes('--verbose')
+      let leading: { options: string[]; next: number }
+      try {
+        leading = leadingGlobalOptions(argv)
+      } catch (error) {
+        return fail(error, verbose)
+      }
+      const [name, ...after] = argv.slice(leading.next)
       if (name === undefined) {
         out.note(mainHelp())
         return EXIT.USAGE
       }
       if (name === '--help' || name === '-h' || name === 'help') {
-        const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined
+        const topic = name === 'help' ? COMMANDS.find((c) => c.name === after[0]) : undefined
         out.line(topic ? commandHelp(topic) : mainHelp())
         return EXIT.OK
       }
@@ -96,19 +105,23 @@ export function buildCli(options: CliOptions = {}): Cli {
         out.line(version())
         return EXIT.OK
       }
-      const verbose = rest.includes('--verbose')
       const command = COMMANDS.find((c) => c.name === name)
       if (!command) {
-        const what = name.startsWith('-') ? `unknown option ${name}` : `unknown command "${name}"`
+        const names = COMMANDS.map((c) => c.name)
+        const see = 'see `rewind --help`'
         return fail(
           new UsageError(
-            `${what}: expected one of ${COMMANDS.map((c) => c.name).join(', ')} (see \`rewind --help\`)`,
+            name.startsWith('-')
+              ? `unknown option ${name}: expected one of ${names.join(', ')} (${see})`
+              : unknownNameMessage('command', name, names, see),
           ),
           verbose,
         )
       }
-      const beforeEnd = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest
-      if (beforeEnd.includes('--help') || beforeEnd.includes('-h')) {
+      // Global options given before the command count as if given after it.
+      const rest = [...leading.options, ...after]
+      const ownEnd = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest
+      if (ownEnd.includes('--help') || ownEnd.includes('-h')) {
         out.line(commandHelp(command))
         return EXIT.OK
       }
@@ -160,7 +173,9 @@ function mainHelp(): string {
     '  DATABASE_URL, when set, is passed to it as databaseUrl.',
     'Output: aligned tables and colours on a terminal (NO_COLOR turns colours off), tab-separated rows',
     '  otherwise, --json for scripts. Errors take one line; --verbose adds the stack.',
-    'Exit codes: 0 success, 1 failure (or differences found, or a declined confirmation), 2 usage error.',
+    'Global options (--config, --verbose) go before or after the command.',
+    'Exit codes: 0 success, 1 failure (differences found, a record or event that does not exist, a declined',
+    '  confirmation), 2 usage error (unknown command, option or resource, a malformed value).',
     '',
     'Run `rewind <command> --help` for its options.',
   ].join('\n')

@@ -4,9 +4,12 @@ import { isRewindError } from '../errors/rewind-error.js'
 export const EXIT = {
   /** The command did what was asked (and found nothing wrong). */
   OK: 0,
-  /** It ran and failed, found differences, or the user declined. */
+  /**
+   * It ran and failed, found differences, or the user declined; also when the record or event it was asked
+   * about does not exist (a well-formed id the log does not hold is an answer, not a mistake in the call).
+   */
   FAILURE: 1,
-  /** It was called wrongly: unknown command or flag, bad value, unknown resource, record or event. */
+  /** It was called wrongly: unknown command, option or resource, a malformed value or id. */
   USAGE: 2,
 } as const
 

@@ -5,8 +5,9 @@ import type { AnyRewind } from './config.js'
 import { UsageError } from './errors.js'
 
 /**
- * The event with this id, or a usage error. The CLI checks `--event` and `--until-event` before it asks for
- * a confirmation or starts work: an unknown id is a typo, not a failure of the command.
+ * The event with this id. The CLI checks `--event` and `--until-event` before it asks for a confirmation or
+ * starts work. An id of the wrong shape is a usage error (exit 2); a well-formed id the log does not hold is
+ * a failure (exit 1), as a record that does not exist is.
  */
 export async function findEvent(
   rewind: AnyRewind,
@@ -27,7 +28,7 @@ export async function findEvent(
   )
   const at = rows[0]?.position
   if (at === undefined || at === null) {
-    throw new UsageError(`${option} ${id}: no event with this id (see the ID column of \`rewind events\`)`)
+    throw new Error(`${option} ${id}: no event with this id (see the ID column of \`rewind events\`)`)
   }
   const page = await rewind.events({ afterPosition: Number(at) - 1, limit: 1 })
   return page.events[0]!

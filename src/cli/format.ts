@@ -1,8 +1,20 @@
 import type { RewindEvent } from '../events/event-log.js'
 import type { Rewind } from '../runtime/create-rewind.js'
 
-/** What stands in for a sensitive value unless `--reveal` is given. */
+/** What people see in place of a sensitive value unless `--reveal` is given. */
 export const MASK = '•••'
+
+/** The marker of a masked value in `--json` output: `{"$masked":true}`. */
+export interface Masked {
+  readonly $masked: true
+}
+
+/**
+ * What stands in for a sensitive value in the data the commands print: it serialises as `{"$masked":true}`
+ * in JSON, so scripts can tell a masked value from a string that happens to read •••, and
+ * {@link showValue} shows it as {@link MASK}.
+ */
+export const MASKED: Masked = Object.freeze({ $masked: true })
 
 /**
  * JSON text of a value as the CLI prints it: bigints as digit strings, binary data as base64 (the log's own
@@ -22,8 +34,12 @@ export function toJson(value: unknown, indent?: number): string {
   )
 }
 
-/** One value in a human line: JSON, so strings are quoted and `null` is not mistaken for a string. */
+/**
+ * One value in a human line: JSON, so strings are quoted and `null` is not mistaken for a string; a masked
+ * value is {@link MASK}.
+ */
 export function showValue(value: unknown): string {
+  if (value === MASKED) return MASK
   return value === undefined ? 'undefined' : toJson(value)
 }
 
@@ -59,14 +75,19 @@ export function sensitiveKeys(rewind: Rewind<any>, reveal: boolean): SensitiveKe
   return (name) => (reveal ? none : (rewind.resources.get(name)?.sensitive ?? none))
 }
 
-/** A copy of a record or payload with sensitive values replaced by {@link MASK} (nulls stay null). */
+/** A sensitive value as printed: {@link MASKED}, except that null stays null (it reveals nothing). */
+export function maskValue(value: unknown): unknown {
+  return value === null ? null : MASKED
+}
+
+/** A copy of a record or payload with sensitive values replaced by {@link MASKED} (nulls stay null). */
 export function masked<T extends Readonly<Record<string, unknown>>>(
   values: T,
   sensitive: ReadonlySet<string>,
 ): T {
   if (sensitive.size === 0) return values
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(values)) out[k] = sensitive.has(k) && v !== null ? MASK : v
+  for (const [k, v] of Object.entries(values)) out[k] = sensitive.has(k) ? maskValue(v) : v
   return out as T
 }
 
@@ -94,7 +115,7 @@ export function showPayload(
     Object.entries(values)
       // The record's own id is in the RECORD column already.
       .filter(([k, v]) => !(k === primaryKey && (v === event.recordId || String(v) === event.recordId)))
-      .map(([k, v]) => `${k}=${v === MASK ? MASK : showValue(v)}`)
+      .map(([k, v]) => `${k}=${showValue(v)}`)
       .join(' ')
   )
 }

@@ -2,6 +2,7 @@ import type { Json } from '../data/column-codec.js'
 import { isRewindError } from '../errors/rewind-error.js'
 import { appendOnlyProblems } from '../events/append-only.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
+import { listNames } from '../util/list-names.js'
 import type { Replayer } from './replay.js'
 import { verifyReplay } from './verify.js'
 
@@ -111,7 +112,7 @@ export async function checkConsistency(
               resource: table.resource,
               id: row.id,
               columns,
-              message: `${table.resource} ${JSON.stringify(row.id)}: ${Object.keys(columns).join(', ')} differ from the log`,
+              message: `${table.resource} ${JSON.stringify(row.id)}: ${differ(Object.keys(columns))} from the log`,
             })
           } else if (row.kind === 'missing') {
             findings.push({
@@ -140,4 +141,9 @@ export async function checkConsistency(
     }
   }
   return { ok: findings.length === 0, findings: findings.slice(0, max), events }
+}
+
+/** `title differs`, `title and name differ`: the verb agrees with the number of columns. */
+function differ(columns: readonly string[]): string {
+  return `${listNames(columns)} ${columns.length === 1 ? 'differs' : 'differ'}`
 }

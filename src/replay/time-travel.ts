@@ -62,6 +62,19 @@ export class TimeTravel {
     id: unknown,
     point: PointInTime,
   ): Promise<Record<string, unknown> | undefined> {
+    const state = await this.canonicalStateAt(resource, id, point)
+    return state ? appRecord(resource, state) : undefined
+  }
+
+  /**
+   * @internal {@link stateAt} before the conversion to app values: each column's canonical value, as the log
+   * holds it (timestamps with their microseconds, which a Date would lose). For the CLI.
+   */
+  async canonicalStateAt(
+    resource: AnyResource,
+    id: unknown,
+    point: PointInTime,
+  ): Promise<Map<string, Json> | undefined> {
     if (!point || typeof point !== 'object' || (!('eventId' in point) && !('at' in point))) {
       throw new RewindError('VALIDATION', `${resource.name}.stateAt: pass { eventId } or { at }`, {
         resource: resource.name,
@@ -73,7 +86,7 @@ export class TimeTravel {
     await this.#fold<ReplayedEvent>(resource, id, point, 'replayed', (_event, _before, after) => {
       state = after
     })
-    return state ? appRecord(resource, state) : undefined
+    return state
   }
 
   /** Walks the record's events in position order up to `point`, calling `visit` with the state before and after. */

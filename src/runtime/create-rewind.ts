@@ -174,6 +174,11 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     return new TimeTravel(this.#replayer(), (text, params) => this.#db.queryText(text, params))
   }
 
+  /** @internal history and states from the log, in canonical values (the CLI prints them as the log has them). */
+  get timeTravel(): TimeTravel {
+    return this.#timeTravel()
+  }
+
   /** The Drizzle database, for any query Rewind does not wrap. */
   get db(): unknown {
     return this.#db.drizzle

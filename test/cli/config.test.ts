@@ -92,6 +92,21 @@ describe.each(backends)('configuration and schema on $name', (backend) => {
     )
   })
 
+  it('takes the global options before the command too, as drizzle-kit does', async () => {
+    const config = 'examples/accounts/rewind.config.ts'
+    const expected =
+      /^2 events; next page: rewind events --after-position 2 --limit 2 --config examples\/accounts\/rewind\.config\.ts$/
+    for (const args of [
+      ['--config', config, 'events', '--limit', '2'],
+      ['--verbose', `--config=${config}`, 'events', '--limit', '2'],
+      ['--config', config, '--verbose', 'events', '--limit', '2'],
+    ]) {
+      const run = await cli(args, { cwd: root, env: seededEnv })
+      expect({ args, code: run.code, stderr: run.stderr }).toEqual({ args, code: 0, stderr: '' })
+      expect(run.lines.at(-1)).toMatch(expected)
+    }
+  })
+
   it('prints the SQL of the tables, applies it with --apply, and says to when the tables are missing', async () => {
     const env = emptyEnv
     const cwd = projectDir()
@@ -156,6 +171,11 @@ describe('configuration errors, init and help', () => {
     )
     const verbose = await cli(['events', '--config', exampleConfig, '--verbose'], { env })
     expect(verbose.stderr).toMatch(/\n\s+at .*rewind\.config\.ts/)
+    // --verbose before the command, as after it.
+    const before = await cli(['--verbose', '--config', exampleConfig, 'events'], { env })
+    expect(before.code).toBe(1)
+    expect(before.stderr).toMatch(/^error: no demo database in /)
+    expect(before.stderr).toMatch(/\n\s+at .*rewind\.config\.ts/)
     const wrong = await cli(['events'], { config: defineConfig({ rewind: () => ({}) as never }) })
     expect(wrong.code).toBe(1)
     expect(wrong.stderr).toBe(
@@ -207,11 +227,34 @@ describe('configuration errors, init and help', () => {
     const none = await cli([])
     expect(none.code).toBe(2)
     expect(none.stderr).toContain('Usage: rewind <command> [options]')
+    const commands = 'events, history, state, replay, verify, check, schema, init'
     const unknown = await cli(['evnets'])
     expect(unknown).toMatchObject({ code: 2, stdout: '' })
     expect(unknown.stderr).toBe(
-      'error: unknown command "evnets": expected one of events, history, state, replay, verify, check, schema, init (see `rewind --help`)\n',
+      `error: unknown command "evnets": did you mean "events"? (expected one of ${commands}; see \`rewind --help\`)\n`,
+    )
+    expect((await cli(['event'])).stderr).toBe(
+      `error: unknown command "event": did you mean "events"? (expected one of ${commands}; see \`rewind --help\`)\n`,
+    )
+    expect((await cli(['Replay', '--yes'])).stderr).toMatch(
+      /^error: unknown command "Replay": did you mean "replay"\? /,
+    )
+    expect((await cli(['frobnicate'])).stderr).toBe(
+      `error: unknown command "frobnicate": expected one of ${commands} (see \`rewind --help\`)\n`,
     )
     expect((await cli(['--json'])).stderr).toMatch(/^error: unknown option --json: expected one of/)
+    // Global options before the command, and help or the version after them.
+    expect((await cli(['--verbose', 'events', '--help'])).stdout).toContain('Usage: rewind events [options]')
+    expect((await cli(['--config', 'x.ts', '--help'])).stdout).toContain('Usage: rewind <command> [options]')
+    expect((await cli(['--verbose', '--version'])).stdout).toMatch(/^rewind \d+\.\d+\.\d+\n$/)
+    const noValue = await cli(['--config'])
+    expect(noValue).toMatchObject({ code: 2, stdout: '' })
+    expect(noValue.stderr).toBe('error: option --config needs a value (see `rewind --help`)\n')
+    expect((await cli(['--config', '--json', 'events'])).stderr).toBe(
+      'error: option --config needs a value (see `rewind --help`)\n',
+    )
+    const onlyGlobals = await cli(['--verbose'])
+    expect(onlyGlobals.code).toBe(2)
+    expect(onlyGlobals.stderr).toContain('Usage: rewind <command> [options]')
   })
 })

@@ -42,8 +42,8 @@ describe.each(backends)('rewind events on $name', (backend) => {
       version: 2,
       metadata: { requestId: 'req-2' },
       actor: { userId: null, systemActor: 'seed' },
-      data: { password: '•••', email: 'ada.1@example.com' },
-      changedAttributes: { hashedPassword: '•••' },
+      data: { password: { $masked: true }, email: 'ada.1@example.com' },
+      changedAttributes: { hashedPassword: { $masked: true } },
     })
     const revealed = jsonLines<RewindEvent>(
       await fx.cli(['events', '--json', '--reveal', '--record', fx.scenario.ada.id]),
@@ -177,6 +177,25 @@ describe.each(backends)('rewind events on $name', (backend) => {
       [['--bogus'], /^error: unknown option --bogus for `rewind events` \(see `rewind events --help`\)\n$/],
       [['--limit'], /^error: option --limit needs a value/],
       [['--limit', '0'], /^error: invalid --limit "0": expected a whole number from 1 to 10000/],
+      // A negative number is the option's value (node's parseArgs alone would take it for an option).
+      [['--limit', '-3'], /^error: invalid --limit "-3": expected a whole number from 1 to 10000\n$/],
+      [['--limit=-3'], /^error: invalid --limit "-3": expected a whole number from 1 to 10000\n$/],
+      [
+        ['--after-position', '-1'],
+        /^error: invalid --after-position "-1": expected a whole number of at least 0\n$/,
+      ],
+      [
+        ['--until-position', '-2'],
+        /^error: invalid --until-position "-2": expected a whole number of at least 0\n$/,
+      ],
+      [['--limit', '-x'], /^error: option --limit needs a value/],
+      [['-x'], /^error: unknown option -x for `rewind events`/],
+      [['-3'], /^error: unknown option -3 for `rewind events`/],
+      [
+        ['--resource', 'user'],
+        /^error: unknown resource "user": did you mean "User"\? \(expected one of Org, User, Membership, Article\)\n$/,
+      ],
+      [['--resource', 'Orgs'], /^error: unknown resource "Orgs": did you mean "Org"\? /],
       [['--after-position', 'ten'], /^error: invalid --after-position "ten"/],
       [['--actor', 'userId'], /^error: invalid --actor "userId": expected COLUMN=VALUE/],
       [

@@ -34,7 +34,8 @@ describe.each(backends)('rewind history and rewind state on $name', (backend) =>
     const { ada } = fx.scenario
     const entries = jsonLines<HistoryEntry>(await fx.cli(['history', 'User', ada.id, '--json']))
     expect(entries.map((e) => e.action)).toEqual(['create', 'rename'])
-    expect(entries[0]!.changes.hashedPassword).toEqual({ from: null, to: '•••' })
+    // A masked value is a marker scripts can test for, not a string that could be a real value.
+    expect(entries[0]!.changes.hashedPassword).toEqual({ from: null, to: { $masked: true } })
     expect(entries[1]!.changes.name).toEqual({ from: 'Ada', to: 'Ada Lovelace' })
     const revealed = jsonLines<HistoryEntry>(await fx.cli(['history', 'User', ada.id, '--json', '--reveal']))
     expect(revealed[0]!.changes.hashedPassword!.to).toMatch(/^sha256:/)
@@ -78,7 +79,7 @@ describe.each(backends)('rewind history and rewind state on $name', (backend) =>
   it('masks sensitive columns of a state unless --reveal', async () => {
     const { ada } = fx.scenario
     const masked = JSON.parse((await fx.cli(['state', 'User', ada.id, '--json'])).stdout)
-    expect(masked).toMatchObject({ name: 'Ada Lovelace', hashedPassword: '•••' })
+    expect(masked).toMatchObject({ name: 'Ada Lovelace', hashedPassword: { $masked: true } })
     const revealed = JSON.parse((await fx.cli(['state', 'User', ada.id, '--json', '--reveal'])).stdout)
     expect(revealed.hashedPassword).toMatch(/^sha256:[0-9a-f]{64}$/)
     const human = await fx.cli(['state', 'User', ada.id])
@@ -95,16 +96,13 @@ describe.each(backends)('rewind history and rewind state on $name', (backend) =>
     )
   })
 
-  it('refuses unknown resources, ids, events and times with exit code 2', async () => {
+  it('refuses unknown resources, malformed ids, events and times with exit code 2', async () => {
     const { ada } = fx.scenario
-    const nobody = randomUUID()
     const cases: [string[], RegExp][] = [
       [
         ['history', 'Nope', ada.id],
         /^error: unknown resource "Nope": expected one of Org, User, Membership, Article\n$/,
       ],
-      [['history', 'User', nobody], new RegExp(`^error: no User with id ${nobody} in the event log\\n$`)],
-      [['state', 'User', nobody], /^error: no User with id .* in the event log\n$/],
       [['history', 'User', 'not-a-uuid'], /^error: invalid User id "not-a-uuid": /],
       [['history', 'Membership', 'x1'], /^error: invalid Membership id "x1": /],
       [['history', 'User'], /^error: missing <id>\nusage: rewind history <resource> <id> \[options\]\n$/],
@@ -113,7 +111,6 @@ describe.each(backends)('rewind history and rewind state on $name', (backend) =>
         ['state', 'User', ada.id, '--at', 'last tuesday'],
         /^error: invalid --at "last tuesday": expected an ISO 8601 time/,
       ],
-      [['state', 'User', ada.id, '--event', '999999'], /^error: --event 999999: no event with this id/],
       [
         ['state', 'User', ada.id, '--event', 'latest'],
         /^error: invalid --event "latest": expected an event id/,
@@ -131,5 +128,57 @@ describe.each(backends)('rewind history and rewind state on $name', (backend) =>
     }
     // Memberships have integer ids: a number is accepted.
     expect((await fx.cli(['history', 'Membership', '1'])).code).toBe(0)
+  })
+
+  it('a well-formed id of a record or event the log does not hold is a failure: exit code 1', async () => {
+    const { ada } = fx.scenario
+    const nobody = randomUUID()
+    const cases: [string[], RegExp][] = [
+      [['history', 'User', nobody], new RegExp(`^error: no User with id ${nobody} in the event log\\n$`)],
+      [['history', 'User', nobody, '--json'], /^error: no User with id .* in the event log\n$/],
+      [['state', 'User', nobody], new RegExp(`^error: no User with id ${nobody} in the event log\\n$`)],
+      [['history', 'Membership', '999'], /^error: no Membership with id 999 in the event log\n$/],
+      [
+        ['state', 'User', ada.id, '--event', '999999'],
+        /^error: --event 999999: no event with this id \(see the ID column of `rewind events`\)\n$/,
+      ],
+    ]
+    for (const [args, message] of cases) {
+      const run = await fx.cli(args)
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 1, stdout: '' })
+      expect(run.stderr).toMatch(message)
+    }
+  })
+
+  it('suggests the resource meant: the same name in another case, or one a typo or two away', async () => {
+    const { ada, article } = fx.scenario
+    const expected = '(expected one of Org, User, Membership, Article)'
+    const cases: [string[], string][] = [
+      [['history', 'user', ada.id], `unknown resource "user": did you mean "User"? ${expected}`],
+      [['state', 'ARTICLE', article.id], `unknown resource "ARTICLE": did you mean "Article"? ${expected}`],
+      [['history', 'Artcle', article.id], `unknown resource "Artcle": did you mean "Article"? ${expected}`],
+      [
+        ['state', 'Memberships', '1'],
+        `unknown resource "Memberships": did you mean "Membership"? ${expected}`,
+      ],
+    ]
+    for (const [args, message] of cases) {
+      const run = await fx.cli(args)
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' })
+      expect(run.stderr).toBe(`error: ${message}\n`)
+    }
+  })
+
+  it('masks sensitive values in --json as {"$masked":true}, keeps null as null, and ••• in tables', async () => {
+    // Linus was created by a v1 event, without a password: his hashedPassword is null, and null reveals nothing.
+    const [, linus] = fx.scenario.legacyUserIds
+    const state = JSON.parse((await fx.cli(['state', 'User', linus!, '--json'])).stdout)
+    expect(state.hashedPassword).toBeNull()
+    const { ada } = fx.scenario
+    const entries = jsonLines<HistoryEntry>(await fx.cli(['history', 'User', ada.id, '--json']))
+    expect(entries[0]!.data.password).toEqual({ $masked: true })
+    expect(entries[0]!.changedAttributes.hashedPassword).toEqual({ $masked: true })
+    const human = await fx.cli(['history', 'User', ada.id])
+    expect(human.stdout).not.toContain('$masked')
   })
 })

@@ -63,9 +63,72 @@ describe.each(backends)('rewind replay, verify and check on $name', (backend) =>
       kind: 'changed',
       columns: { name: { live: 'tampered', replayed: 'Ada Lovelace' } },
     })
+    expect(users.rows).toContainEqual({
+      id: fx.scenario.charles.id,
+      kind: 'changed',
+      columns: { hashedPassword: { live: { $masked: true }, replayed: { $masked: true } } },
+    })
     const check = await fx.cli(['check'])
     expect(check.code).toBe(1)
     expect(check.stdout).toMatch(/^✗ \d+ findings/)
+  })
+
+  it('verify and check agree with the number of rows and columns: "1 row differs", "name and email differ"', async () => {
+    const { ada } = fx.scenario
+    const finding = async () => {
+      const check = await fx.cli(['check'])
+      expect(check.code).toBe(1)
+      return check.stdout.split('\n').find((l) => l.startsWith('state-differs\t'))
+    }
+    await tamper()
+    const one = await fx.cli(['verify'])
+    expect(one.code).toBe(1)
+    expect(one.lines[0]).toBe(`✗ 1 row differs between the live tables and a replay of ${all.length} events:`)
+    expect(await finding()).toBe(`state-differs\tUser "${ada.id}": name differs from the log`)
+
+    await fx.app.database.query(`UPDATE users SET email = 'tampered@example.com' WHERE id = $1`, [ada.id])
+    expect(await finding()).toBe(`state-differs\tUser "${ada.id}": email and name differ from the log`)
+    await fx.app.database.query(`UPDATE users SET hashed_password = 'sha256:forged' WHERE id = $1`, [ada.id])
+    expect(await finding()).toBe(
+      `state-differs\tUser "${ada.id}": email, name and hashedPassword differ from the log`,
+    )
+  })
+
+  it('check --json masks the sensitive values of a finding unless --reveal', async () => {
+    const { charles } = fx.scenario
+    await fx.app.database.query(`UPDATE users SET hashed_password = 'sha256:forged' WHERE id = $1`, [
+      charles.id,
+    ])
+    const run = await fx.cli(['check', '--json'])
+    expect(run.code).toBe(1)
+    expect(run.stdout).not.toContain('sha256:')
+    const report = JSON.parse(run.stdout)
+    expect(report.findings).toContainEqual({
+      kind: 'state-differs',
+      resource: 'User',
+      id: charles.id,
+      columns: { hashedPassword: { live: { $masked: true }, fromLog: { $masked: true } } },
+      message: `User "${charles.id}": hashedPassword differs from the log`,
+    })
+    const revealed = JSON.parse((await fx.cli(['check', '--json', '--reveal'])).stdout)
+    const columns = revealed.findings.find((f: { kind: string }) => f.kind === 'state-differs').columns
+    expect(columns.hashedPassword.live).toBe('sha256:forged')
+    expect(columns.hashedPassword.fromLog).toMatch(/^sha256:[0-9a-f]{64}$/)
+  })
+
+  it('verify and check refuse a negative number with the real message, exit code 2', async () => {
+    const cases: [string[], string][] = [
+      [['verify', '--max-rows', '-1'], 'invalid --max-rows "-1": expected a whole number of at least 1'],
+      [
+        ['check', '--max-findings', '-5'],
+        'invalid --max-findings "-5": expected a whole number of at least 1',
+      ],
+    ]
+    for (const [args, message] of cases) {
+      const run = await fx.cli(args)
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' })
+      expect(run.stderr).toBe(`error: ${message}\n`)
+    }
   })
 
   it('without --yes and without a terminal, replay refuses with exit code 2 and changes nothing', async () => {
@@ -154,7 +217,6 @@ describe.each(backends)('rewind replay, verify and check on $name', (backend) =>
   it('refuses bad arguments before asking or touching anything', async () => {
     await tamper()
     const cases: [string[], RegExp][] = [
-      [['--until-event', '999999', '--yes'], /^error: --until-event 999999: no event with this id/],
       [['--until-event', 'first'], /^error: invalid --until-event "first": expected an event id/],
       [['--until-time', 'noon', '--yes'], /^error: invalid --until-time "noon": expected an ISO 8601 time/],
       [
@@ -163,6 +225,10 @@ describe.each(backends)('rewind replay, verify and check on $name', (backend) =>
       ],
       [['--tenant', 'acme', '--yes'], /^error: --tenant: no resource of this app is multitenant\n$/],
       [['--batch-size', '0', '--yes'], /^error: invalid --batch-size "0"/],
+      [
+        ['--batch-size', '-1', '--yes'],
+        /^error: invalid --batch-size "-1": expected a whole number from 1 to 100000\n$/,
+      ],
       [['--force'], /^error: unknown option --force for `rewind replay`/],
     ]
     for (const [args, message] of cases) {
@@ -174,6 +240,25 @@ describe.each(backends)('rewind replay, verify and check on $name', (backend) =>
       expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' })
       expect(run.stderr).toMatch(message)
       expect(run.stderr).not.toContain('Continue?')
+    }
+    expect(await adaName()).toBe('tampered')
+  })
+
+  it('an --until-event the log does not hold is a failure (exit code 1), found before asking or touching anything', async () => {
+    await tamper()
+    for (const args of [
+      ['--until-event', '999999', '--yes'],
+      ['--until-event', '999999'],
+    ]) {
+      const run = await fx.cli(['replay', ...args], {
+        isTTY: true,
+        input: 'y\n',
+        env: { ...fx.env, NO_COLOR: '1' },
+      })
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 1, stdout: '' })
+      expect(run.stderr).toBe(
+        'error: --until-event 999999: no event with this id (see the ID column of `rewind events`)\n',
+      )
     }
     expect(await adaName()).toBe('tampered')
   })

@@ -1,7 +1,7 @@
-import { JSON_OPTION, parseWhole } from '../args.js'
+import { JSON_OPTION, parseWhole, REVEAL_OPTION } from '../args.js'
 import { defineCommand } from '../command.js'
 import { EXIT } from '../errors.js'
-import { toJson } from '../format.js'
+import { maskValue, sensitiveKeys, toJson } from '../format.js'
 import { usingRewind } from '../using-rewind.js'
 
 /** `rewind check`: the record-by-record consistency check; exit 1 on findings. */
@@ -16,6 +16,7 @@ export const checkCommand = defineCommand({
       description: 'stop after this many findings (default 1000)',
     },
     ...JSON_OPTION,
+    ...REVEAL_OPTION,
   },
   async run({ values }, ctx) {
     const maxFindings = parseWhole('--max-findings', values['max-findings'], { min: 1 })
@@ -23,7 +24,20 @@ export const checkCommand = defineCommand({
     return usingRewind(await ctx.loadConfig(), async (rewind) => {
       const report = await rewind.checkConsistency(maxFindings !== undefined ? { maxFindings } : {})
       if (values.json) {
-        out.line(toJson(report))
+        // A state-differs finding carries the differing values, the live one and the log's.
+        const sensitive = sensitiveKeys(rewind, values.reveal === true)
+        const findings = report.findings.map((f) => {
+          const keys = sensitive(f.resource ?? '')
+          if (!f.columns || keys.size === 0) return f
+          const columns = Object.fromEntries(
+            Object.entries(f.columns).map(([k, c]) => [
+              k,
+              keys.has(k) ? { live: maskValue(c.live), fromLog: maskValue(c.fromLog) } : c,
+            ]),
+          )
+          return { ...f, columns }
+        })
+        out.line(toJson({ ...report, findings }))
         return report.ok ? EXIT.OK : EXIT.FAILURE
       }
       const events = `${report.events.toLocaleString('en-US')} event${report.events === 1 ? '' : 's'}`

@@ -12,6 +12,7 @@ import { defineCommand } from '../command.js'
 import { EXIT, UsageError } from '../errors.js'
 import { maskEvent, sensitiveKeys, showAction, showActor, showPayload, showTime, toJson } from '../format.js'
 import { readsAsUsage } from '../reads.js'
+import { unknownNameMessage } from '../suggest.js'
 import { usingRewind } from '../using-rewind.js'
 
 const DEFAULT_LIMIT = 50
@@ -48,10 +49,9 @@ export const eventsCommand = defineCommand({
     const limit = parseWhole('--limit', values.limit, { min: 1, max: MAX_LIMIT }) ?? DEFAULT_LIMIT
     const { out } = ctx
     return usingRewind(await ctx.loadConfig(), async (rewind) => {
-      if (values.resource !== undefined && !resourceNames(rewind).includes(values.resource)) {
-        throw new UsageError(
-          `unknown resource "${values.resource}": expected one of ${resourceNames(rewind).join(', ')}`,
-        )
+      const names = resourceNames(rewind)
+      if (values.resource !== undefined && !names.includes(values.resource)) {
+        throw new UsageError(unknownNameMessage('resource', values.resource, names))
       }
       const filter: EventFilter = {
         ...(values.resource !== undefined ? { resource: values.resource } : {}),

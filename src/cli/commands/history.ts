@@ -1,9 +1,9 @@
 import { JSON_OPTION, REVEAL_OPTION, resolveRecordId, resolveResource } from '../args.js'
 import { defineCommand } from '../command.js'
-import { EXIT, UsageError } from '../errors.js'
+import { EXIT } from '../errors.js'
 import {
-  MASK,
   maskEvent,
+  maskValue,
   sensitiveKeys,
   showAction,
   showActor,
@@ -32,26 +32,28 @@ export const historyCommand = defineCommand({
       const resource = resolveResource(rewind, name)
       const id = resolveRecordId(resource, idText)
       const history = await readsAsUsage(() => rewind.history(resource, id as never))
-      if (history.length === 0) throw new UsageError(`no ${resource.name} with id ${idText} in the event log`)
+      // The id is well formed but the log holds nothing for it: the command's answer, so a failure (exit 1).
+      if (history.length === 0) throw new Error(`no ${resource.name} with id ${idText} in the event log`)
       const sensitive = sensitiveKeys(rewind, values.reveal === true)
       const keys = sensitive(resource.name)
+      const entries = history.map((entry) => ({
+        ...maskEvent(entry, sensitive),
+        changes: Object.fromEntries(
+          Object.entries(entry.changes).map(([k, c]) => [
+            k,
+            keys.has(k) ? { from: maskValue(c.from), to: maskValue(c.to) } : c,
+          ]),
+        ),
+      }))
       if (values.json) {
-        for (const entry of history) {
-          const changes = Object.fromEntries(
-            Object.entries(entry.changes).map(([k, c]) => [
-              k,
-              keys.has(k) ? { from: c.from === null ? null : MASK, to: c.to === null ? null : MASK } : c,
-            ]),
-          )
-          out.line(toJson({ ...maskEvent(entry, sensitive), changes }))
-        }
+        for (const entry of entries) out.line(toJson(entry))
         return EXIT.OK
       }
       const { color } = out
       out.line(
         color.bold(`${resource.name} ${idText}: ${history.length} event${history.length === 1 ? '' : 's'}`),
       )
-      for (const entry of history) {
+      for (const entry of entries) {
         const facts = [
           `#${entry.position}`,
           `${showTime(entry.occurredAt)} UTC`,
@@ -63,13 +65,7 @@ export const historyCommand = defineCommand({
         out.line('')
         out.line(`${facts.join('  ')}${entry.destroyed ? `  ${color.red('(destroyed)')}` : ''}`)
         const changes = Object.entries(entry.changes).map(
-          ([k, c]) =>
-            [
-              k,
-              keys.has(k)
-                ? `${c.from === null ? 'null' : MASK} → ${c.to === null ? 'null' : MASK}`
-                : `${showValue(c.from)} → ${showValue(c.to)}`,
-            ] as const,
+          ([k, c]) => [k, `${showValue(c.from)} → ${showValue(c.to)}`] as const,
         )
         if (changes.length) out.pairs(changes, '    ')
         else out.line(color.dim('    (no field changed)'))

@@ -11,7 +11,7 @@ import {
 import { defineCommand } from '../command.js'
 import { EXIT, UsageError } from '../errors.js'
 import { findEvent } from '../find-event.js'
-import { MASK, masked, sensitiveKeys, showAction, showTime, showValue, toJson } from '../format.js'
+import { masked, sensitiveKeys, showAction, showTime, showValue, toJson } from '../format.js'
 import { readsAsUsage } from '../reads.js'
 import { usingRewind } from '../using-rewind.js'
 
@@ -49,7 +49,8 @@ export const stateCommand = defineCommand({
       const resource = resolveResource(rewind, name)
       const id = resolveRecordId(resource, idText)
       const history = await readsAsUsage(() => rewind.history(resource, id as never))
-      if (history.length === 0) throw new UsageError(`no ${resource.name} with id ${idText} in the event log`)
+      // The id is well formed but the log holds nothing for it: the command's answer, so a failure (exit 1).
+      if (history.length === 0) throw new Error(`no ${resource.name} with id ${idText} in the event log`)
       let point: PointInTime
       let when: string
       let applied: typeof history
@@ -68,10 +69,12 @@ export const stateCommand = defineCommand({
         when = `now (after event ${last.id}, #${last.position} ${showAction(last)})`
         applied = history
       }
-      const state = await readsAsUsage(() => rewind.stateAt(resource, id as never, point))
+      // The canonical values, not stateAt's app values: a timestamp column in Date mode would lose its
+      // microseconds, and `rewind history` prints the same record's values as the log holds them.
+      const state = await readsAsUsage(() => rewind.timeTravel.canonicalStateAt(resource, id, point))
       const record = state
         ? masked(
-            state as Record<string, unknown>,
+            Object.fromEntries([...resource.codecs.keys()].map((k) => [k, state.get(k) ?? null])),
             sensitiveKeys(rewind, values.reveal === true)(resource.name),
           )
         : undefined
@@ -86,7 +89,7 @@ export const stateCommand = defineCommand({
       }
       out.line(out.color.bold(`${resource.name} ${idText} ${when}`))
       out.pairs(
-        Object.entries(record).map(([k, v]) => [k, v === MASK ? v : showValue(v)]),
+        Object.entries(record).map(([k, v]) => [k, showValue(v)]),
         '  ',
       )
       return EXIT.OK

@@ -2,7 +2,7 @@ import type { RowDifference } from '../../replay/verify.js'
 import { JSON_OPTION, parseWhole, REVEAL_OPTION } from '../args.js'
 import { defineCommand } from '../command.js'
 import { EXIT } from '../errors.js'
-import { MASK, sensitiveKeys, showValue, toJson } from '../format.js'
+import { maskValue, sensitiveKeys, showValue, toJson } from '../format.js'
 import { usingRewind } from '../using-rewind.js'
 
 const KIND_NOTE: Record<RowDifference['kind'], string> = {
@@ -41,9 +41,7 @@ export const verifyCommand = defineCommand({
             columns: Object.fromEntries(
               Object.entries(row.columns).map(([k, c]) => [
                 k,
-                keys.has(k)
-                  ? { live: c.live === null ? null : MASK, replayed: c.replayed === null ? null : MASK }
-                  : c,
+                keys.has(k) ? { live: maskValue(c.live), replayed: maskValue(c.replayed) } : c,
               ]),
             ),
           })),
@@ -62,7 +60,7 @@ export const verifyCommand = defineCommand({
       const count = differences.reduce((n, t) => n + t.rows.length, 0)
       out.line(
         color.red(
-          `✗ ${count} row${count === 1 ? '' : 's'} differ between the live tables and a replay of ${events}:`,
+          `✗ ${count === 1 ? '1 row differs' : `${count} rows differ`} between the live tables and a replay of ${events}:`,
         ),
       )
       for (const t of differences) {
@@ -75,7 +73,7 @@ export const verifyCommand = defineCommand({
             typeof row.id === 'string' ? row.id : toJson(row.id),
             row.kind === 'changed'
               ? Object.entries(row.columns)
-                  .map(([k, c]) => `${k}: live ${show(c.live)}, replayed ${show(c.replayed)}`)
+                  .map(([k, c]) => `${k}: live ${showValue(c.live)}, replayed ${showValue(c.replayed)}`)
                   .join('; ')
               : KIND_NOTE[row.kind],
           ]),
@@ -88,7 +86,3 @@ export const verifyCommand = defineCommand({
     })
   },
 })
-
-function show(value: unknown): string {
-  return value === MASK ? MASK : showValue(value)
-}
