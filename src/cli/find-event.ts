@@ -1,6 +1,5 @@
-import { Params } from '../data/statements.js'
+import { isRewindError } from '../errors/rewind-error.js'
 import type { RewindEvent } from '../events/event-log.js'
-import { qualifiedName, quoteIdent } from '../schema/names.js'
 import type { AnyRewind } from './config.js'
 import { UsageError } from './errors.js'
 
@@ -17,19 +16,17 @@ export async function findEvent(
   const log = rewind.eventLog
   // Without a log, the public API's own error is the clearest.
   if (!log) return (await rewind.events({ limit: 1 })).events[0]!
-  const idCodec = log.codecs.get('id')!
-  const cast = idCodec.fromApp(id)
-  if (!cast.ok) throw new UsageError(`invalid ${option} "${id}": ${cast.message}`)
-  const params = new Params()
-  const position = quoteIdent(log.codecs.get('position')!.name)
-  const rows = await rewind.database.query(
-    `SELECT ${position} AS position FROM ${qualifiedName(log.config.table)} WHERE ${quoteIdent(idCodec.name)} = ${params.add(idCodec, cast.value)}`,
-    params.values,
-  )
-  const at = rows[0]?.position
-  if (at === undefined || at === null) {
+  let at: number | undefined
+  try {
+    at = await log.positionOf((text, params) => rewind.database.query(text, params), id, option)
+  } catch (error) {
+    if (isRewindError(error, 'VALIDATION'))
+      throw new UsageError(`invalid ${option} "${id}": ${error.issues[0]?.message ?? error.message}`)
+    throw error
+  }
+  if (at === undefined) {
     throw new Error(`${option} ${id}: no event with this id (see the ID column of \`rewind events\`)`)
   }
-  const page = await rewind.events({ afterPosition: Number(at) - 1, limit: 1 })
+  const page = await rewind.events({ afterPosition: at - 1, limit: 1 })
   return page.events[0]!
 }
