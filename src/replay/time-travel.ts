@@ -4,7 +4,7 @@ import { appRecord, Params } from '../data/statements.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { type ReplayedEvent, type RewindEvent, recordIdText } from '../events/event-log.js'
 import type { AnyResource } from '../resource/define-resource.js'
-import { qualifiedName, quoteIdent } from '../schema/names.js'
+import { quoteIdent } from '../schema/names.js'
 import { UNAVAILABLE_ENCODERS } from './decode.js'
 import type { Replayer } from './replay.js'
 
