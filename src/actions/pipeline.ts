@@ -1,5 +1,5 @@
 import type { Json } from '../data/column-codec.js'
-import { sameJson } from '../data/column-codec.js'
+import { castMessage, sameJson } from '../data/column-codec.js'
 import type { Database, SqlClient } from '../data/database.js'
 import {
   appRecord,
@@ -275,10 +275,11 @@ export class ActionEngine {
     }
     const cast = resource.codecs.get(resource.tenant)!.fromApp(options.tenant)
     if (!cast.ok) {
-      throw new RewindError('VALIDATION', `${resource.name}.${actionName}: invalid tenant: ${cast.message}`, {
+      const message = castMessage(cast, resource.sensitive.has(resource.tenant))
+      throw new RewindError('VALIDATION', `${resource.name}.${actionName}: invalid tenant: ${message}`, {
         resource: resource.name,
         action: actionName,
-        issues: [{ path: ['tenant'], message: cast.message }],
+        issues: [{ path: ['tenant'], message }],
       })
     }
     return cast.value
@@ -351,15 +352,12 @@ export class ActionEngine {
       }
       const checked = resource.codecs.get(resource.primaryKey)!.fromApp(rawId)
       if (!checked.ok) {
-        throw new RewindError(
-          'VALIDATION',
-          `${resource.name}.${actionName}: invalid id: ${checked.message}`,
-          {
-            resource: resource.name,
-            action: actionName,
-            issues: [{ path: ['id'], message: checked.message }],
-          },
-        )
+        const message = castMessage(checked, resource.sensitive.has(resource.primaryKey))
+        throw new RewindError('VALIDATION', `${resource.name}.${actionName}: invalid id: ${message}`, {
+          resource: resource.name,
+          action: actionName,
+          issues: [{ path: ['id'], message }],
+        })
       }
       id = checked.value
     }
@@ -628,7 +626,7 @@ export class ActionEngine {
         return
       }
       const cast = codec.fromApp(value)
-      if (!cast.ok) issues.push({ path: [key], message: cast.message })
+      if (!cast.ok) issues.push({ path: [key], message: castMessage(cast, resource.sensitive.has(key)) })
       else values.set(key, cast.value)
     }
     const writesRow = actionType !== 'destroy' || def.soft

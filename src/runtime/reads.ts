@@ -1,3 +1,4 @@
+import { castMessage } from '../data/column-codec.js'
 import type { Database } from '../data/database.js'
 import { appRecord, canonicalRow, Params, selectByKey, selectList } from '../data/statements.js'
 import { RewindError } from '../errors/rewind-error.js'
@@ -36,7 +37,10 @@ function tenantValue(resource: AnyResource, tenant: unknown, op: string) {
     )
   }
   const cast = resource.codecs.get(resource.tenant)!.fromApp(tenant)
-  if (!cast.ok) throw invalid(resource, `invalid tenant: ${cast.message}`, ['tenant'])
+  if (!cast.ok) {
+    const message = castMessage(cast, resource.sensitive.has(resource.tenant))
+    throw invalid(resource, `invalid tenant: ${message}`, ['tenant'])
+  }
   return cast.value
 }
 
@@ -50,9 +54,10 @@ export async function readOne(
   const t = tenantValue(resource, tenant, 'get')
   const cast = resource.codecs.get(resource.primaryKey)!.fromApp(id)
   if (!cast.ok) {
-    throw new RewindError('VALIDATION', `${resource.name}.get: invalid id: ${cast.message}`, {
+    const message = castMessage(cast, resource.sensitive.has(resource.primaryKey))
+    throw new RewindError('VALIDATION', `${resource.name}.get: invalid id: ${message}`, {
       resource: resource.name,
-      issues: [{ path: ['id'], message: cast.message }],
+      issues: [{ path: ['id'], message }],
     })
   }
   const q = selectByKey(resource, cast.value, t, false)
@@ -79,7 +84,10 @@ export async function readList(
       continue
     }
     const cast = codec.fromApp(value)
-    if (!cast.ok) throw invalid(resource, `where.${key}: ${cast.message}`, ['where', key])
+    if (!cast.ok) {
+      const message = castMessage(cast, resource.sensitive.has(key))
+      throw invalid(resource, `where.${key}: ${message}`, ['where', key])
+    }
     conds.push(`${quoteIdent(codec.name)} = ${params.add(codec, cast.value)}`)
   }
   if (t !== undefined) {
