@@ -126,11 +126,47 @@ describe.each(backends)('errors on $name', (backend) => {
       }
     })
 
+    it('in the errors of a value the database refuses with a message that quotes it', async () => {
+      const e = await failure(rewind.run(Secret, 'create', { digits: 'abc123SECRET' }))
+      expect(e.code, e.message).toBe('VALIDATION')
+      expect(e.sqlState).toBe('22P02')
+      for (const t of texts(e)) expect(t).not.toContain('abc123SECRET')
+    })
+
     it('but show the value of a field that is not sensitive', async () => {
       const e = await failure(rewind.run(Secret, 'create', { label: 42 as never }))
       expect(e.issues).toEqual([{ path: ['label'], message: 'expected a string (text), got the number 42' }])
       const arg = await failure(rewind.run(Secret, 'create', { passphrase: 'short' }))
       expect(arg.issues[0]!.path).toEqual(['passphrase'])
+    })
+  })
+
+  describe('conflicts', () => {
+    it('keep the values of a unique key of plain columns', async () => {
+      await rewind.run(Secret, 'create', { handle: 'h-one' })
+      const e = await failure(rewind.run(Secret, 'create', { handle: 'h-one' }))
+      expect(e.code).toBe('CONFLICT')
+      expect(e.message).toContain('Key (handle)=(h-one) already exists')
+    })
+
+    it('leave out the values of a key with a sensitive column, alone or with others', async () => {
+      await rewind.run(Secret, 'create', { handle: 'a', ssn: '123-45-6789', label: 'L', pin: 424242 })
+      const ssn = await failure(rewind.run(Secret, 'create', { handle: 'b', ssn: '123-45-6789' }))
+      expect(ssn.code).toBe('CONFLICT')
+      expect(ssn.message).toContain('Key (ssn) already exists')
+      for (const t of texts(ssn)) expect(t).not.toContain('123-45-6789')
+
+      const pair = await failure(rewind.run(Secret, 'create', { handle: 'c', label: 'L', pin: 424242 }))
+      expect(pair.code).toBe('CONFLICT')
+      expect(pair.message).toContain('Key (label, pin) already exists')
+      for (const t of texts(pair)) expect(t).not.toContain('424242')
+    })
+
+    it('a check violation does not print the failing row', async () => {
+      const e = await failure(rewind.run(Secret, 'create', { pin: -424242 }))
+      expect(e.code).toBe('VALIDATION')
+      expect(e.sqlState).toBe('23514')
+      for (const t of texts(e)) expect(t).not.toContain('424242')
     })
   })
 })
