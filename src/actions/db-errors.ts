@@ -1,3 +1,4 @@
+import { inContext, isConnectionFailure, sqlStateOf } from '../errors/database-failure.js'
 import { isRewindError, RewindError } from '../errors/rewind-error.js'
 import type { AnyResource } from '../resource/define-resource.js'
 
@@ -68,14 +69,24 @@ function columnKey(resource: AnyResource, columnName: string | undefined): strin
 
 /**
  * Turns an error thrown while an action ran into a {@link RewindError}: database errors keep their SQLSTATE
- * (unique violations become `CONFLICT`, bad values `VALIDATION`); errors of the app's own code keep their
- * original as `cause`. No message repeats a value the database quoted when the resource has sensitive fields.
+ * (unique violations become `CONFLICT`, bad values `VALIDATION`, a lost connection `DATABASE`, classified as the
+ * database seam does: errors/database-failure.ts); errors of the app's own code keep their original as `cause`.
+ * No message repeats a value the database quoted when the resource has sensitive fields.
  */
 export function toRewindError(error: unknown, resource: AnyResource, action: string): RewindError {
-  if (isRewindError(error)) return error
-  const e = (error ?? {}) as PgErrorLike
   const where = `${resource.name}.${action}`
-  const code = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined
+  // A lost connection or a missing table, reported by the database seam: name the action it happened in.
+  if (isRewindError(error)) return inContext(error, where, resource.name, action) ?? error
+  const e = (error ?? {}) as PgErrorLike
+  if (isConnectionFailure(error)) {
+    return new RewindError('DATABASE', `${where}: the database connection failed: ${e.message ?? e.code}`, {
+      cause: error,
+      resource: resource.name,
+      action,
+      sqlState: sqlStateOf(error),
+    })
+  }
+  const code = sqlStateOf(error)
   // Error messages end up in logs: a message that may quote a value is not repeated for a resource with sensitive fields.
   const quiet = code !== undefined && messageMayQuoteValue(code) && resource.sensitive.size > 0
   if (code === '23505') {
@@ -126,15 +137,11 @@ export function toRewindError(error: unknown, resource: AnyResource, action: str
       sqlState: code,
     })
   }
+  // Anything else was thrown by the app's own code (a hook, a change): it keeps its message.
   const message = error instanceof Error ? error.message : String(error)
-  const connection = /terminat|connection|ECONNRESET|EPIPE|closed/i.test(message)
-  return new RewindError(
-    connection ? 'DATABASE' : 'INTERNAL',
-    `${where}: ${connection ? 'the database connection failed' : 'the action failed'}: ${message}`,
-    {
-      cause: error,
-      resource: resource.name,
-      action,
-    },
-  )
+  return new RewindError('INTERNAL', `${where}: the action failed: ${message}`, {
+    cause: error,
+    resource: resource.name,
+    action,
+  })
 }

@@ -1,6 +1,7 @@
 import { castMessage } from '../data/column-codec.js'
 import type { Database } from '../data/database.js'
 import { appRecord, canonicalRow, Params, selectByKey, selectList } from '../data/statements.js'
+import { inContext } from '../errors/database-failure.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
@@ -61,7 +62,9 @@ export async function readOne(
     })
   }
   const q = selectByKey(resource, cast.value, t, false)
-  const rows = await db.queryText(q.text, q.params)
+  const rows = await db.queryText(q.text, q.params).catch((error: unknown) => {
+    throw inContext(error, `${resource.name}.get`, resource.name) ?? error
+  })
   return rows[0] ? appRecord(resource, canonicalRow(resource, rows[0])) : undefined
 }
 
@@ -128,6 +131,8 @@ export async function readList(
   text += ` ORDER BY ${order.join(', ')}`
   text += ` LIMIT ${options.limit ?? MAX_LIMIT}`
   if (options.offset) text += ` OFFSET ${options.offset}`
-  const rows = await db.queryText(text, params.values)
+  const rows = await db.queryText(text, params.values).catch((error: unknown) => {
+    throw inContext(error, `${resource.name}.list`, resource.name) ?? error
+  })
   return rows.map((row) => appRecord(resource, canonicalRow(resource, row)))
 }

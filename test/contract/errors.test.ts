@@ -1,5 +1,9 @@
+import { PGlite } from '@electric-sql/pglite'
 import { sql } from 'drizzle-orm'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import { check, integer, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import pg from 'pg'
 import * as v from 'valibot'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -168,5 +172,132 @@ describe.each(backends)('errors on $name', (backend) => {
       expect(e.sqlState).toBe('23514')
       for (const t of texts(e)) expect(t).not.toContain('424242')
     })
+  })
+})
+
+describe.each(backends)('missing tables on $name', (backend) => {
+  let tdb: TestDatabase
+  let rewind: Rewind<typeof resources>
+  const hint =
+    'does not exist: create it with your migrations, `rewind schema --apply`, or createRewind({ createTables: true })'
+
+  beforeAll(async () => {
+    tdb = await backend.create()
+    // An own `db` does not create the tables by default.
+    rewind = await createRewind({ db: tdb.db, resources, eventLog: { table: events } })
+  })
+  afterAll(async () => {
+    await rewind?.close()
+    await tdb?.close()
+  })
+
+  it('an action or a read on a table that was never created says which and how to create it', async () => {
+    const run = await failure(rewind.run(Secret, 'create', { label: 'x' }))
+    expect(run.code).toBe('DATABASE')
+    expect(run.sqlState).toBe('42P01')
+    expect(run.message).toBe(`Secret.create: the table "secrets" ${hint}`)
+    expect(run.cause).toBeDefined()
+
+    const get = await failure(rewind.get(Secret, '0190a6d4-0000-7000-8000-000000000001'))
+    expect(get.message).toBe(`Secret.get: the table "secrets" ${hint}`)
+    const list = await failure(rewind.list(Secret))
+    expect(list.message).toBe(`Secret.list: the table "secrets" ${hint}`)
+    const log = await failure(rewind.events())
+    expect(log.message).toBe(`the table "events" ${hint}`)
+    expect(log.code).toBe('DATABASE')
+
+    // The resource's table alone: the event's insert is what fails.
+    const tablesOnly = await createRewind({ db: tdb.db, resources, createTables: true })
+    await tablesOnly.close()
+    const event = await failure(rewind.run(Secret, 'create', { label: 'x' }))
+    expect(event.message).toBe(`Secret.create: the table "events" ${hint}`)
+    expect(await rewind.list(Secret)).toEqual([])
+  })
+})
+
+/** The calls every failure test makes; each must fail with DATABASE and keep the driver's error as cause. */
+async function expectAllDatabaseFailures(rewind: Rewind<typeof resources>, calls: readonly string[]) {
+  const id = '0190a6d4-0000-7000-8000-000000000001'
+  const all: Record<string, () => Promise<unknown>> = {
+    get: () => rewind.get(Secret, id),
+    list: () => rewind.list(Secret),
+    events: () => rewind.events(),
+    tail: () => rewind.tail().poll(),
+    history: () => rewind.history(Secret, id),
+    stateAt: () => rewind.stateAt(Secret, id, { at: new Date() }),
+    run: () => rewind.run(Secret, 'create', { label: 'x' }),
+    update: () => rewind.run(Secret, 'rotate', { raw: 'x' }, { id }),
+    createTables: () => rewind.createTables(),
+    replay: () => rewind.replay(),
+    verifyReplay: () => rewind.verifyReplay(),
+    checkConsistency: () => rewind.checkConsistency(),
+  }
+  for (const name of calls) {
+    const e = await failure(all[name]!())
+    expect(e.code, `${name}: ${e.message}`).toBe('DATABASE')
+    expect(e.cause, name).toBeInstanceOf(Error)
+    expect(isRewindError(e.cause), name).toBe(false)
+  }
+}
+
+const EVERY_CALL = [
+  'get',
+  'list',
+  'events',
+  'tail',
+  'history',
+  'stateAt',
+  'run',
+  'update',
+  'createTables',
+  'replay',
+  'verifyReplay',
+  'checkConsistency',
+] as const
+
+describe('a database that cannot be reached', () => {
+  it('fails every call with DATABASE, createRewind({ createTables: true }) included', async () => {
+    // Port 1: nothing listens, the connection is refused.
+    const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/postgres' })
+    try {
+      const e = await failure(
+        createRewind({
+          db: drizzlePg({ client: pool }),
+          resources,
+          eventLog: { table: events },
+          createTables: true,
+        }),
+      )
+      expect(e.code, e.message).toBe('DATABASE')
+      expect(e.message).toMatch(/^createTables: the database connection failed: /)
+      expect(e.cause).toBeInstanceOf(Error)
+      const rewind = await createRewind({
+        db: drizzlePg({ client: pool }),
+        resources,
+        eventLog: { table: events },
+      })
+      await expectAllDatabaseFailures(rewind, EVERY_CALL)
+    } finally {
+      await pool.end()
+    }
+  })
+})
+
+describe.each(backends)('a closed database on $name', (backend) => {
+  it('fails every call with DATABASE once the pool ended or the instance closed', async () => {
+    const tdb = await backend.create()
+    // PostgreSQL: a pool of the test's own, ended; PGlite: the instance, closed.
+    const pool = backend.name === 'postgres' ? new pg.Pool({ connectionString: tdb.url }) : undefined
+    const client = pool ? undefined : new PGlite()
+    try {
+      const db = pool ? drizzlePg({ client: pool }) : drizzlePglite({ client: client! })
+      const rewind = await createRewind({ db, resources, eventLog: { table: events }, createTables: true })
+      const s = await rewind.run(Secret, 'create', { label: 'before' })
+      expect((await rewind.get(Secret, s.id))?.label).toBe('before')
+      await (pool ? pool.end() : client!.close())
+      await expectAllDatabaseFailures(rewind, EVERY_CALL)
+    } finally {
+      await tdb.close()
+    }
   })
 })
