@@ -583,6 +583,12 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
           const text = kind === 'timestamp' ? value.replace(/(Z|[+-]\d{2}(:?\d{2})?(:?\d{2})?)$/, '') : value
           const p = parseTimestamp(text.trim())
           if (!p) return mismatch('expected an ISO 8601 timestamp', value)
+          // Values a column would round are refused, as for numerics: PostgreSQL keeps microseconds.
+          if (p.rounded) {
+            return bad(
+              `has more than 6 fractional digits; PostgreSQL keeps microseconds at most (${expected}) and would round it`,
+            )
+          }
           micros = p.micros
         } else {
           return mismatch(`expected a Date or an ISO 8601 string (${expected})`, value)

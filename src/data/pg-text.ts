@@ -14,6 +14,11 @@ export interface ParsedTimestamp {
   readonly micros: bigint
   /** Whether the text carried an offset or `Z`. */
   readonly hasZone: boolean
+  /**
+   * Whether the text had non-zero digits past the microsecond (7 to 9 fractional digits): PostgreSQL rounds
+   * them away, and `micros` is rounded the same way.
+   */
+  readonly rounded: boolean
 }
 
 const MAX_YEAR = 294276
@@ -42,18 +47,20 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   date.setUTCHours(0, 0, 0, 0)
   let micros = BigInt(date.getTime()) * 1000n
   micros += BigInt(hour * 3600 + minute * 60 + second) * 1_000_000n
+  let rounded = false
   if (frac !== undefined) {
     // PostgreSQL rounds to microseconds; so do we, half away from zero.
     const digits = `${frac}000000000`.slice(0, 9)
     let us = BigInt(digits.slice(0, 6))
     if (Number(digits[6]) >= 5) us += 1n
     micros += us
+    rounded = /[1-9]/.test(digits.slice(6))
   }
   if (sign !== undefined) {
     const offsetSeconds = Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0)
     micros += (sign === '+' ? -1n : 1n) * BigInt(offsetSeconds) * 1_000_000n
   }
-  return { micros, hasZone: z !== undefined || sign !== undefined }
+  return { micros, hasZone: z !== undefined || sign !== undefined, rounded }
 }
 
 function pad(n: number, width: number): string {

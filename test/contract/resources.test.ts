@@ -1,9 +1,31 @@
-import { numeric, pgTable } from 'drizzle-orm/pg-core'
+import { numeric, pgTable, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { canonicalNumeric, tableCodecs } from '../../src/data/column-codec.js'
-import { createRewind, isRewindError, type Rewind, type RewindError } from '../../src/index.js'
+import {
+  createRewind,
+  defineResource,
+  generateId,
+  isRewindError,
+  type Rewind,
+  type RewindError,
+} from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { Article, allResources, Membership, Org, sentEmails, User } from '../support/domain.js'
+
+/** Timestamps of every kind, to check what a column would round. */
+const stamps = pgTable('stamps', {
+  id: uuid('id').primaryKey(),
+  at: timestamp('at', { withTimezone: true, precision: 6, mode: 'string' }),
+  atDate: timestamp('at_date', { withTimezone: true, precision: 6 }),
+  local: timestamp('local', { precision: 6, mode: 'string' }),
+  ms: timestamp('ms', { withTimezone: true, precision: 3, mode: 'string' }),
+})
+const Stamp = defineResource(stamps, {
+  name: 'Stamp',
+  actions: (a) => ({
+    create: a.create({ accept: ['at', 'atDate', 'local', 'ms'], changes: [generateId()] }),
+  }),
+})
 
 async function expectError(promise: Promise<unknown>, code: string): Promise<RewindError> {
   try {
@@ -416,6 +438,44 @@ describe.each(backends)('resources and actions on $name', (backend) => {
       // The stored row reads back in the same text as the cast input.
       const a = await rewind.run(Article, 'create', { title: 'numbers', price: '0' }, { tenant: 't1' })
       expect(a.price).toBe('0.0000')
+    })
+
+    it('a timestamp with digits past the microsecond is refused, not rounded, naming the field', async () => {
+      const local = await createRewind({ db: tdb.db, resources: [Stamp], createTables: true })
+      try {
+        for (const [field, value] of [
+          ['at', '2026-01-02T03:04:05.1234567Z'],
+          ['at', '2026-01-02T03:04:05.123456789+02:00'],
+          ['at', '2026-01-02 03:04:05.000000001Z'],
+          ['atDate', '2026-01-02T03:04:05.9999995Z'],
+          ['local', '2026-01-02 03:04:05.12345678'],
+          ['ms', '2026-01-02T03:04:05.1234Z'],
+          ['ms', '2026-01-02T03:04:05.1230001Z'],
+        ] as const) {
+          const e = await expectError(local.run(Stamp, 'create', { [field]: value }), 'VALIDATION')
+          expect(
+            e.issues.map((i) => i.path),
+            value,
+          ).toEqual([[field]])
+          expect(e.issues[0]!.message).toMatch(/would round it/)
+        }
+        expect(await count('stamps')).toBe(0)
+        // Extra digits that are all zero lose nothing.
+        const s = await local.run(Stamp, 'create', {
+          at: '2026-01-02T03:04:05.123456000Z',
+          local: '2026-01-02 03:04:05.1234560',
+          ms: '2026-01-02T03:04:05.1230000Z',
+        })
+        expect(s).toMatchObject({
+          at: '2026-01-02T03:04:05.123456Z',
+          local: '2026-01-02T03:04:05.123456',
+          ms: '2026-01-02T03:04:05.123000Z',
+        })
+        expect(await local.get(Stamp, s.id)).toEqual(s)
+      } finally {
+        await local.close()
+        await rewind.database.query('DROP TABLE stamps')
+      }
     })
 
     it('bigint, numeric, arrays, JSON and booleans', async () => {
