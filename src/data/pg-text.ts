@@ -145,6 +145,9 @@ export function nowMicros(): bigint {
   return now
 }
 
+/** The whitespace PostgreSQL's array parser skips around elements: space, \t, \n, \r, \v, \f, nothing else. */
+const ARRAY_SPACE = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g
+
 /** Parses a PostgreSQL array literal (`{a,"b c",NULL,{1,2}}`) into nested arrays of element texts. */
 export function parseArrayLiteral(text: string): unknown[] {
   let i = 0
@@ -179,7 +182,9 @@ export function parseArrayLiteral(text: string): unknown[] {
       } else {
         let j = i
         while (j < text.length && text[j] !== ',' && text[j] !== '}') j++
-        const raw = text.slice(i, j).trim()
+        // PostgreSQL quotes every element with whitespace in its own, ASCII, sense (array_isspace), so an
+        // unquoted element is taken whole: JavaScript's trim() would also strip U+00A0, U+2028, U+3000, U+FEFF.
+        const raw = text.slice(i, j).replace(ARRAY_SPACE, '')
         out.push(raw.toUpperCase() === 'NULL' ? null : raw)
         i = j
       }
