@@ -297,6 +297,37 @@ describe.each(backends)('the event log on $name', (backend) => {
     }
     expect(await all()).toHaveLength(1)
   })
+
+  it('a replica session does not get past the trigger; its owner disabling it does, and checkConsistency reports it', async () => {
+    // An action without sensitive arguments: redacted values (no key here) cannot be replayed, which the check would report.
+    await rewind.run(Account, 'upsert', { email: 'at@example.com', name: 'At' })
+    const kinds = async () => (await rewind.checkConsistency()).findings.map((f) => f.kind)
+    expect(await kinds()).toEqual([])
+    /** Runs an UPDATE of the log in a transaction that is then rolled back: its error message, or 'updated'. */
+    const tryUpdate = (setup: string[]) =>
+      rewind.database
+        .transaction(async (client) => {
+          for (const statement of setup) await client.query(statement)
+          const outcome = await client.query("UPDATE events SET action = 'forged'").then(
+            () => 'updated',
+            (e: Error) => e.message,
+          )
+          throw Object.assign(new Error('roll back'), { outcome })
+        })
+        .catch((e: { outcome?: string }) => e.outcome)
+    // The triggers are ENABLE ALWAYS: a session that skips ordinary triggers still meets them.
+    expect(await tryUpdate(['SET LOCAL session_replication_role = replica'])).toMatch(/append-only/)
+
+    // What docs/guarantees.md says: the owner (or a superuser) gets past them by disabling them.
+    await rewind.database.query('ALTER TABLE events DISABLE TRIGGER USER')
+    await rewind.database.query("UPDATE events SET action = 'forged'")
+    expect((await all()).map((e) => e.action)).toEqual(['forged'])
+    expect(await kinds()).toContain('append-only-trigger')
+    // Enabled again without ALWAYS, a replica session skips them: still reported.
+    await rewind.database.query('ALTER TABLE events ENABLE TRIGGER USER')
+    expect(await tryUpdate(['SET LOCAL session_replication_role = replica'])).toBe('updated')
+    expect(await kinds()).toContain('append-only-trigger')
+  })
 })
 
 describe.each(backends)('encrypted sensitive values on $name', (backend) => {
