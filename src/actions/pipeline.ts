@@ -25,6 +25,7 @@ import {
 } from './changeset.js'
 import { toRewindError } from './db-errors.js'
 import { encodeArgument, type ParsedInput, parseInput } from './input.js'
+import { setByChanges, valueChecks } from './validations.js'
 
 /** How replay drives an action (see the replay module); absent in normal runs. */
 export interface ReplayDirective {
@@ -454,8 +455,15 @@ export class ActionEngine {
     // Validations check the input and the current record; then changes run (and may add errors themselves).
     await this.#validate(resource, actionName, def, cs)
     if (cs.errors.length > 0) throw validationError(resource, actionName, cs.errors)
+    const rechecks = replay ? [] : valueChecks(def.validations)
+    const unchanged = rechecks.length > 0 ? new Map(cs.attributes) : undefined
     await this.#applyChanges(def, cs, replay)
     if (cs.errors.length > 0) throw validationError(resource, actionName, cs.errors)
+    if (unchanged) {
+      // A value a change set meets the rule the caller's would: value checks again on what will be written.
+      await this.#validate(resource, actionName, def, cs, (v) => setByChanges(v, cs, unchanged))
+      if (cs.errors.length > 0) throw validationError(resource, actionName, cs.errors)
+    }
 
     const keep = (h: Registered<unknown>) =>
       !replay || (h.change !== undefined && replay.allowedChanges.has(h.change))
@@ -568,9 +576,11 @@ export class ActionEngine {
     actionName: string,
     def: ActionDefinition,
     cs: Changeset<any, any>,
+    only?: (validation: ValidationObject) => boolean,
   ): Promise<void> {
     for (const validation of def.validations) {
       const obj: ValidationObject = typeof validation === 'function' ? { validate: validation } : validation
+      if (only && !only(obj)) continue
       if (obj.where && !obj.where(cs)) continue
       let outcome: Awaited<ReturnType<ValidationObject['validate']>>
       try {

@@ -1,11 +1,14 @@
-import { numeric, pgTable, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { numeric, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { canonicalNumeric, tableCodecs } from '../../src/data/column-codec.js'
 import {
+  change,
   createRewind,
   defineResource,
   generateId,
   isRewindError,
+  length,
   type Rewind,
   type RewindError,
 } from '../../src/index.js'
@@ -24,6 +27,29 @@ const Stamp = defineResource(stamps, {
   name: 'Stamp',
   actions: (a) => ({
     create: a.create({ accept: ['at', 'atDate', 'local', 'ms'], changes: [generateId()] }),
+  }),
+})
+
+/** A name a change may compute from an argument: validations must hold it to the same rule as an input. */
+const labels = pgTable('labels', { id: uuid('id').primaryKey(), name: text('name') })
+const fromRaw = change('fromRaw', (cs: any) => {
+  if (cs.args.raw !== undefined) cs.set('name', cs.args.raw.trim())
+})
+const Label = defineResource(labels, {
+  name: 'Label',
+  actions: (a) => ({
+    create: a.create({
+      accept: ['name'],
+      arguments: { raw: z.string().optional() },
+      changes: [generateId(), fromRaw],
+      validations: [length('name', { min: 1 })],
+    }),
+    rename: a.update({
+      accept: ['name'],
+      arguments: { raw: z.string().optional() },
+      changes: [fromRaw],
+      validations: [length('name', { min: 1 })],
+    }),
   }),
 })
 
@@ -196,6 +222,31 @@ describe.each(backends)('resources and actions on $name', (backend) => {
       const org = await rewind.run(Org, 'create', { name: 'Acme' })
       const e2 = await expectError(rewind.run(Org, 'rename', { name: 'A' }, { id: org.id }), 'VALIDATION')
       expect(e2.issues).toEqual([{ path: ['name'], message: 'must be at least 2 long, got 1' }])
+    })
+
+    it('length({ min: 1 }) refuses an empty value on create and update, given or set by a change', async () => {
+      const local = await createRewind({ db: tdb.db, resources: [Label], createTables: true })
+      try {
+        const tooShort = [{ path: ['name'], message: 'must be at least 1 long, got 0' }]
+        for (const input of [{ name: '' }, { raw: '   ' }, { name: 'ok', raw: '' }]) {
+          const e = await expectError(local.run(Label, 'create', input), 'VALIDATION')
+          expect(e.issues, JSON.stringify(input)).toEqual(tooShort)
+        }
+        expect(await count('labels')).toBe(0)
+        const l = await local.run(Label, 'create', { raw: ' fine ' })
+        expect(l.name).toBe('fine')
+        for (const input of [{ name: '' }, { raw: ' ' }, { name: 'ok', raw: '' }]) {
+          const e = await expectError(local.run(Label, 'rename', input, { id: l.id }), 'VALIDATION')
+          expect(e.issues, JSON.stringify(input)).toEqual(tooShort)
+        }
+        expect((await local.get(Label, l.id))?.name).toBe('fine')
+        expect((await local.run(Label, 'rename', { raw: 'x' }, { id: l.id })).name).toBe('x')
+        // Absent stays absent: the validation checks values, not presence.
+        expect((await local.run(Label, 'create', {})).name).toBeNull()
+      } finally {
+        await local.close()
+        await rewind.database.query('DROP TABLE labels')
+      }
     })
 
     it('maps a unique violation to CONFLICT keeping the SQLSTATE', async () => {
