@@ -32,7 +32,10 @@ export interface RunOptions extends CallOptions {
   readonly tenant?: unknown
   /** Free context for changes and hooks. */
   readonly context?: Readonly<Record<string, unknown>>
-  /** Stored with the action's event (for example a request id). Not inherited by nested actions. */
+  /**
+   * Stored with the action's event (for example a request id): JSON, with Dates anywhere inside stored as ISO
+   * 8601 strings. Not inherited by nested actions.
+   */
   readonly metadata?: Readonly<Record<string, unknown>>
   /** Set false to skip policies (for trusted system code). */
   readonly authorize?: boolean

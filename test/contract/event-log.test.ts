@@ -221,6 +221,37 @@ describe.each(backends)('the event log on $name', (backend) => {
     expect(rows.map((r) => r.email)).toEqual(['legacy@example.com'])
   })
 
+  it('stores Dates anywhere in metadata as ISO 8601 strings, and refuses what JSON cannot hold', async () => {
+    const at = new Date('2026-01-02T03:04:05.678Z')
+    await rewind.run(
+      Account,
+      'upsert',
+      { email: 'md@example.com', name: 'Md' },
+      { metadata: { requestId: 'r-1', at, nested: { list: [new Date(0), 1, 'x'], none: null } } },
+    )
+    const [event] = await all()
+    expect(event!.metadata).toEqual({
+      requestId: 'r-1',
+      at: '2026-01-02T03:04:05.678Z',
+      nested: { list: ['1970-01-01T00:00:00.000Z', 1, 'x'], none: null },
+    })
+    for (const metadata of [
+      { at: new Date(Number.NaN) },
+      { deep: [{ at: new Date('nope') }] },
+      { n: 10n },
+      { m: new Map([['a', 1]]) },
+      { f: () => 1 },
+      { x: Number.POSITIVE_INFINITY },
+    ]) {
+      const e = await expectCode(
+        rewind.run(Account, 'upsert', { email: 'md2@example.com', name: 'Md' }, { metadata }),
+        'VALIDATION',
+      )
+      expect(e.issues.map((i) => i.path)).toEqual([['metadata']])
+    }
+    expect(await all()).toHaveLength(1)
+  })
+
   it('round-trips values exactly: microseconds, bigint, numeric, binary, arrays of binary, JSON', async () => {
     const bytes = Buffer.from([0, 255, 128, 10, 13, 0xc3, 0x28])
     const acc = await rewind.run(Account, 'register', {
