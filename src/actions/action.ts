@@ -34,6 +34,13 @@ export type Change<T extends AnyTable = AnyTable, Args = any> =
 export interface ValidationObject<T extends AnyTable = any, Args = any> {
   readonly name?: string
   readonly where?: (cs: Changeset<T, Args>) => boolean
+  /**
+   * The attribute whose value this validation checks (length, presence, format). Validations run before the
+   * changes; when a change then sets this attribute, the validation runs again, on the value as it will be
+   * written, so a value a change computes meets the same rule as the caller's. Leave it out for a guard on the
+   * current state (`equals('status', 'draft')` before a change moves the status on). Not run again in replay.
+   */
+  readonly field?: string
   readonly validate: (
     cs: Changeset<T, Args>,
   ) =>

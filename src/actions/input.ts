@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import type { Json } from '../data/column-codec.js'
+import { castMessage, type Json } from '../data/column-codec.js'
 import { type Issue, RewindError } from '../errors/rewind-error.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { ActionDefinition } from './action.js'
@@ -86,7 +86,7 @@ export async function parseInput(
       }
       const codec = resource.codecs.get(key)!
       const cast = codec.fromApp(value)
-      if (!cast.ok) issues.push({ path: [key], message: cast.message })
+      if (!cast.ok) issues.push({ path: [key], message: castMessage(cast, resource.sensitive.has(key)) })
       else {
         attributes.set(key, value)
         castAttributes.set(key, cast.value)
@@ -106,6 +106,7 @@ export async function parseInput(
     let result = (schema as StandardSchemaV1)['~standard'].validate(argInputs[name])
     if (result instanceof Promise) result = await result
     if (result.issues) {
+      const sensitive = resource.sensitive.has(name)
       for (const issue of result.issues) {
         const sub = (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? p.key : p)) as (
           | string
@@ -113,7 +114,7 @@ export async function parseInput(
         )[]
         issues.push({
           path: [name, ...sub.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-          message: issue.message,
+          message: sensitive ? sensitiveIssueMessage(issue) : issue.message,
         })
       }
     } else {
@@ -123,6 +124,20 @@ export async function parseInput(
   if (issues.length > 0) throw fail()
   // argInputs has no prototype (a "__proto__" key stays a key); the copy given out is a plain object.
   return { attributes, castAttributes, args, argInputs: argNames.size > 0 ? { ...argInputs } : {} }
+}
+
+/**
+ * The message of a schema issue about a sensitive argument. A schema's own message may quote the value: zod 4's
+ * built-in messages name types and bounds only, but valibot's say `Expected string but received 987654321`, and
+ * an app's custom message can say anything. So for a sensitive argument the schema's message is never passed
+ * on, whatever the library: only the expected type or bound, when the issue carries it as `expected` (zod and
+ * valibot do), which describes the schema, not the value.
+ */
+function sensitiveIssueMessage(issue: StandardSchemaV1.Issue): string {
+  const expected = (issue as { expected?: unknown }).expected
+  return typeof expected === 'string' && expected.length > 0 && expected.length <= 80
+    ? `is invalid: expected ${expected} (the schema's message is withheld: the argument is sensitive)`
+    : "is invalid (the schema's message is withheld: the argument is sensitive)"
 }
 
 /** Encodes a value for an event payload as JSON, exactly; returns the encoder used for non-JSON values. */

@@ -1,5 +1,5 @@
 import type { Json } from '../data/column-codec.js'
-import { sameJson } from '../data/column-codec.js'
+import { castMessage, sameJson } from '../data/column-codec.js'
 import type { Database, SqlClient } from '../data/database.js'
 import {
   appRecord,
@@ -19,6 +19,7 @@ import { type CallOptions, Changeset, ExactValue, type HookContext, type Registe
 import { toRewindError } from './db-errors.js'
 import { encodeArgument, type ParsedInput, parseInput } from './input.js'
 import { newScope, type PendingHooks, type Scope, settleAfterTransaction } from './scope.js'
+import { setByChanges, valueChecks } from './validations.js'
 
 export type { Scope } from './scope.js'
 
@@ -312,10 +313,11 @@ export class ActionEngine {
     }
     const cast = resource.codecs.get(resource.tenant)!.fromApp(options.tenant)
     if (!cast.ok) {
-      throw new RewindError('VALIDATION', `${resource.name}.${actionName}: invalid tenant: ${cast.message}`, {
+      const message = castMessage(cast, resource.sensitive.has(resource.tenant))
+      throw new RewindError('VALIDATION', `${resource.name}.${actionName}: invalid tenant: ${message}`, {
         resource: resource.name,
         action: actionName,
-        issues: [{ path: ['tenant'], message: cast.message }],
+        issues: [{ path: ['tenant'], message }],
       })
     }
     return cast.value
@@ -388,15 +390,12 @@ export class ActionEngine {
       }
       const checked = resource.codecs.get(resource.primaryKey)!.fromApp(rawId)
       if (!checked.ok) {
-        throw new RewindError(
-          'VALIDATION',
-          `${resource.name}.${actionName}: invalid id: ${checked.message}`,
-          {
-            resource: resource.name,
-            action: actionName,
-            issues: [{ path: ['id'], message: checked.message }],
-          },
-        )
+        const message = castMessage(checked, resource.sensitive.has(resource.primaryKey))
+        throw new RewindError('VALIDATION', `${resource.name}.${actionName}: invalid id: ${message}`, {
+          resource: resource.name,
+          action: actionName,
+          issues: [{ path: ['id'], message }],
+        })
       }
       id = checked.value
     }
@@ -501,8 +500,15 @@ export class ActionEngine {
     // Validations check the input and the current record; then changes run (and may add errors themselves).
     await this.#validate(resource, actionName, def, cs)
     if (cs.errors.length > 0) throw validationError(resource, actionName, cs.errors)
+    const rechecks = replay ? [] : valueChecks(def.validations)
+    const unchanged = rechecks.length > 0 ? new Map(cs.attributes) : undefined
     await this.#applyChanges(def, cs, replay)
     if (cs.errors.length > 0) throw validationError(resource, actionName, cs.errors)
+    if (unchanged) {
+      // A value a change set meets the rule the caller's would: value checks again on what will be written.
+      await this.#validate(resource, actionName, def, cs, (v) => setByChanges(v, cs, unchanged))
+      if (cs.errors.length > 0) throw validationError(resource, actionName, cs.errors)
+    }
 
     let hookCtx: HookContext | undefined
     for (const h of cs.beforeTransactionHooks) {
@@ -616,9 +622,11 @@ export class ActionEngine {
     actionName: string,
     def: ActionDefinition,
     cs: Changeset<any, any>,
+    only?: (validation: ValidationObject) => boolean,
   ): Promise<void> {
     for (const validation of def.validations) {
       const obj: ValidationObject = typeof validation === 'function' ? { validate: validation } : validation
+      if (only && !only(obj)) continue
       if (obj.where && !obj.where(cs)) continue
       let outcome: Awaited<ReturnType<ValidationObject['validate']>>
       try {
@@ -674,7 +682,7 @@ export class ActionEngine {
         return
       }
       const cast = codec.fromApp(value)
-      if (!cast.ok) issues.push({ path: [key], message: cast.message })
+      if (!cast.ok) issues.push({ path: [key], message: castMessage(cast, resource.sensitive.has(key)) })
       else values.set(key, cast.value)
     }
     const writesRow = actionType !== 'destroy' || def.soft

@@ -9,7 +9,10 @@ export interface ValidationOptions {
   readonly where?: (cs: Changeset<any, any>) => boolean
 }
 
-/** The value a validation checks: an argument of that name, else the attribute as it will be written. */
+/**
+ * The value a validation checks: an argument of that name, else the attribute as set so far (the caller's, or
+ * the record's); when a change sets it later, value checks run again on that (see ValidationObject.field).
+ */
 function fieldValue(cs: Changeset<any, any>, field: string): unknown {
   const args = cs.args as Record<string, unknown>
   if (Object.hasOwn(args, field)) return args[field]
@@ -21,9 +24,12 @@ function builtin(
   field: string,
   options: ValidationOptions,
   check: (value: unknown) => string | undefined,
+  /** A check of the value as written (see {@link ValidationObject.field}), not a guard on the current state. */
+  checksValue = false,
 ): ValidationObject<any, any> {
   return {
     name: `${name}:${field}`,
+    ...(checksValue ? { field } : {}),
     ...(options.where ? { where: options.where } : {}),
     validate: (cs) => {
       const problem = check(fieldValue(cs, field))
@@ -38,23 +44,32 @@ function isBlank(value: unknown): boolean {
 
 /** The field must have a non-blank value. */
 export function present(field: string, options: ValidationOptions = {}): ValidationObject<any, any> {
-  return builtin('present', field, options, (v) => (isBlank(v) ? 'must be present' : undefined))
+  return builtin('present', field, options, (v) => (isBlank(v) ? 'must be present' : undefined), true)
 }
 
-/** The field's length (string characters or array items) must be within bounds; blank values pass. */
+/**
+ * The field's length (string characters or array items) must be within bounds; an absent value (undefined or
+ * null) passes (`present` requires one), an empty string or array is length 0.
+ */
 export function length(
   field: string,
   bounds: { readonly min?: number; readonly max?: number },
   options: ValidationOptions = {},
 ): ValidationObject<any, any> {
-  return builtin('length', field, options, (v) => {
-    if (v === undefined || v === null) return undefined
-    const n = typeof v === 'string' ? [...v].length : Array.isArray(v) ? v.length : undefined
-    if (n === undefined) return 'must be a string or an array'
-    if (bounds.min !== undefined && n < bounds.min) return `must be at least ${bounds.min} long, got ${n}`
-    if (bounds.max !== undefined && n > bounds.max) return `must be at most ${bounds.max} long, got ${n}`
-    return undefined
-  })
+  return builtin(
+    'length',
+    field,
+    options,
+    (v) => {
+      if (v === undefined || v === null) return undefined
+      const n = typeof v === 'string' ? [...v].length : Array.isArray(v) ? v.length : undefined
+      if (n === undefined) return 'must be a string or an array'
+      if (bounds.min !== undefined && n < bounds.min) return `must be at least ${bounds.min} long, got ${n}`
+      if (bounds.max !== undefined && n > bounds.max) return `must be at most ${bounds.max} long, got ${n}`
+      return undefined
+    },
+    true,
+  )
 }
 
 /** The field must equal the value. */
@@ -79,29 +94,58 @@ export function notEquals(
   )
 }
 
-/** The field must be one of the values; blank values pass. */
+/** The field must be one of the values; an absent value (undefined or null) passes. */
 export function oneOf(
   field: string,
   values: readonly unknown[],
   options: ValidationOptions = {},
 ): ValidationObject<any, any> {
-  return builtin('oneOf', field, options, (v) =>
-    v === undefined || v === null || values.some((x) => Object.is(x, v))
-      ? undefined
-      : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`,
+  return builtin(
+    'oneOf',
+    field,
+    options,
+    (v) =>
+      v === undefined || v === null || values.some((x) => Object.is(x, v))
+        ? undefined
+        : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`,
+    true,
   )
 }
 
-/** The field must match the pattern; blank values pass. */
+/** The field must match the pattern; an absent value (undefined or null) passes. */
 export function match(
   field: string,
   pattern: RegExp,
   options: ValidationOptions = {},
 ): ValidationObject<any, any> {
-  return builtin('match', field, options, (v) => {
-    if (v === undefined || v === null) return undefined
-    if (typeof v !== 'string') return 'must be a string'
-    pattern.lastIndex = 0
-    return pattern.test(v) ? undefined : `must match ${pattern}`
-  })
+  return builtin(
+    'match',
+    field,
+    options,
+    (v) => {
+      if (v === undefined || v === null) return undefined
+      if (typeof v !== 'string') return 'must be a string'
+      pattern.lastIndex = 0
+      return pattern.test(v) ? undefined : `must match ${pattern}`
+    },
+    true,
+  )
+}
+
+/** The validations of an action that check a field's value (see {@link ValidationObject.field}). */
+export function valueChecks(validations: readonly unknown[]): ValidationObject<any, any>[] {
+  return validations.filter(
+    (v): v is ValidationObject<any, any> =>
+      typeof v === 'object' && v !== null && typeof (v as ValidationObject).field === 'string',
+  )
+}
+
+/** Whether the changes set the validation's field (its attribute differs from what it was before them). */
+export function setByChanges(
+  validation: ValidationObject<any, any>,
+  cs: Changeset<any, any>,
+  before: ReadonlyMap<string, unknown>,
+): boolean {
+  const field = validation.field
+  return field !== undefined && cs.attributes.has(field) && cs.attributes.get(field) !== before.get(field)
 }

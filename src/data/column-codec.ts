@@ -34,9 +34,25 @@ export type ValueKind =
   | 'date'
   | 'other'
 
-export type CastResult =
-  | { readonly ok: true; readonly value: Json }
-  | { readonly ok: false; readonly message: string }
+/**
+ * Why a value does not fit its column. Values can be secrets (passwords, tokens) and errors end up in logs, so
+ * the default, `message`, never shows the value (only its type); `messageWithValue` says the same with the
+ * value shown, for a caller that knows the field is not sensitive (see {@link castMessage}).
+ */
+export interface CastFailure {
+  readonly ok: false
+  /** What was expected and the type of what came: never the value itself. */
+  readonly message: string
+  /** The same, showing what came (`got the number 42`): only for fields that are not sensitive. */
+  readonly messageWithValue: string
+}
+
+export type CastResult = { readonly ok: true; readonly value: Json } | CastFailure
+
+/** The text of a cast failure for a field: the value shown only when the field is not sensitive. */
+export function castMessage(failure: CastFailure, sensitive: boolean): string {
+  return sensitive ? failure.message : failure.messageWithValue
+}
 
 /** How one column's values move between the app, the database text format and canonical JSON. */
 export interface ColumnCodec {
@@ -138,6 +154,7 @@ function kindOfType(base: string): ValueKind {
   }
 }
 
+/** What a value is, showing the value (short strings, numbers): for messages about fields that are not sensitive. */
 function describe(value: unknown): string {
   if (value === null) return 'null'
   if (typeof value === 'string') {
@@ -146,6 +163,18 @@ function describe(value: unknown): string {
   }
   if (typeof value === 'number') return `the number ${value}`
   if (typeof value === 'bigint') return `the bigint ${value}`
+  if (Array.isArray(value)) return `an array of length ${value.length}`
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : 'a Date'
+  if (typeof value === 'object') return 'an object'
+  return `a ${typeof value}`
+}
+
+/** What type a value is, never the value: safe for any field. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'string') return 'a string'
+  if (typeof value === 'number') return 'a number'
+  if (typeof value === 'bigint') return 'a bigint'
   if (Array.isArray(value)) return `an array of length ${value.length}`
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : 'a Date'
   if (typeof value === 'object') return 'an object'
@@ -165,7 +194,7 @@ export function jsonProblem(value: unknown, jsonb: boolean, depth = 0): string |
   if (depth > MAX_JSON_DEPTH) return `is nested deeper than ${MAX_JSON_DEPTH} levels`
   if (value === null || typeof value === 'boolean') return undefined
   if (typeof value === 'number')
-    return Number.isFinite(value) ? undefined : `holds ${value}, which JSON cannot represent`
+    return Number.isFinite(value) ? undefined : 'holds NaN or an infinite number, which JSON cannot represent'
   if (typeof value === 'string') {
     if (!value.isWellFormed()) return 'holds a string with a lone surrogate (invalid UTF-16)'
     if (jsonb && value.includes('\u0000'))
@@ -182,7 +211,7 @@ export function jsonProblem(value: unknown, jsonb: boolean, depth = 0): string |
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value)
     if (proto !== Object.prototype && proto !== null)
-      return `holds ${describe(value)} that is not a plain object`
+      return `holds ${kindOf(value)} that is not a plain object`
     for (const [k, v] of Object.entries(value)) {
       if (!k.isWellFormed() || (jsonb && k.includes('\u0000'))) return 'holds a key that is not valid text'
       if (v === undefined) continue
@@ -191,7 +220,7 @@ export function jsonProblem(value: unknown, jsonb: boolean, depth = 0): string |
     }
     return undefined
   }
-  return `holds ${describe(value)}, which is not JSON`
+  return `holds ${kindOf(value)}, which is not JSON`
 }
 
 function copyJson(value: unknown): Json {
@@ -238,7 +267,17 @@ interface ElementCodec {
 }
 
 const ok = (value: Json): CastResult => ({ ok: true, value })
-const bad = (message: string): CastResult => ({ ok: false, message })
+/** A failure whose message shows nothing of the value. */
+const bad = (message: string): CastFailure => ({ ok: false, message, messageWithValue: message })
+/** A failure whose message can show the value: `safe` without it, `withValue` with it. */
+const badWith = (safe: string, withValue: string): CastFailure => ({
+  ok: false,
+  message: safe,
+  messageWithValue: withValue,
+})
+/** "expected ..., got X": the type of X by default, X itself for fields that are not sensitive. */
+const mismatch = (expectation: string, value: unknown): CastFailure =>
+  badWith(`${expectation}, got ${kindOf(value)}`, `${expectation}, got ${describe(value)}`)
 
 /**
  * A decimal as PostgreSQL prints it for a numeric column: no exponent, no `+`, no leading zeros, no negative
@@ -380,16 +419,14 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
   }
 
   const textFromApp = (value: unknown): CastResult => {
-    if (typeof value !== 'string') return bad(`expected a string (${expected}), got ${describe(value)}`)
+    if (typeof value !== 'string') return mismatch(`expected a string (${expected})`, value)
     const p = stringProblem(value)
     if (p) return bad(p)
     if (maxLength !== undefined && [...value].length > maxLength) {
       return bad(`expected at most ${maxLength} characters (${expected}), got ${[...value].length}`)
     }
     if (enumValues && !enumValues.includes(value)) {
-      return bad(
-        `expected one of ${enumValues.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(value)}`,
-      )
+      return mismatch(`expected one of ${enumValues.map((v) => JSON.stringify(v)).join(', ')}`, value)
     }
     return ok(value)
   }
@@ -399,7 +436,7 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
     if (dv === null || dv === undefined) return ok(null)
     // What the custom type's toDriver produced must fit the SQL type, or the database would store something else.
     if (kind === 'bytea' && !(dv instanceof Uint8Array)) {
-      return bad(`expected bytes for ${expected}, got ${describe(dv)} from the column's toDriver`)
+      return mismatch(`expected bytes for ${expected} from the column's toDriver`, dv)
     }
     if (dv instanceof Uint8Array) {
       if (kind !== 'bytea') return bad(`expected a ${expected} value, got bytes from the column's toDriver`)
@@ -408,16 +445,22 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
     const scalar =
       kind === 'int' || kind === 'bigint' || kind === 'float' || kind === 'numeric' || kind === 'bool'
     if (scalar && typeof dv === 'object')
-      return bad(`expected a ${expected} value, got ${describe(dv)} from the column's toDriver`)
+      return mismatch(`expected a ${expected} value from the column's toDriver`, dv)
     if (kind === 'bool' && typeof dv !== 'boolean')
-      return bad(`expected a boolean, got ${describe(dv)} from the column's toDriver`)
+      return mismatch(`expected a boolean from the column's toDriver`, dv)
     if (kind === 'int' && !(typeof dv === 'number' && Number.isInteger(dv))) {
-      return bad(`expected an integer, got ${describe(dv)} from the column's toDriver`)
+      return mismatch(`expected an integer from the column's toDriver`, dv)
     }
     if (typeof dv === 'string') {
       const p = stringProblem(dv)
       if (p) return bad(p)
-      return ok(kind === 'json' ? (JSON.parse(dv) as Json) : fromText(dv))
+      if (kind !== 'json') return ok(fromText(dv))
+      try {
+        return ok(JSON.parse(dv) as Json)
+      } catch {
+        // JSON.parse's message quotes the text: never pass it on.
+        return bad(`expected JSON text for ${expected} from the column's toDriver, got text that is not JSON`)
+      }
     }
     if (typeof dv === 'number')
       return ok(kind === 'float' || kind === 'int' ? floatCanonical(dv) : String(dv))
@@ -435,7 +478,11 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
       try {
         dv = column.mapToDriverValue(value)
       } catch (e) {
-        return bad(`could not convert ${describe(value)} to ${expected}: ${(e as Error).message}`)
+        // The app's toDriver may quote the value in its message: only for fields that are not sensitive.
+        return badWith(
+          `the column's toDriver could not convert ${kindOf(value)} to ${expected}`,
+          `could not convert ${describe(value)} to ${expected}: ${(e as Error)?.message}`,
+        )
       }
       return fromDriver(dv)
     }
@@ -444,16 +491,16 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
       case 'other':
         return textFromApp(value)
       case 'uuid':
-        if (typeof value !== 'string' || !UUID_RE.test(value))
-          return bad(`expected a UUID, got ${describe(value)}`)
+        if (typeof value !== 'string' || !UUID_RE.test(value)) return mismatch('expected a UUID', value)
         return ok(value.toLowerCase().replace(/^(.{8})-?(.{4})-?(.{4})-?(.{4})-?(.{12})$/, '$1-$2-$3-$4-$5'))
       case 'int': {
         const range = INT_RANGES[base] ?? INT_RANGES.integer!
         if (typeof value !== 'number' || !Number.isInteger(value)) {
-          return bad(`expected an integer (${expected}), got ${describe(value)}`)
+          return mismatch(`expected an integer (${expected})`, value)
         }
         if (value < range[0] || value > range[1]) {
-          return bad(`expected an integer from ${range[0]} to ${range[1]} (${expected}), got ${value}`)
+          const expectation = `expected an integer from ${range[0]} to ${range[1]} (${expected})`
+          return badWith(expectation, `${expectation}, got ${value}`)
         }
         return ok(value)
       }
@@ -461,41 +508,47 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
         const wantsBigint = column.columnType === 'PgBigInt64' || column.columnType === 'PgBigSerial64'
         let n: bigint
         if (wantsBigint) {
-          if (typeof value !== 'bigint') return bad(`expected a bigint (${expected}), got ${describe(value)}`)
+          if (typeof value !== 'bigint') return mismatch(`expected a bigint (${expected})`, value)
           n = value
         } else {
           if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-            return bad(`expected a safe integer (${expected}, mode 'number'), got ${describe(value)}`)
+            return mismatch(`expected a safe integer (${expected}, mode 'number')`, value)
           }
           n = BigInt(value)
         }
-        if (n < INT64_MIN || n > INT64_MAX) return bad(`expected a 64-bit integer, got ${n}`)
+        if (n < INT64_MIN || n > INT64_MAX)
+          return badWith('expected a 64-bit integer', `expected a 64-bit integer, got ${n}`)
         return ok(String(n))
       }
       case 'float':
-        if (typeof value !== 'number') return bad(`expected a number (${expected}), got ${describe(value)}`)
+        if (typeof value !== 'number') return mismatch(`expected a number (${expected})`, value)
         // A 4-byte float would store a rounded value: refuse rather than store something else.
         if (
           (base === 'real' || base === 'float4') &&
           Number.isFinite(value) &&
           Math.fround(value) !== value
         ) {
-          return bad(`${value} is not exactly representable as a 4-byte float (real); use double precision`)
+          const problem = 'is not exactly representable as a 4-byte float (real); use double precision'
+          return badWith(`the number ${problem}`, `${value} ${problem}`)
         }
         return ok(floatCanonical(value))
       case 'numeric': {
         if (typeof value === 'number') {
-          if (!Number.isFinite(value)) return bad(`expected a finite number (${expected}), got ${value}`)
+          if (!Number.isFinite(value))
+            return badWith(
+              `expected a finite number (${expected})`,
+              `expected a finite number (${expected}), got ${value}`,
+            )
           return numericFits(String(value))
         }
         if (typeof value === 'bigint') return numericFits(String(value))
         if (typeof value !== 'string' || !(NUMERIC_RE.test(value) || value === 'NaN')) {
-          return bad(`expected a decimal number as a string (${expected}), got ${describe(value)}`)
+          return mismatch(`expected a decimal number as a string (${expected})`, value)
         }
         return numericFits(value)
       }
       case 'bool':
-        if (typeof value !== 'boolean') return bad(`expected a boolean, got ${describe(value)}`)
+        if (typeof value !== 'boolean') return mismatch('expected a boolean', value)
         return ok(value)
       case 'json': {
         if (value === undefined) return bad('expected a JSON value, got undefined')
@@ -504,8 +557,7 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
         return ok(copyJson(value))
       }
       case 'bytea':
-        if (!(value instanceof Uint8Array))
-          return bad(`expected bytes (Uint8Array or Buffer), got ${describe(value)}`)
+        if (!(value instanceof Uint8Array)) return mismatch('expected bytes (Uint8Array or Buffer)', value)
         return ok(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64'))
       case 'timestamptz':
       case 'timestamp': {
@@ -514,7 +566,11 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
           if (Number.isNaN(value.getTime())) return bad('expected a valid date, got an invalid Date')
           micros = dateToMicros(value)
           const year = value.getUTCFullYear()
-          if (year < 1 || year > 294276) return bad(`expected a year from 1 to 294276, got ${year}`)
+          if (year < 1 || year > 294276)
+            return badWith(
+              'expected a year from 1 to 294276',
+              `expected a year from 1 to 294276, got ${year}`,
+            )
         } else if (typeof value === 'string') {
           const simple = canonicalSimpleTimestamp(value, kind === 'timestamptz')
           // The common case (a canonical value, as events store them): no detour through microseconds.
@@ -526,10 +582,16 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
           // A timestamp without time zone ignores any offset in its input, as PostgreSQL does.
           const text = kind === 'timestamp' ? value.replace(/(Z|[+-]\d{2}(:?\d{2})?(:?\d{2})?)$/, '') : value
           const p = parseTimestamp(text.trim())
-          if (!p) return bad(`expected an ISO 8601 timestamp, got ${describe(value)}`)
+          if (!p) return mismatch('expected an ISO 8601 timestamp', value)
+          // Values a column would round are refused, as for numerics: PostgreSQL keeps microseconds.
+          if (p.rounded) {
+            return bad(
+              `has more than 6 fractional digits; PostgreSQL keeps microseconds at most (${expected}) and would round it`,
+            )
+          }
           micros = p.micros
         } else {
-          return bad(`expected a Date or an ISO 8601 string (${expected}), got ${describe(value)}`)
+          return mismatch(`expected a Date or an ISO 8601 string (${expected})`, value)
         }
         if (precision !== undefined && precision < 6 && micros % 10n ** BigInt(6 - precision) !== 0n) {
           return bad(
@@ -546,11 +608,11 @@ function elementCodec(column: PgColumn, kind: ValueKind, base: string): ElementC
         } else if (typeof value === 'string') {
           text = value
         } else {
-          return bad(`expected a Date or a YYYY-MM-DD string, got ${describe(value)}`)
+          return mismatch('expected a Date or a YYYY-MM-DD string', value)
         }
         const m = DATE_RE.exec(text)
         const p = m ? parseTimestamp(`${text}T00:00:00Z`) : undefined
-        if (!p) return bad(`expected a date as YYYY-MM-DD, got ${describe(value)}`)
+        if (!p) return mismatch('expected a date as YYYY-MM-DD', value)
         return ok(text)
       }
     }
@@ -621,14 +683,13 @@ export function columnCodec(key: string, column: PgColumn): ColumnCodec {
     toApp: (value) => (value === null ? null : mapNested(value, (v) => el.toApp(v))),
     fromApp: (value) => {
       if (value === null || value === undefined) return ok(null)
-      if (!Array.isArray(value)) return bad(`expected an array (${sqlType}), got ${describe(value)}`)
+      if (!Array.isArray(value)) return mismatch(`expected an array (${sqlType})`, value)
       if (dims > 1 && value.length > 0 && arrayDepth(value) !== dims) {
         return bad(`expected a ${dims}-dimensional array (${sqlType})`)
       }
       const walk = (v: unknown, depth: number, path: string): CastResult => {
         if (depth < dims) {
-          if (!Array.isArray(v))
-            return bad(`expected an array at ${path || 'the top'} (${sqlType}), got ${describe(v)}`)
+          if (!Array.isArray(v)) return mismatch(`expected an array at ${path || 'the top'} (${sqlType})`, v)
           const out: Json[] = []
           for (let i = 0; i < v.length; i++) {
             const r = walk(v[i], depth + 1, `${path}[${i}]`)
@@ -644,7 +705,7 @@ export function columnCodec(key: string, column: PgColumn): ColumnCodec {
         }
         if (v === null || v === undefined) return ok(null)
         const r = el.fromApp(v)
-        return r.ok ? r : bad(`${path}: ${r.message}`)
+        return r.ok ? r : badWith(`${path}: ${r.message}`, `${path}: ${r.messageWithValue}`)
       }
       return walk(value, 0, '')
     },

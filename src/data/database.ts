@@ -1,3 +1,4 @@
+import { classifyAtSeam, connectionFailure, databaseFailure } from '../errors/database-failure.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { optionalImport } from '../util/optional-import.js'
 import { type PgliteWireLike, supportsWire, wireQuery } from './pglite-wire.js'
@@ -20,11 +21,22 @@ export interface Database {
   readonly kind: 'pglite' | 'postgres'
   /** The Drizzle database the app passed (or the one Rewind made for its embedded PGlite). */
   readonly drizzle: unknown
-  /** Runs `fn` in a transaction on one connection: commit when it resolves, roll back when it throws. */
+  /**
+   * Runs `fn` in a transaction on one connection: commit when it resolves, roll back when it throws. A lost
+   * connection (in `fn`'s statements too) fails with a `DATABASE` {@link RewindError}; other database errors
+   * are the driver's, for the caller to map.
+   */
   transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T>
-  /** A query outside any transaction (its own implicit one). */
+  /**
+   * A query outside any transaction (its own implicit one), for raw SQL (`ctx.sql`, maintenance). A lost
+   * connection or a missing table of Rewind's fails with a `DATABASE` {@link RewindError}; any other database
+   * error is the driver's, SQLSTATE in `code`, for the caller to map.
+   */
   query(text: string, params?: readonly (string | null)[]): Promise<RawRow[]>
-  /** The same for statements whose result columns are all text (see {@link SqlClient.queryText}). */
+  /**
+   * Rewind's own reads (records, events, time travel), whose result columns are all text (see
+   * {@link SqlClient.queryText}). Every failure is a {@link RewindError}.
+   */
   queryText(text: string, params?: readonly (string | null)[]): Promise<RawRow[]>
   /** A Drizzle database bound to the given transaction client, for hooks that want Drizzle. */
   drizzleFor(client: SqlClient): Promise<unknown>
@@ -40,6 +52,8 @@ interface PGliteLike {
   transaction<T>(fn: (tx: PGliteLike) => Promise<T>): Promise<T>
   exec(sql: string): Promise<unknown>
   dumpDataDir?: unknown
+  /** PGlite's documented closed state: true once `close()` was called. */
+  readonly closed?: boolean
 }
 interface PgQueryConfig {
   name?: string
@@ -59,6 +73,9 @@ interface PgPoolLike {
   connect(): Promise<PgPoolClientLike>
   query(config: PgQueryConfig): Promise<{ rows: RawRow[] }>
   totalCount?: number
+  /** pg-pool's state once `end()` was called: every later call fails with a bare Error. */
+  readonly ending?: boolean
+  readonly ended?: boolean
 }
 
 /** pg: every type is returned as the server's text, so nothing is lost to a JavaScript parser. */
@@ -87,31 +104,77 @@ class PgDatabase implements Database {
   constructor(
     readonly drizzle: unknown,
     private readonly pool: PgPoolLike,
+    private readonly tables: ReadonlySet<string>,
   ) {}
 
-  async query(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
-    // Named like the statements of a transaction: reads (records, events, time travel) are planned once per connection.
-    const res = await this.pool.query(pgQuery(text, params))
-    return res.rows
+  /**
+   * A failed statement as the seam reports it. pg throws bare Errors ("Connection terminated unexpectedly",
+   * "Cannot use a pool after calling end on the pool") once a connection broke or the pool ended: those are
+   * recognised by state (the connection emitted 'error', the pool is ending), the rest by code.
+   */
+  #fail(error: unknown, broken: boolean): unknown {
+    return classifyAtSeam(error, {
+      closed: broken || this.pool.ending === true || this.pool.ended === true,
+      tables: this.tables,
+    })
   }
 
-  queryText(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
-    return this.query(text, params)
+  /** A connection from the pool; failing to get one is a connection failure, whatever the cause. */
+  async #connect(): Promise<PgPoolClientLike> {
+    try {
+      return await this.pool.connect()
+    } catch (error) {
+      throw connectionFailure(error)
+    }
+  }
+
+  async query(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
+    // What pool.query does, with the connection's 'error' event in sight: a query that fails because the
+    // connection broke is then told apart from one the server refused.
+    const conn = await this.#connect()
+    let broken: Error | undefined
+    const onError = (error: Error) => {
+      broken = error
+    }
+    conn.on('error', onError)
+    try {
+      // Named like the statements of a transaction: reads (records, events, time travel) are planned once per connection.
+      const res = await conn.query(pgQuery(text, params))
+      return res.rows
+    } catch (error) {
+      throw this.#fail(error, broken !== undefined)
+    } finally {
+      conn.off('error', onError)
+      conn.release(broken ?? false)
+    }
+  }
+
+  async queryText(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
+    try {
+      return await this.query(text, params)
+    } catch (error) {
+      throw databaseFailure(error)
+    }
   }
 
   async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
-    const conn = await this.pool.connect()
+    const conn = await this.#connect()
+    let broken: Error | undefined
+    const fail = (error: unknown) => this.#fail(error, broken !== undefined)
     const client: SqlClient & { conn: PgPoolClientLike } = {
       conn,
       async query(text, params = []) {
-        const res = await conn.query(pgQuery(text, params))
-        return res.rows
+        try {
+          const res = await conn.query(pgQuery(text, params))
+          return res.rows
+        } catch (error) {
+          throw fail(error)
+        }
       },
       queryText(text, params = []) {
         return this.query(text, params)
       },
     }
-    let broken: Error | undefined
     // A terminated backend makes the client emit 'error'; without a listener that would crash the process.
     const onError = (error: Error) => {
       broken = error
@@ -129,7 +192,7 @@ class PgDatabase implements Database {
         // The connection is gone (terminated backend, network): never hand it back to the pool.
         broken = rollbackError as Error
       }
-      throw error
+      throw fail(error)
     } finally {
       conn.off('error', onError)
       conn.release(broken ?? false)
@@ -153,8 +216,14 @@ class PgliteDatabase implements Database {
   constructor(
     readonly drizzle: unknown,
     private readonly pg: PGliteLike,
+    private readonly tables: ReadonlySet<string>,
   ) {
     this.#wire = supportsWire(pg) ? pg : undefined
+  }
+
+  /** A failed statement as the seam reports it: a closed instance ("PGlite is closed") by its closed state. */
+  #fail(error: unknown): unknown {
+    return classifyAtSeam(error, { closed: this.pg.closed === true, tables: this.tables })
   }
 
   /** PGlite parses known types unless told otherwise: map every type it knows to the identity. */
@@ -170,33 +239,52 @@ class PgliteDatabase implements Database {
   }
 
   async query(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
-    const parsers = await this.#rawParsers()
-    const res = await this.pg.query(text, params as unknown[], { parsers })
-    return res.rows
+    try {
+      const parsers = await this.#rawParsers()
+      const res = await this.pg.query(text, params as unknown[], { parsers })
+      return res.rows
+    } catch (error) {
+      throw this.#fail(error)
+    }
   }
 
   async queryText(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
-    // Rewind's own reads (records, events, time travel) take the prepared path too, in a transaction of their
-    // own: PGlite's query() would parse and plan the text again and copy every field of the result.
-    if (this.#wire) return this.transaction((client) => client.queryText(text, params))
-    const res = await this.pg.query(text, params as unknown[])
-    return res.rows
+    try {
+      // Rewind's own reads (records, events, time travel) take the prepared path too, in a transaction of their
+      // own: PGlite's query() would parse and plan the text again and copy every field of the result.
+      if (this.#wire) return await this.transaction((client) => client.queryText(text, params))
+      const res = await this.pg.query(text, params as unknown[])
+      return res.rows
+    } catch (error) {
+      throw databaseFailure(this.#fail(error))
+    }
   }
 
   async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.#transaction(fn)
+    } catch (error) {
+      throw this.#fail(error)
+    }
+  }
+
+  async #transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
     // PGlite is one connection: its transaction() holds a mutex, so concurrent callers queue up here.
     const wire = this.#wire
+    const fail = (error: unknown) => {
+      throw this.#fail(error)
+    }
     if (!wire) {
       const parsers = await this.#rawParsers()
       return this.pg.transaction((tx) =>
         fn({
           tx,
           async query(text, params = []) {
-            const res = await tx.query(text, params as unknown[], { parsers })
+            const res = await tx.query(text, params as unknown[], { parsers }).catch(fail)
             return res.rows
           },
           async queryText(text, params = []) {
-            const res = await tx.query(text, params as unknown[])
+            const res = await tx.query(text, params as unknown[]).catch(fail)
             return res.rows
           },
         } as SqlClient & { tx: PGliteLike }),
@@ -211,7 +299,7 @@ class PgliteDatabase implements Database {
           return Promise.reject(
             new RewindError('INTERNAL', 'this transaction has ended; run the query in a new one'),
           )
-        return wireQuery(wire, text, params)
+        return wireQuery(wire, text, params).catch(fail)
       }
       const client: SqlClient & { tx: PGliteLike } = { tx, query: run, queryText: run }
       try {
@@ -231,16 +319,20 @@ class PgliteDatabase implements Database {
   }
 }
 
-/** Wraps the app's Drizzle database (over PGlite or a pg Pool) for Rewind's own queries. */
-export function databaseFromDrizzle(db: unknown): Database {
+/**
+ * Wraps the app's Drizzle database (over PGlite or a pg Pool) for Rewind's own queries. `tables` are the names
+ * of Rewind's tables (plain and schema-qualified), so that a statement failing on one that does not exist says so.
+ */
+export function databaseFromDrizzle(db: unknown, tables: Iterable<string> = []): Database {
   const client = (db as { $client?: unknown } | null)?.$client
+  const names = new Set(tables)
   if (client && typeof client === 'object') {
     const c = client as Record<string, unknown>
     if (typeof c.exec === 'function' && typeof c.transaction === 'function') {
-      return new PgliteDatabase(db, client as PGliteLike)
+      return new PgliteDatabase(db, client as PGliteLike, names)
     }
     if (typeof c.connect === 'function' && typeof c.query === 'function' && 'totalCount' in c) {
-      return new PgDatabase(db, client as PgPoolLike)
+      return new PgDatabase(db, client as PgPoolLike, names)
     }
   }
   throw new RewindError(

@@ -14,6 +14,11 @@ export interface ParsedTimestamp {
   readonly micros: bigint
   /** Whether the text carried an offset or `Z`. */
   readonly hasZone: boolean
+  /**
+   * Whether the text had non-zero digits past the microsecond (7 to 9 fractional digits): PostgreSQL rounds
+   * them away, and `micros` is rounded the same way.
+   */
+  readonly rounded: boolean
 }
 
 const MAX_YEAR = 294276
@@ -42,18 +47,20 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   date.setUTCHours(0, 0, 0, 0)
   let micros = BigInt(date.getTime()) * 1000n
   micros += BigInt(hour * 3600 + minute * 60 + second) * 1_000_000n
+  let rounded = false
   if (frac !== undefined) {
     // PostgreSQL rounds to microseconds; so do we, half away from zero.
     const digits = `${frac}000000000`.slice(0, 9)
     let us = BigInt(digits.slice(0, 6))
     if (Number(digits[6]) >= 5) us += 1n
     micros += us
+    rounded = /[1-9]/.test(digits.slice(6))
   }
   if (sign !== undefined) {
     const offsetSeconds = Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0)
     micros += (sign === '+' ? -1n : 1n) * BigInt(offsetSeconds) * 1_000_000n
   }
-  return { micros, hasZone: z !== undefined || sign !== undefined }
+  return { micros, hasZone: z !== undefined || sign !== undefined, rounded }
 }
 
 function pad(n: number, width: number): string {
@@ -138,6 +145,9 @@ export function nowMicros(): bigint {
   return now
 }
 
+/** The whitespace PostgreSQL's array parser skips around elements: space, \t, \n, \r, \v, \f, nothing else. */
+const ARRAY_SPACE = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g
+
 /** Parses a PostgreSQL array literal (`{a,"b c",NULL,{1,2}}`) into nested arrays of element texts. */
 export function parseArrayLiteral(text: string): unknown[] {
   let i = 0
@@ -172,7 +182,9 @@ export function parseArrayLiteral(text: string): unknown[] {
       } else {
         let j = i
         while (j < text.length && text[j] !== ',' && text[j] !== '}') j++
-        const raw = text.slice(i, j).trim()
+        // PostgreSQL quotes every element with whitespace in its own, ASCII, sense (array_isspace), so an
+        // unquoted element is taken whole: JavaScript's trim() would also strip U+00A0, U+2028, U+3000, U+FEFF.
+        const raw = text.slice(i, j).replace(ARRAY_SPACE, '')
         out.push(raw.toUpperCase() === 'NULL' ? null : raw)
         i = j
       }

@@ -75,6 +75,11 @@ export async function appendOnlyProblems(
       problems.push(
         `the append-only trigger "${trigger}" of the event log ${target} is disabled, so ${what} of events are not refused; enable it: ALTER TABLE ${target} ENABLE ALWAYS TRIGGER ${quoteIdent(trigger)}`,
       )
+    } else if (row.enabled === 'O') {
+      // Plain ENABLE (what re-enabling with ENABLE TRIGGER USER gives): a replica session skips the trigger.
+      problems.push(
+        `the append-only trigger "${trigger}" of the event log ${target} is enabled but not ALWAYS, so a session with session_replication_role = replica gets past it (${what}); enable it always: ALTER TABLE ${target} ENABLE ALWAYS TRIGGER ${quoteIdent(trigger)}`,
+      )
     }
   }
   return problems

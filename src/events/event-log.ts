@@ -1,12 +1,5 @@
 import type { EventSink, WriteEvent } from '../actions/pipeline.js'
-import {
-  type CastResult,
-  type ColumnCodec,
-  type Json,
-  jsonProblem,
-  sameJson,
-  tableCodecs,
-} from '../data/column-codec.js'
+import { type CastResult, type ColumnCodec, type Json, sameJson, tableCodecs } from '../data/column-codec.js'
 import type { RawRow, SqlClient } from '../data/database.js'
 import { Params } from '../data/statements.js'
 import { RewindError } from '../errors/rewind-error.js'
@@ -16,6 +9,7 @@ import { uuidv7 } from '../util/uuidv7.js'
 import { decrypt, encrypt, isCiphertext, type KeyProvider } from './encryption.js'
 import { advisoryKey, type ResolvedEventLog } from './event-log-config.js'
 import { EVENT_LOG_COLUMNS } from './event-log-table.js'
+import { metadataJson } from './metadata.js'
 
 /** Per-field encoders of an event's payloads: how to turn a stored JSON value back into the column's value. */
 export interface EventEncoders {
@@ -180,13 +174,12 @@ export class EventLog implements EventSink {
     if (Object.keys(data.encoders).length) encoders.data = data.encoders
     if (Object.keys(changed.encoders).length) encoders.changed = changed.encoders
 
-    const metadata = event.metadata ?? {}
-    const problem = jsonProblem(metadata, true)
-    if (problem) {
-      throw new RewindError('VALIDATION', `${resource.name}.${event.action}: metadata ${problem}`, {
+    const meta = metadataJson(event.metadata ?? {})
+    if (!meta.ok) {
+      throw new RewindError('VALIDATION', `${resource.name}.${event.action}: metadata ${meta.problem}`, {
         resource: resource.name,
         action: event.action,
-        issues: [{ path: ['metadata'], message: problem }],
+        issues: [{ path: ['metadata'], message: meta.problem }],
       })
     }
 
@@ -200,7 +193,7 @@ export class EventLog implements EventSink {
       String(resource.events.versions?.[event.action] ?? 1),
       JSON.stringify(data.values),
       JSON.stringify(changed.values),
-      JSON.stringify(metadata),
+      JSON.stringify(meta.value),
       JSON.stringify(encoders),
       occurredAt(event),
       event.tenant === undefined || event.tenant === null ? null : tenantText(event.tenant),

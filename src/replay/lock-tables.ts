@@ -6,7 +6,7 @@ const ATTEMPT_WAIT = '200ms'
 const ATTEMPTS = 50
 
 /**
- * Runs `fn` in a transaction that first locks `tables` (qualified names) in `mode`.
+ * Runs `fn` in a transaction that first locks `tables` (qualified names) in `mode`, without JIT compilation.
  *
  * Writers in flight finish first; writers that come later wait until the transaction ends. An attempt waits
  * a short time for the locks and, if it does not get them all, gives them back and tries again: a writer that
@@ -24,6 +24,10 @@ export async function inLockedTransaction<T>(
     let locked = false
     try {
       return await db.transaction(async (client) => {
+        // Replays and verifications run many small statements over a handful of rows each, while writers
+        // wait: with PostgreSQL's default jit = on, planning some of them (diffs, copies, bulk writes) over
+        // estimated costs JIT-compiled them for 0.5-1.5 s per table. Never worth it here. (PGlite accepts it too.)
+        await client.query('SET LOCAL jit = off')
         if (tables.length > 0) {
           await client.query(`SET LOCAL lock_timeout = '${ATTEMPT_WAIT}'`)
           await client.query(`LOCK TABLE ${tables.join(', ')} IN ${mode} MODE`)

@@ -1,4 +1,4 @@
-import { type Json, sameJson } from '../data/column-codec.js'
+import { castMessage, type Json, sameJson } from '../data/column-codec.js'
 import type { RawRow } from '../data/database.js'
 import { appRecord, Params } from '../data/statements.js'
 import { RewindError } from '../errors/rewind-error.js'
@@ -101,9 +101,10 @@ export class TimeTravel {
     const col = (key: string) => quoteIdent(log.codecs.get(key)!.name)
     const cast = resource.codecs.get(resource.primaryKey)!.fromApp(id)
     if (!cast.ok) {
-      throw new RewindError('VALIDATION', `${resource.name}: invalid id: ${cast.message}`, {
+      const message = castMessage(cast, resource.sensitive.has(resource.primaryKey))
+      throw new RewindError('VALIDATION', `${resource.name}: invalid id: ${message}`, {
         resource: resource.name,
-        issues: [{ path: ['id'], message: cast.message }],
+        issues: [{ path: ['id'], message }],
       })
     }
     const params = new Params()

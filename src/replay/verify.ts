@@ -1,6 +1,7 @@
 import { newScope, type Scope } from '../actions/scope.js'
 import { type Json, sameJson } from '../data/column-codec.js'
 import { canonicalRow, selectList } from '../data/statements.js'
+import { failureIn } from '../errors/database-failure.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 import { inLockedTransaction } from './lock-tables.js'
@@ -75,7 +76,7 @@ export async function verifyReplay(replayer: Replayer, options: VerifyOptions = 
     })
   } catch (error) {
     if (error instanceof Rollback) return error.result
-    throw error
+    throw failureIn(error, 'verifyReplay')
   }
   throw new Error('unreachable: verification always rolls back')
 }

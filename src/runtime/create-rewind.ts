@@ -1,6 +1,8 @@
+import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
 import type { CallOptions } from '../actions/changeset.js'
 import { ActionEngine, type EventSink, type ExecOptions } from '../actions/pipeline.js'
 import { type Database, databaseFromDrizzle } from '../data/database.js'
+import { failureIn } from '../errors/database-failure.js'
 import { definitionError, RewindError } from '../errors/rewind-error.js'
 import { appendOnlyStatements } from '../events/append-only.js'
 import { type EventFilter, EventLog, type EventPage } from '../events/event-log.js'
@@ -30,7 +32,10 @@ export interface RunOptions extends CallOptions {
   readonly tenant?: unknown
   /** Free context for changes and hooks. */
   readonly context?: Readonly<Record<string, unknown>>
-  /** Stored with the action's event (for example a request id). Not inherited by nested actions. */
+  /**
+   * Stored with the action's event (for example a request id): JSON, with Dates anywhere inside stored as ISO
+   * 8601 strings. Not inherited by nested actions.
+   */
   readonly metadata?: Readonly<Record<string, unknown>>
   /** Set false to skip policies (for trusted system code). */
   readonly authorize?: boolean
@@ -161,7 +166,11 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
    * has its create event, every event's resource is known, positions and transaction ids are well formed.
    */
   async checkConsistency(options?: { readonly maxFindings?: number }): Promise<ConsistencyReport> {
-    return checkConsistency(this.#replayer(), options)
+    try {
+      return await checkConsistency(this.#replayer(), options)
+    } catch (error) {
+      throw failureIn(error, 'checkConsistency')
+    }
   }
 
   #replayerInstance: Replayer | undefined
@@ -294,10 +303,14 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
    * safe under concurrency). For production, generate migrations with drizzle-kit instead.
    */
   async createTables(): Promise<void> {
-    await this.#db.transaction(async (client) => {
-      await client.query(`SELECT pg_advisory_xact_lock(${CREATE_TABLES_LOCK})`)
-      for (const statement of this.schemaSql()) await client.query(statement)
-    })
+    try {
+      await this.#db.transaction(async (client) => {
+        await client.query(`SELECT pg_advisory_xact_lock(${CREATE_TABLES_LOCK})`)
+        for (const statement of this.schemaSql()) await client.query(statement)
+      })
+    } catch (error) {
+      throw failureIn(error, 'createTables')
+    }
   }
 
   /** Closes the embedded database Rewind opened (a database you passed stays yours to close). */
@@ -316,6 +329,14 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     }
     return r
   }
+}
+
+/** The names PostgreSQL gives the tables in its messages (schema-qualified when in a schema). */
+function tableNames(tables: readonly PgTable[]): string[] {
+  return tables.map((table) => {
+    const { name, schema } = getTableConfig(table)
+    return schema ? `${schema}.${name}` : name
+  })
 }
 
 /** The advisory-lock key createTables takes (the text "rewind:createTables" hashed once, a constant). */
@@ -399,6 +420,10 @@ export async function createRewind<const R extends readonly AnyResource[]>(
   const log = config.eventLog
     ? new EventLog(resolveEventLog(config.eventLog, resources), resources)
     : undefined
+  const tables = tableNames([
+    ...[...resources.values()].map((r) => r.table),
+    ...(log ? [log.config.table] : []),
+  ])
   let db: Database
   let close: (() => Promise<void>) | undefined
   let createTables = config.createTables
@@ -413,11 +438,11 @@ export async function createRewind<const R extends readonly AnyResource[]>(
       purpose,
     )
     const client = new PGlite()
-    db = databaseFromDrizzle(drizzle({ client }))
+    db = databaseFromDrizzle(drizzle({ client }), tables)
     close = () => client.close()
     createTables ??= true
   } else {
-    db = databaseFromDrizzle(config.db)
+    db = databaseFromDrizzle(config.db, tables)
   }
   const rewind = new Rewind<R>(db, resources, log, close)
   if (createTables) await rewind.createTables()

@@ -1,5 +1,7 @@
+import { castMessage } from '../data/column-codec.js'
 import type { Database } from '../data/database.js'
 import { appRecord, canonicalRow, Params, selectByKey, selectList } from '../data/statements.js'
+import { inContext } from '../errors/database-failure.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
@@ -36,7 +38,10 @@ function tenantValue(resource: AnyResource, tenant: unknown, op: string) {
     )
   }
   const cast = resource.codecs.get(resource.tenant)!.fromApp(tenant)
-  if (!cast.ok) throw invalid(resource, `invalid tenant: ${cast.message}`, ['tenant'])
+  if (!cast.ok) {
+    const message = castMessage(cast, resource.sensitive.has(resource.tenant))
+    throw invalid(resource, `invalid tenant: ${message}`, ['tenant'])
+  }
   return cast.value
 }
 
@@ -50,13 +55,16 @@ export async function readOne(
   const t = tenantValue(resource, tenant, 'get')
   const cast = resource.codecs.get(resource.primaryKey)!.fromApp(id)
   if (!cast.ok) {
-    throw new RewindError('VALIDATION', `${resource.name}.get: invalid id: ${cast.message}`, {
+    const message = castMessage(cast, resource.sensitive.has(resource.primaryKey))
+    throw new RewindError('VALIDATION', `${resource.name}.get: invalid id: ${message}`, {
       resource: resource.name,
-      issues: [{ path: ['id'], message: cast.message }],
+      issues: [{ path: ['id'], message }],
     })
   }
   const q = selectByKey(resource, cast.value, t, false)
-  const rows = await db.queryText(q.text, q.params)
+  const rows = await db.queryText(q.text, q.params).catch((error: unknown) => {
+    throw inContext(error, `${resource.name}.get`, resource.name) ?? error
+  })
   return rows[0] ? appRecord(resource, canonicalRow(resource, rows[0])) : undefined
 }
 
@@ -79,7 +87,10 @@ export async function readList(
       continue
     }
     const cast = codec.fromApp(value)
-    if (!cast.ok) throw invalid(resource, `where.${key}: ${cast.message}`, ['where', key])
+    if (!cast.ok) {
+      const message = castMessage(cast, resource.sensitive.has(key))
+      throw invalid(resource, `where.${key}: ${message}`, ['where', key])
+    }
     conds.push(`${quoteIdent(codec.name)} = ${params.add(codec, cast.value)}`)
   }
   if (t !== undefined) {
@@ -120,6 +131,8 @@ export async function readList(
   text += ` ORDER BY ${order.join(', ')}`
   text += ` LIMIT ${options.limit ?? MAX_LIMIT}`
   if (options.offset) text += ` OFFSET ${options.offset}`
-  const rows = await db.queryText(text, params.values)
+  const rows = await db.queryText(text, params.values).catch((error: unknown) => {
+    throw inContext(error, `${resource.name}.list`, resource.name) ?? error
+  })
   return rows.map((row) => appRecord(resource, canonicalRow(resource, row)))
 }

@@ -221,6 +221,37 @@ describe.each(backends)('the event log on $name', (backend) => {
     expect(rows.map((r) => r.email)).toEqual(['legacy@example.com'])
   })
 
+  it('stores Dates anywhere in metadata as ISO 8601 strings, and refuses what JSON cannot hold', async () => {
+    const at = new Date('2026-01-02T03:04:05.678Z')
+    await rewind.run(
+      Account,
+      'upsert',
+      { email: 'md@example.com', name: 'Md' },
+      { metadata: { requestId: 'r-1', at, nested: { list: [new Date(0), 1, 'x'], none: null } } },
+    )
+    const [event] = await all()
+    expect(event!.metadata).toEqual({
+      requestId: 'r-1',
+      at: '2026-01-02T03:04:05.678Z',
+      nested: { list: ['1970-01-01T00:00:00.000Z', 1, 'x'], none: null },
+    })
+    for (const metadata of [
+      { at: new Date(Number.NaN) },
+      { deep: [{ at: new Date('nope') }] },
+      { n: 10n },
+      { m: new Map([['a', 1]]) },
+      { f: () => 1 },
+      { x: Number.POSITIVE_INFINITY },
+    ]) {
+      const e = await expectCode(
+        rewind.run(Account, 'upsert', { email: 'md2@example.com', name: 'Md' }, { metadata }),
+        'VALIDATION',
+      )
+      expect(e.issues.map((i) => i.path)).toEqual([['metadata']])
+    }
+    expect(await all()).toHaveLength(1)
+  })
+
   it('round-trips values exactly: microseconds, bigint, numeric, binary, arrays of binary, JSON', async () => {
     const bytes = Buffer.from([0, 255, 128, 10, 13, 0xc3, 0x28])
     const acc = await rewind.run(Account, 'register', {
@@ -296,6 +327,37 @@ describe.each(backends)('the event log on $name', (backend) => {
       await expect(rewind.database.query(statement)).rejects.toThrow(/append-only/)
     }
     expect(await all()).toHaveLength(1)
+  })
+
+  it('a replica session does not get past the trigger; its owner disabling it does, and checkConsistency reports it', async () => {
+    // An action without sensitive arguments: redacted values (no key here) cannot be replayed, which the check would report.
+    await rewind.run(Account, 'upsert', { email: 'at@example.com', name: 'At' })
+    const kinds = async () => (await rewind.checkConsistency()).findings.map((f) => f.kind)
+    expect(await kinds()).toEqual([])
+    /** Runs an UPDATE of the log in a transaction that is then rolled back: its error message, or 'updated'. */
+    const tryUpdate = (setup: string[]) =>
+      rewind.database
+        .transaction(async (client) => {
+          for (const statement of setup) await client.query(statement)
+          const outcome = await client.query("UPDATE events SET action = 'forged'").then(
+            () => 'updated',
+            (e: Error) => e.message,
+          )
+          throw Object.assign(new Error('roll back'), { outcome })
+        })
+        .catch((e: { outcome?: string }) => e.outcome)
+    // The triggers are ENABLE ALWAYS: a session that skips ordinary triggers still meets them.
+    expect(await tryUpdate(['SET LOCAL session_replication_role = replica'])).toMatch(/append-only/)
+
+    // What docs/guarantees.md says: the owner (or a superuser) gets past them by disabling them.
+    await rewind.database.query('ALTER TABLE events DISABLE TRIGGER USER')
+    await rewind.database.query("UPDATE events SET action = 'forged'")
+    expect((await all()).map((e) => e.action)).toEqual(['forged'])
+    expect(await kinds()).toContain('append-only-trigger')
+    // Enabled again without ALWAYS, a replica session skips them: still reported.
+    await rewind.database.query('ALTER TABLE events ENABLE TRIGGER USER')
+    expect(await tryUpdate(['SET LOCAL session_replication_role = replica'])).toBe('updated')
+    expect(await kinds()).toContain('append-only-trigger')
   })
 })
 

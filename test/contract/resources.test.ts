@@ -1,9 +1,57 @@
-import { numeric, pgTable } from 'drizzle-orm/pg-core'
+import { numeric, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { canonicalNumeric, tableCodecs } from '../../src/data/column-codec.js'
-import { createRewind, isRewindError, type Rewind, type RewindError } from '../../src/index.js'
+import {
+  change,
+  createRewind,
+  defineResource,
+  generateId,
+  isRewindError,
+  length,
+  type Rewind,
+  type RewindError,
+} from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { Article, allResources, Membership, Org, sentEmails, User } from '../support/domain.js'
+
+/** Timestamps of every kind, to check what a column would round. */
+const stamps = pgTable('stamps', {
+  id: uuid('id').primaryKey(),
+  at: timestamp('at', { withTimezone: true, precision: 6, mode: 'string' }),
+  atDate: timestamp('at_date', { withTimezone: true, precision: 6 }),
+  local: timestamp('local', { precision: 6, mode: 'string' }),
+  ms: timestamp('ms', { withTimezone: true, precision: 3, mode: 'string' }),
+})
+const Stamp = defineResource(stamps, {
+  name: 'Stamp',
+  actions: (a) => ({
+    create: a.create({ accept: ['at', 'atDate', 'local', 'ms'], changes: [generateId()] }),
+  }),
+})
+
+/** A name a change may compute from an argument: validations must hold it to the same rule as an input. */
+const labels = pgTable('labels', { id: uuid('id').primaryKey(), name: text('name') })
+const fromRaw = change('fromRaw', (cs: any) => {
+  if (cs.args.raw !== undefined) cs.set('name', cs.args.raw.trim())
+})
+const Label = defineResource(labels, {
+  name: 'Label',
+  actions: (a) => ({
+    create: a.create({
+      accept: ['name'],
+      arguments: { raw: z.string().optional() },
+      changes: [generateId(), fromRaw],
+      validations: [length('name', { min: 1 })],
+    }),
+    rename: a.update({
+      accept: ['name'],
+      arguments: { raw: z.string().optional() },
+      changes: [fromRaw],
+      validations: [length('name', { min: 1 })],
+    }),
+  }),
+})
 
 async function expectError(promise: Promise<unknown>, code: string): Promise<RewindError> {
   try {
@@ -174,6 +222,31 @@ describe.each(backends)('resources and actions on $name', (backend) => {
       const org = await rewind.run(Org, 'create', { name: 'Acme' })
       const e2 = await expectError(rewind.run(Org, 'rename', { name: 'A' }, { id: org.id }), 'VALIDATION')
       expect(e2.issues).toEqual([{ path: ['name'], message: 'must be at least 2 long, got 1' }])
+    })
+
+    it('length({ min: 1 }) refuses an empty value on create and update, given or set by a change', async () => {
+      const local = await createRewind({ db: tdb.db, resources: [Label], createTables: true })
+      try {
+        const tooShort = [{ path: ['name'], message: 'must be at least 1 long, got 0' }]
+        for (const input of [{ name: '' }, { raw: '   ' }, { name: 'ok', raw: '' }]) {
+          const e = await expectError(local.run(Label, 'create', input), 'VALIDATION')
+          expect(e.issues, JSON.stringify(input)).toEqual(tooShort)
+        }
+        expect(await count('labels')).toBe(0)
+        const l = await local.run(Label, 'create', { raw: ' fine ' })
+        expect(l.name).toBe('fine')
+        for (const input of [{ name: '' }, { raw: ' ' }, { name: 'ok', raw: '' }]) {
+          const e = await expectError(local.run(Label, 'rename', input, { id: l.id }), 'VALIDATION')
+          expect(e.issues, JSON.stringify(input)).toEqual(tooShort)
+        }
+        expect((await local.get(Label, l.id))?.name).toBe('fine')
+        expect((await local.run(Label, 'rename', { raw: 'x' }, { id: l.id })).name).toBe('x')
+        // Absent stays absent: the validation checks values, not presence.
+        expect((await local.run(Label, 'create', {})).name).toBeNull()
+      } finally {
+        await local.close()
+        await rewind.database.query('DROP TABLE labels')
+      }
     })
 
     it('maps a unique violation to CONFLICT keeping the SQLSTATE', async () => {
@@ -416,6 +489,44 @@ describe.each(backends)('resources and actions on $name', (backend) => {
       // The stored row reads back in the same text as the cast input.
       const a = await rewind.run(Article, 'create', { title: 'numbers', price: '0' }, { tenant: 't1' })
       expect(a.price).toBe('0.0000')
+    })
+
+    it('a timestamp with digits past the microsecond is refused, not rounded, naming the field', async () => {
+      const local = await createRewind({ db: tdb.db, resources: [Stamp], createTables: true })
+      try {
+        for (const [field, value] of [
+          ['at', '2026-01-02T03:04:05.1234567Z'],
+          ['at', '2026-01-02T03:04:05.123456789+02:00'],
+          ['at', '2026-01-02 03:04:05.000000001Z'],
+          ['atDate', '2026-01-02T03:04:05.9999995Z'],
+          ['local', '2026-01-02 03:04:05.12345678'],
+          ['ms', '2026-01-02T03:04:05.1234Z'],
+          ['ms', '2026-01-02T03:04:05.1230001Z'],
+        ] as const) {
+          const e = await expectError(local.run(Stamp, 'create', { [field]: value }), 'VALIDATION')
+          expect(
+            e.issues.map((i) => i.path),
+            value,
+          ).toEqual([[field]])
+          expect(e.issues[0]!.message).toMatch(/would round it/)
+        }
+        expect(await count('stamps')).toBe(0)
+        // Extra digits that are all zero lose nothing.
+        const s = await local.run(Stamp, 'create', {
+          at: '2026-01-02T03:04:05.123456000Z',
+          local: '2026-01-02 03:04:05.1234560',
+          ms: '2026-01-02T03:04:05.1230000Z',
+        })
+        expect(s).toMatchObject({
+          at: '2026-01-02T03:04:05.123456Z',
+          local: '2026-01-02T03:04:05.123456',
+          ms: '2026-01-02T03:04:05.123000Z',
+        })
+        expect(await local.get(Stamp, s.id)).toEqual(s)
+      } finally {
+        await local.close()
+        await rewind.database.query('DROP TABLE stamps')
+      }
     })
 
     it('bigint, numeric, arrays, JSON and booleans', async () => {
