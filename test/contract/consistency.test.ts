@@ -100,4 +100,58 @@ describe.each(backends)('checkConsistency on $name', (backend) => {
     })
     expect(report.findings.find((f) => f.kind === 'event-without-row')).toMatchObject({ resource: 'Note' })
   })
+  it('reports a dropped or a disabled append-only trigger by name; createTables() restores it', async () => {
+    await history()
+    const broken = [
+      ['DROP TRIGGER events_no_update_delete ON events', /no append-only trigger "events_no_update_delete"/],
+      [
+        'ALTER TABLE events DISABLE TRIGGER events_no_update_delete',
+        /"events_no_update_delete" .* is disabled/,
+      ],
+      ['DROP TRIGGER events_no_truncate ON events', /no append-only trigger "events_no_truncate"/],
+      ['ALTER TABLE events DISABLE TRIGGER events_no_truncate', /"events_no_truncate" .* is disabled/],
+    ] as const
+    for (const [statement, message] of broken) {
+      await sql(statement)
+      const report = await rewind.checkConsistency()
+      expect(report, statement).toEqual({
+        ok: false,
+        findings: [{ kind: 'append-only-trigger', message: expect.stringMatching(message) }],
+        events: 4,
+      })
+      await rewind.createTables()
+      expect(await rewind.checkConsistency(), statement).toEqual({ ok: true, findings: [], events: 4 })
+    }
+    // Restored, the trigger refuses changes again.
+    await expect(sql("UPDATE events SET action = 'forged'")).rejects.toThrow(/append-only/)
+  })
+
+  it('the triggers fire also in a session with session_replication_role = replica (ENABLE ALWAYS)', async () => {
+    await history()
+    const before = await sql('SELECT * FROM events ORDER BY position')
+    expect(before).toHaveLength(4)
+    /** Runs one statement in replica mode, in a transaction that is always rolled back. */
+    const inReplica = (statement: string) =>
+      rewind.database.transaction(async (client) => {
+        await client.query('SET LOCAL session_replication_role = replica')
+        expect(await client.query('SHOW session_replication_role')).toEqual([
+          { session_replication_role: 'replica' },
+        ])
+        await client.query(statement)
+        throw new Error('went through')
+      })
+    for (const statement of [
+      "UPDATE events SET action = 'forged'",
+      'DELETE FROM events',
+      'TRUNCATE events',
+    ]) {
+      await expect(inReplica(statement), statement).rejects.toThrow(/append-only/)
+    }
+    // The control: replica mode does skip a trigger enabled the ordinary way, so the refusals above are
+    // owed to ENABLE ALWAYS. (This test ends with the trigger in that state; beforeEach recreates the log.)
+    await sql('ALTER TABLE events ENABLE TRIGGER events_no_update_delete')
+    await expect(inReplica("UPDATE events SET action = 'forged'")).rejects.toThrow('went through')
+    // Every attempt was rolled back: the log is as it was.
+    expect(await sql('SELECT * FROM events ORDER BY position')).toEqual(before)
+  })
 })
