@@ -185,6 +185,11 @@ export function parseTime(option: string, text: string | undefined): string | un
   const trimmed = text.trim()
   const candidate = /^\d{4,6}-\d{2}-\d{2}$/.test(trimmed) ? `${trimmed}T00:00:00` : trimmed
   const parsed = parseTimestamp(candidate)
+  if (parsed?.rounded) {
+    throw new UsageError(
+      `invalid ${option} "${text}": more than 6 fractional digits; the log keeps microseconds, so it would be rounded`,
+    )
+  }
   if (!parsed) {
     throw new UsageError(
       `invalid ${option} "${text}": expected an ISO 8601 time such as 2026-01-31 or 2026-01-31T12:00:00Z (UTC unless an offset is given)`,

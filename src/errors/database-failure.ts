@@ -76,15 +76,31 @@ function driverText(error: unknown): string {
 /** Errors made at the database seam, without a resource yet: the action pipeline adds its resource and action. */
 const seamErrors = new WeakSet<RewindError>()
 
-function seamError(message: string, cause: unknown, sqlState: string | undefined): RewindError {
-  const error = new RewindError('DATABASE', message, { cause, sqlState })
+function seamError(
+  message: string,
+  cause: unknown,
+  sqlState: string | undefined,
+  details?: Readonly<Record<string, unknown>>,
+): RewindError {
+  const error = new RewindError('DATABASE', message, { cause, sqlState, details })
   seamErrors.add(error)
   return error
 }
 
 /** A lost or refused connection (see {@link isConnectionFailure}, or a pool or instance the seam knows is closed). */
 export function connectionFailure(cause: unknown): RewindError {
-  return seamError(`the database connection failed: ${driverText(cause)}`, cause, sqlStateOf(cause))
+  return seamError(`the database connection failed: ${driverText(cause)}`, cause, sqlStateOf(cause), {
+    connection: true,
+  })
+}
+
+/**
+ * True when a failure, or one it was caused by, is a lost or refused connection: a driver's error of that kind,
+ * or a {@link connectionFailure} (`details.connection`) that already named it.
+ */
+export function isLostConnection(error: unknown): boolean {
+  for (const e of chain(error)) if (isRewindError(e) && e.details.connection === true) return true
+  return isConnectionFailure(error)
 }
 
 /** One of Rewind's tables does not exist: the schema was never created (an own `db` does not create it by default). */

@@ -54,6 +54,7 @@ export class RewindError extends Error {
    *   another tenant's record);
    * - `VALIDATION` from the database: `constraint`;
    * - `REPLAY`: `eventId` and `position` of the event that failed;
+   * - `DATABASE` for a lost or refused connection: `connection: true`;
    * - `INTERNAL` from an after-transaction hook: `committed: true` (the action itself did commit).
    * Empty when there is nothing more to say.
    */

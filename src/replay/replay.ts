@@ -6,6 +6,7 @@ import { newScope, type Scope, settleAfterTransaction } from '../actions/scope.j
 import type { Json } from '../data/column-codec.js'
 import type { Database } from '../data/database.js'
 import { Params, selectByKey } from '../data/statements.js'
+import { isLostConnection } from '../errors/database-failure.js'
 import { isRewindError, RewindError } from '../errors/rewind-error.js'
 import type { EventLog, ReplayedEvent } from '../events/event-log.js'
 import type { ReplayOverride } from '../events/event-log-config.js'
@@ -426,8 +427,10 @@ export class Replayer {
   }
 
   #failure(event: ReplayedEvent, target: AnyResource, action: string, error: unknown): RewindError {
+    // A lost connection is the database's failure, not the event's: DATABASE, still naming where it happened.
+    const lost = isLostConnection(error)
     return new RewindError(
-      'REPLAY',
+      lost ? 'DATABASE' : 'REPLAY',
       `replay failed at event ${event.id} (position ${event.position}, ${event.resource}.${event.action} v${event.version}${
         target.name !== event.resource || action !== event.action ? ` routed to ${target.name}.${action}` : ''
       }): ${(error as Error).message}`,
@@ -435,7 +438,9 @@ export class Replayer {
         cause: error,
         resource: target.name,
         action,
-        details: { eventId: event.id, position: event.position },
+        details: lost
+          ? { eventId: event.id, position: event.position, connection: true }
+          : { eventId: event.id, position: event.position },
       },
     )
   }

@@ -301,3 +301,60 @@ describe.each(backends)('a closed database on $name', (backend) => {
     }
   })
 })
+
+// Only PostgreSQL has a connection to lose: PGlite runs in the process, and closing it from inside its own
+// transaction would wait for that transaction (it is one session behind a mutex).
+describe.each(backends.filter((b) => b.name === 'postgres'))(
+  'a connection lost during a replay on $name',
+  (backend) => {
+    it('is a DATABASE failure naming the event, and the tables are as they were', async () => {
+      const tdb = await backend.create()
+      const pool = new pg.Pool({ connectionString: tdb.url, max: 2 })
+      pool.on('error', () => {})
+      const lines = pgTable('lines', { id: uuid('id').primaryKey(), text: text('text').notNull() })
+      let cut = false
+      const Line = defineResource(lines, {
+        name: 'Line',
+        actions: (a) => ({
+          create: a.create({
+            accept: ['text'],
+            changes: [
+              generateId(),
+              {
+                name: 'cut',
+                run: (cs) =>
+                  cs.afterAction(async (_record, ctx) => {
+                    if (!ctx.replaying || !cut) return
+                    await ctx.sql('SELECT pg_terminate_backend(pg_backend_pid())').catch(() => {})
+                  }),
+              },
+            ],
+          }),
+        }),
+        events: { allowHooksInReplay: { create: ['cut'] } },
+      })
+      try {
+        const rewind = await createRewind({
+          db: drizzlePg({ client: pool }),
+          resources: [Line],
+          eventLog: { table: eventLogTable('line_events') },
+          createTables: true,
+        })
+        await rewind.run(Line, 'create', { text: 'a' })
+        await rewind.run(Line, 'create', { text: 'b' })
+        cut = true
+        const err = (await rewind.replay().catch((e) => e)) as RewindError
+        expect(isRewindError(err, 'DATABASE')).toBe(true)
+        expect(err.details).toMatchObject({ connection: true })
+        expect(err.message).toMatch(
+          /^replay failed at event \d+ \(position \d, Line\.create v1\): .*connection failed/,
+        )
+        cut = false
+        expect((await rewind.list(Line)).map((l) => l.text).sort()).toEqual(['a', 'b'])
+      } finally {
+        await pool.end()
+        await tdb.close()
+      }
+    })
+  },
+)

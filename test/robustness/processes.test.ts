@@ -9,11 +9,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRewind, isRewindError, type Rewind } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { Account, events, loggedResources } from '../support/logged-domain.js'
-import { WORKER_KEY } from './shared.js'
+import { STARTERS_GO, WORKER_KEY } from './shared.js'
 
 const STRESS = process.env.STRESS === '1'
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
 const REPLAYER = fileURLToPath(new URL('./replayer.ts', import.meta.url))
+const STARTER = fileURLToPath(new URL('./starter.ts', import.meta.url))
 const postgres = backends.filter((b) => b.name === 'postgres')
 
 interface Child {
@@ -69,6 +70,15 @@ const waitFor = async (check: () => boolean, ms = 180_000) => {
   }
 }
 
+/** Polls an asynchronous condition until it holds (a bound only against a hang). */
+const waitForQuery = async (check: () => Promise<boolean>, ms = 180_000) => {
+  const until = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 const config = (db: unknown) =>
   ({
     db,
@@ -98,6 +108,39 @@ describe.each(postgres)('several application processes on $name', (backend) => {
     await rewind?.close()
     await tdb?.close()
   })
+
+  it(
+    '4 application processes starting at once on an empty database all create the tables; none fails',
+    async () => {
+      const fresh = await backend.create()
+      try {
+        const gate = await (fresh.db.$client as import('pg').Pool).connect()
+        await gate.query(`SELECT pg_advisory_lock(${STARTERS_GO})`)
+        const starters = Array.from({ length: 4 }, () => start(STARTER, { DATABASE_URL: fresh.url! }))
+        // Let them all go at once, when every one waits at the gate.
+        await waitForQuery(async () => {
+          const [row] = (
+            await gate.query(
+              `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`,
+              [STARTERS_GO],
+            )
+          ).rows
+          return row.n === 4
+        })
+        await gate.query(`SELECT pg_advisory_unlock(${STARTERS_GO})`)
+        const codes = await Promise.all(starters.map((s) => s.exited))
+        gate.release()
+        expect(codes).toEqual([0, 0, 0, 0])
+        expect(starters.map((s) => s.lines)).toEqual([['ok'], ['ok'], ['ok'], ['ok']])
+        const started = await createRewind(config(fresh.db))
+        expect(await started.checkConsistency()).toMatchObject({ ok: true })
+        await started.close()
+      } finally {
+        await fresh.close()
+      }
+    },
+    TIMEOUT,
+  )
 
   it(
     '4 writer processes lose no event, the log replays exactly, and a tailing reader skips nothing',
@@ -225,6 +268,19 @@ describe.each(postgres)('several application processes on $name', (backend) => {
 })
 
 describe('PGlite in a data directory', () => {
+  it('4 Rewind instances starting at once on one embedded database all create the tables', async () => {
+    const client = new PGlite()
+    try {
+      const db = drizzle({ client })
+      const started = await Promise.allSettled(Array.from({ length: 4 }, () => createRewind(config(db))))
+      expect(started.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'])
+      const rewind = (started[0] as PromiseFulfilledResult<Rewind<typeof loggedResources>>).value
+      expect(await rewind.checkConsistency()).toMatchObject({ ok: true })
+    } finally {
+      await client.close()
+    }
+  })
+
   it(
     'a writer killed during writes: the database reopens and the check is clean',
     async () => {
@@ -241,7 +297,7 @@ describe('PGlite in a data directory', () => {
             SEED: String(round + 3),
             WORKER: `p${round}`,
           })
-          await waitFor(() => w.lines.length > 5 + Math.floor(Math.random() * 10), 60_000)
+          await waitFor(() => w.lines.length > 5 + Math.floor(Math.random() * 10))
           w.proc.kill('SIGKILL')
           await w.exited
           const client = new PGlite(dir)
