@@ -156,8 +156,14 @@ export class EventLog implements EventSink {
     return !(ev.ignore ?? []).includes(action)
   }
 
-  /** Stores one event: payloads encoded (sensitive values encrypted or redacted), actor columns resolved. */
-  async record(client: SqlClient, event: WriteEvent): Promise<void> {
+  /**
+   * Stores one event: payloads encoded (sensitive values encrypted or redacted), actor columns resolved. With
+   * `returning`, gives the stored event back in its public shape (as {@link list} reads it), for inline
+   * projections.
+   */
+  async record(client: SqlClient, event: WriteEvent, returning?: false): Promise<undefined>
+  async record(client: SqlClient, event: WriteEvent, returning: true): Promise<RewindEvent>
+  async record(client: SqlClient, event: WriteEvent, returning = false): Promise<RewindEvent | undefined> {
     const { resource } = event
     const recordId = recordIdText(event.recordId)
     const aad = (part: string, key: string) => `${resource.name}\u0000${recordId}\u0000${part}\u0000${key}`
@@ -220,13 +226,16 @@ export class EventLog implements EventSink {
       params.push(codec.toText(cast.value))
     }
     const lock = advisoryKey(this.config.ordering, event)
+    const back = returning ? ` RETURNING ${this.#selectList()}` : ''
+    let rows: RawRow[]
     if (!lock) {
-      await client.queryText(this.#insertText, params)
+      rows = await client.queryText(this.#insertText + back, params)
     } else if (lock.length === 1) {
-      await client.queryText(this.#insertLockedText, [...params, String(lock[0])])
+      rows = await client.queryText(this.#insertLockedText + back, [...params, String(lock[0])])
     } else {
-      await client.queryText(this.#insertLocked2Text, [...params, String(lock[0]), String(lock[1])])
+      rows = await client.queryText(this.#insertLocked2Text + back, [...params, String(lock[0]), String(lock[1])])
     }
+    return returning ? this.decode(rows[0]!) : undefined
   }
 
   /**

@@ -30,6 +30,11 @@ export class LogTail {
     this.#cursor = afterPosition
   }
 
+  /** True while the tail waits at a gap for the transactions that could still fill it. */
+  get atGap(): boolean {
+    return this.#gapBound !== undefined
+  }
+
   /** The position of the last event handed out. */
   get position(): number {
     return this.#cursor

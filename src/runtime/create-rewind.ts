@@ -20,6 +20,11 @@ import type {
   AnyResource,
   InferRecord,
 } from '../resource/define-resource.js'
+import { Consumers } from '../consumers/consumers.js'
+import type { Consumer } from '../consumers/definitions.js'
+import { InlineProjections } from '../consumers/inline.js'
+import { checkConsumers, consumerTables } from '../consumers/registration.js'
+import { notifyStatements } from '../consumers/wake-ups.js'
 import { createTableStatements } from '../schema/create-tables.js'
 import { optionalImport } from '../util/optional-import.js'
 import { type ListOptions, readList, readOne } from './reads.js'
@@ -65,6 +70,12 @@ export interface RewindConfig<R extends readonly AnyResource[]> {
   readonly createTables?: boolean
   /** The event log: every tracked action records an event in it, in the action's transaction. */
   readonly eventLog?: EventLogConfig
+  /**
+   * Projections and subscriptions that follow the log (`defineProjection`, `defineSubscription`). Inline
+   * projections run in every action's transaction from now on; async ones run where
+   * `rewind.consumers.start()` is called. Needs `eventLog`.
+   */
+  readonly consumers?: readonly Consumer[]
 }
 
 /**
@@ -81,6 +92,8 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
   readonly #db: Database
   readonly resources: ReadonlyMap<string, R[number]>
   readonly #log: EventLog | undefined
+  readonly #consumerList: readonly Consumer[]
+  #consumers: Consumers | undefined
   #close: (() => Promise<void>) | undefined
 
   /** @internal use {@link createRewind}. */
@@ -89,12 +102,27 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     resources: ReadonlyMap<string, R[number]>,
     log: EventLog | undefined,
     close?: () => Promise<void>,
+    consumers: readonly Consumer[] = [],
   ) {
     this.#db = db
     this.resources = resources
     this.#log = log
-    this.#engine = new ActionEngine(db, resources, log satisfies EventSink | undefined)
+    this.#consumerList = consumers
+    const inline = consumers.filter((c) => c.kind === 'projection' && c.lifecycle === 'inline')
+    // Inline projections run where the pipeline records the event: the log's sink, wrapped.
+    const sink: EventSink | undefined =
+      log && inline.length > 0 ? new InlineProjections(log, db, inline as never) : log
+    this.#engine = new ActionEngine(db, resources, sink)
     this.#close = close
+  }
+
+  /**
+   * The projections and subscriptions registered with `createRewind({ consumers })`: `start()` runs the async
+   * ones in this process; `status()`, `retry()`, `skip()`, `rebuild()` by name.
+   */
+  get consumers(): Consumers {
+    this.#consumers ??= new Consumers(this.#db, this.#requireLog(), this.#consumerList)
+    return this.#consumers
   }
 
   /** @internal the event log (undefined when none is configured). */
@@ -292,8 +320,9 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     const tables = [...this.resources.values()].map((r) => r.table)
     if (!this.#log) return createTableStatements(tables)
     return [
-      ...createTableStatements([...tables, this.#log.config.table]),
+      ...createTableStatements([...tables, this.#log.config.table, ...consumerTables(this.#consumerList)]),
       ...appendOnlyStatements(this.#log.config.table),
+      ...notifyStatements(this.#log.config.table),
     ]
   }
 
@@ -315,6 +344,7 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
 
   /** Closes the embedded database Rewind opened (a database you passed stays yours to close). */
   async close(): Promise<void> {
+    await this.#consumers?.stop()
     await this.#close?.()
     this.#close = undefined
   }
@@ -420,9 +450,10 @@ export async function createRewind<const R extends readonly AnyResource[]>(
   const log = config.eventLog
     ? new EventLog(resolveEventLog(config.eventLog, resources), resources)
     : undefined
+  const consumers = checkConsumers(config.consumers, resources, log !== undefined)
   const tables = tableNames([
     ...[...resources.values()].map((r) => r.table),
-    ...(log ? [log.config.table] : []),
+    ...(log ? [log.config.table, ...consumerTables(consumers)] : []),
   ])
   let db: Database
   let close: (() => Promise<void>) | undefined
@@ -444,7 +475,7 @@ export async function createRewind<const R extends readonly AnyResource[]>(
   } else {
     db = databaseFromDrizzle(config.db, tables)
   }
-  const rewind = new Rewind<R>(db, resources, log, close)
+  const rewind = new Rewind<R>(db, resources, log, close, consumers)
   if (createTables) await rewind.createTables()
   return rewind
 }
