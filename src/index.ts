@@ -29,6 +29,27 @@ export {
   present,
   type ValidationOptions,
 } from './actions/validations.js'
+export type { ConsumerStatus, Consumers, StartOptions } from './consumers/consumers.js'
+export type { DeadLetter } from './consumers/dead-letters.js'
+export {
+  type BatchContext,
+  type Consumer,
+  type ConsumerEvent,
+  defineProjection,
+  defineSubscription,
+  type EventHandler,
+  type On,
+  type Projection,
+  type ProjectionConfig,
+  type ProjectionContext,
+  type RetryPolicy,
+  type StartFrom,
+  type Subscription,
+  type SubscriptionConfig,
+  type SubscriptionContext,
+} from './consumers/definitions.js'
+export type { RebuildResult } from './consumers/rebuild.js'
+export { rewindConsumers, rewindDeadLetters } from './consumers/tables.js'
 export type { Json } from './data/column-codec.js'
 export {
   HTTP_STATUS,

@@ -169,13 +169,13 @@ export const checkpoints = {
 
   /** Every partition's row of a consumer, locked until the caller's transaction ends (a rebuild fences runners). */
   async lockAll(run: Run, name: string): Promise<CheckpointRow[]> {
-    const rows = await run(`SELECT ${COLUMNS} FROM ${T} WHERE name = $1 ORDER BY partition FOR UPDATE`, [name])
+    const rows = await run(`SELECT ${COLUMNS} FROM ${T} WHERE name = $1 ORDER BY ${T}.partition FOR UPDATE`, [name])
     return rows.map(row)
   },
 
   async list(run: Run, name?: string): Promise<CheckpointRow[]> {
     const rows = await run(
-      `SELECT ${COLUMNS} FROM ${T} ${name === undefined ? '' : 'WHERE name = $1'} ORDER BY name, partition`,
+      `SELECT ${COLUMNS} FROM ${T} ${name === undefined ? '' : 'WHERE name = $1'} ORDER BY ${T}.name, ${T}.partition`,
       name === undefined ? [] : [name],
     )
     return rows.map(row)

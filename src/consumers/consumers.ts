@@ -78,6 +78,13 @@ export class Consumers {
     return this.#byName
   }
 
+  #owner: string | undefined
+
+  /** This process's name in the leases while its consumers run (`host:pid:random`), else undefined. */
+  get owner(): string | undefined {
+    return this.#owner
+  }
+
   /** Whether this process runs consumers now. */
   get running(): boolean {
     return this.#runners.length > 0
@@ -130,6 +137,7 @@ export class Consumers {
     await wake.start()
     this.#wake = wake
     const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+    this.#owner = owner
     const deps = {
       db: this.db,
       log: this.log,
@@ -158,6 +166,7 @@ export class Consumers {
     await Promise.all(runners.map((r) => r.stop()))
     await this.#wake?.close()
     this.#wake = undefined
+    this.#owner = undefined
   }
 
   /** Where every consumer is: position, lag, state, last error, dead letters (the figures of `rewind consumers`). */
@@ -252,21 +261,18 @@ export class Consumers {
    */
   async retry(name: string, eventId?: unknown): Promise<number> {
     this.#get(name)
-    let n = 0
-    if (eventId !== undefined) await this.#letter(name, eventId)
-    const letters = await deadLetters.markRetry(this.#run, name, eventId === undefined ? undefined : (await this.#letter(name, eventId)).position)
-    for (const l of letters) {
-      if (l.status !== 'stopped') {
-        n++
-        continue
-      }
-      // A stopped consumer's checkpoint is just before this event: running again delivers it.
+    const target = eventId === undefined ? undefined : await this.#letter(name, eventId)
+    // A consumer stopped on an event has its checkpoint just before it: running again delivers it.
+    const stopped = (await deadLetters.list(this.#run, name)).filter(
+      (l) => l.status === 'stopped' && (!target || l.recordKey === target.recordKey),
+    )
+    for (const l of stopped) {
       await deadLetters.remove(this.#run, name, l.position)
       await checkpoints.resume(this.#run, name, l.partition)
-      n++
     }
+    const marked = await deadLetters.markRetry(this.#run, name, target?.position)
     await this.#notify()
-    return n
+    return stopped.length + marked.length
   }
 
   /**

@@ -93,7 +93,7 @@ export const deadLetters = {
   async due(run: Run, consumer: string, partition: number): Promise<DeadLetter[]> {
     const rows = await run(
       `SELECT ${COLUMNS} FROM ${T} WHERE consumer = $1 AND partition = $2::text::int4 AND status = 'retry'
-       ORDER BY position`,
+       ORDER BY ${T}.position`,
       [consumer, String(partition)],
     )
     return rows.map(letter)
@@ -155,7 +155,7 @@ export const deadLetters = {
 
   async list(run: Run, consumer?: string): Promise<DeadLetter[]> {
     const rows = await run(
-      `SELECT ${COLUMNS} FROM ${T} ${consumer === undefined ? '' : 'WHERE consumer = $1'} ORDER BY consumer, position`,
+      `SELECT ${COLUMNS} FROM ${T} ${consumer === undefined ? '' : 'WHERE consumer = $1'} ORDER BY ${T}.consumer, ${T}.position`,
       consumer === undefined ? [] : [consumer],
     )
     return rows.map(letter)

@@ -5,7 +5,9 @@ import type { RewindEvent } from '../events/event-log.js'
 import type { ActionInput, ActionName, AnyResource, InferRecord } from '../resource/define-resource.js'
 
 /** A value as the log holds it: dates, bigints and bytes as strings, JSON as JSON. */
-export type JsonOf<V> = V extends Date | bigint | Uint8Array
+export type JsonOf<V> = V extends undefined
+  ? never
+  : V extends Date | bigint | Uint8Array
   ? string
   : V extends string | number | boolean | null
     ? V
@@ -26,7 +28,7 @@ export type ConsumerEvent<R extends AnyResource = AnyResource, N extends string 
 > & {
   readonly action: N
   readonly data: N extends ActionName<R>
-    ? { readonly [K in keyof ActionInput<R, N>]?: JsonOf<ActionInput<R, N>[K]> }
+    ? { readonly [K in keyof ActionInput<R, N>]: JsonOf<ActionInput<R, N>[K]> }
     : Readonly<Record<string, Json>>
   readonly changedAttributes: { readonly [K in keyof InferRecord<R>]?: JsonOf<InferRecord<R>[K]> }
 }

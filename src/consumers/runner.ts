@@ -154,11 +154,17 @@ export class ConsumerRunner {
   async #acquire(): Promise<boolean> {
     const { name } = this.consumer
     if (!this.deps.canTake(name)) return false
-    const position = await checkpoints.acquire(this.#run, name, this.partition, this.deps.owner, this.deps.leaseMs)
+    // Counted before the lease is asked for: this process's other partitions must not take one meanwhile.
+    this.deps.held(name, 1)
+    let position: number | undefined
+    try {
+      position = await checkpoints.acquire(this.#run, name, this.partition, this.deps.owner, this.deps.leaseMs)
+    } finally {
+      if (position === undefined) this.deps.held(name, -1)
+    }
     if (position === undefined) return false
     this.#leased = true
     this.#lost = false
-    this.deps.held(name, 1)
     this.#checkpoint = position
     this.#tail = new LogTail(this.deps.log, (text, params) => this.deps.db.queryText(text, params), position)
     this.#blocked = await deadLetters.blocking(this.#run, name, this.partition)

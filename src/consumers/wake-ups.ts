@@ -4,9 +4,10 @@ import { qualifiedName, quoteIdent } from '../schema/names.js'
 /** The channel a log's inserts are announced on (NOTIFY), and the one consumer commands use. */
 export function eventsChannel(table: PgTable): string {
   const { name, schema } = getTableConfig(table)
-  return `rewind:${schema ? `${schema}.` : ''}${name}`.slice(0, 63)
+  // Plain lower-case identifiers: PGlite's listen() does not quote the channel.
+  return `rewind_${schema ? `${schema}_` : ''}${name}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63)
 }
-export const CONTROL_CHANNEL = 'rewind:consumers'
+export const CONTROL_CHANNEL = 'rewind_consumers'
 
 /**
  * The statements that announce new events: a statement-level trigger on the log sends `NOTIFY` on
