@@ -217,7 +217,9 @@ describe.each(backends)('consumers on $name', (backend) => {
       return Number(r?.n) > 0
     })
     // A transaction that rolls back after drawing a position.
-    gates.set('rolled back', Promise.reject(new Error('rolled back on purpose')))
+    const failing = Promise.reject(new Error('rolled back on purpose'))
+    failing.catch(() => {})
+    gates.set('rolled back', failing)
     await expect(rewind.run(Item, 'slowCreate', { name: 'rolled back', qty: 0 })).rejects.toThrow()
     const later: string[] = []
     for (let i = 0; i < 5; i++) later.push((await rewind.run(Item, 'create', { name: `later ${i}`, qty: i })).id)
@@ -416,9 +418,9 @@ describe.each(backends)('consumers on $name', (backend) => {
     const pool = tdb.db.$client as import('pg').Pool
     const a = await pool.connect()
     try {
+      await run(`UPDATE rewind_consumers SET lease_until = clock_timestamp() - interval '1 second'`)
       await a.query('BEGIN')
       await a.query(`SELECT 1 FROM rewind_consumers WHERE name = 'names' FOR UPDATE`)
-      await a.query(`UPDATE rewind_consumers SET lease_until = clock_timestamp() - interval '1 second'`)
       let tookOver: number | undefined | 'pending' = 'pending'
       const takeover = checkpoints.acquire(run, 'names', 0, 'C', 60_000).then((r) => {
         tookOver = r
