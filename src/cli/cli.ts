@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline'
 import { leadingGlobalOptions, parseCommandArgs } from './args.js'
 import { type Command, type CommandContext, commandHelp, usageLine } from './command.js'
 import { checkCommand } from './commands/check.js'
+import { consumersCommand } from './commands/consumers.js'
 import { eventsCommand } from './commands/events.js'
 import { historyCommand } from './commands/history.js'
 import { initCommand } from './commands/init.js'
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command<any>[] = [
   replayCommand,
   verifyCommand,
   checkCommand,
+  consumersCommand,
   schemaCommand,
   initCommand,
 ]

@@ -1,0 +1,230 @@
+import { eq } from 'drizzle-orm'
+import { pgTable, text } from 'drizzle-orm/pg-core'
+import { createRewind, defineProjection, defineSubscription, type Rewind } from '../../src/index.js'
+import { events, Item, resources } from '../domain.js'
+import { type BackendName, type BenchDb, type Metric, openDb } from '../lib.js'
+
+/** The projection's one table: the name of every item. */
+const itemNames = pgTable('bench_item_names', { id: text('id').primaryKey(), name: text('name').notNull() })
+
+const nameProjection = (name: string) =>
+  defineProjection(name, {
+    tables: [itemNames],
+    batchSize: 500,
+    handlers: (on) => [
+      on(Item, ['create', 'rename'], async (e, { db }) => {
+        await db
+          .insert(itemNames)
+          .values({ id: e.recordId, name: e.data.name })
+          .onConflictDoUpdate({ target: itemNames.id, set: { name: e.data.name } })
+      }),
+      on(Item, 'destroy', async (e, { db }) => {
+        await db.delete(itemNames).where(eq(itemNames.id, e.recordId))
+      }),
+    ],
+  })
+
+function open(db: unknown, consumers: Parameters<typeof createRewind>[0]['consumers'] = []) {
+  return createRewind({
+    db,
+    resources,
+    createTables: true,
+    consumers,
+    eventLog: {
+      table: events,
+      actors: { userId: () => undefined, systemActor: () => 'bench' },
+      replayOverrides: [{ resource: 'Item', action: 'create', versions: [1], routeTo: [[Item, 'legacyCreate']] }],
+    },
+  })
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function checkpoint(rewind: Rewind, name: string): Promise<number> {
+  const [r] = await rewind.database.query(`SELECT position::text AS p FROM rewind_consumers WHERE name = $1`, [name])
+  return Number(r?.p ?? 0)
+}
+async function end(rewind: Rewind): Promise<number> {
+  const [r] = await rewind.database.query(`SELECT coalesce(max(position), 0)::text AS p FROM events`)
+  return Number(r?.p ?? 0)
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]!
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: readonly (readonly [number, number])[]): number {
+  const n = points.length
+  if (n < 2) return 0
+  const mx = points.reduce((s, [x]) => s + x, 0) / n
+  const my = points.reduce((s, [, y]) => s + y, 0) / n
+  let num = 0
+  let den = 0
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my)
+    den += (x - mx) ** 2
+  }
+  return den === 0 ? 0 : num / den
+}
+
+/**
+ * Consumers (`src/consumers`): throughput over a log written beforehand (a no-op subscription, and a
+ * projection writing one table), then 8 writers running for 60 s (15 s with --quick) while the projection and
+ * a no-op subscription follow the log in the same process: the writers' action rate, the projection's lag
+ * over the run (sampled every second; its growth as a least-squares slope), and the latency from a writer's
+ * commit (the moment `rewind.run` resolves) to the subscription's handler.
+ */
+export async function consumers(backend: BackendName, quick: boolean): Promise<Metric[]> {
+  const metrics: Metric[] = []
+  const logSize = quick ? 20_000 : 100_000
+  let projectionRate = 0
+
+  // ── throughput over a standing log ──────────────────────────────────────────────────────────────────
+  {
+    const b = await openDb(backend, 8)
+    const writer = await open(b.db)
+    for (let done = 0; done < logSize; done += 1000) {
+      await writer.bulkCreate(
+        Item,
+        'create',
+        Array.from({ length: 1000 }, (_, i) => ({ name: `standing-${done + i}` })),
+      )
+    }
+    const last = await end(writer)
+    const rates: Record<string, number> = {}
+    for (const [kind, consumer] of [
+      [
+        'noop',
+        defineSubscription('bench_noop', {
+          start: 'beginning',
+          batchSize: 500,
+          handlers: (on) => [on(Item, '*', () => {})],
+        }),
+      ],
+      ['projection', nameProjection('bench_projection')],
+    ] as const) {
+      const rewind = await open(b.db, [consumer])
+      const t = performance.now()
+      await rewind.consumers.start({ pollMs: 100 })
+      while ((await checkpoint(rewind, consumer.name)) < last) await sleep(20)
+      rates[kind] = (last * 1000) / (performance.now() - t)
+      await rewind.consumers.stop()
+    }
+    metrics.push(
+      { name: 'consumers.noop_events_per_s', backend, value: rates.noop!, unit: 'events/s', target: null },
+      { name: 'consumers.projection_events_per_s', backend, value: rates.projection!, unit: 'events/s', target: null },
+    )
+    await b.close()
+    projectionRate = rates.projection!
+  }
+
+  // ── 8 writers, a projection and a subscription following ───────────────────────────────────────────
+  {
+    const b: BenchDb = await openDb(backend, 8)
+    const committedAt = new Map<string, number>()
+    const latencies: number[] = []
+    const writerRewind = await open(b.db)
+    const follower = await open(b.db, [
+      nameProjection('live_projection'),
+      defineSubscription('live_noop', {
+        batchSize: 100,
+        handlers: (on) => [
+          on(Item, '*', (e) => {
+            const at = committedAt.get(`${e.recordId}:${e.action}:${e.data.name}`)
+            if (at !== undefined) latencies.push(Math.max(0, performance.now() - at))
+          }),
+        ],
+      }),
+    ])
+    const shared = await writerRewind.bulkCreate(
+      Item,
+      'create',
+      Array.from({ length: 64 }, (_, i) => ({ name: `shared-${i}` })),
+    )
+    await follower.consumers.start({ pollMs: 1000 })
+    const seconds = quick ? 15 : 60
+    let writing = true
+    let actions = 0
+    const started = performance.now()
+    const samples: [number, number][] = []
+    const sampler = (async () => {
+      while (writing) {
+        await sleep(1000)
+        const e = await end(writerRewind)
+        const c = await checkpoint(follower, 'live_projection')
+        samples.push([(performance.now() - started) / 1000, Math.max(0, e - c)])
+      }
+    })()
+    let serial = 0
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; writing; i++) {
+          const n = serial++
+          const name = `live-${w}-${n}`
+          if (i % 4 === 0) {
+            const item = await writerRewind.run(Item, 'create', { name })
+            committedAt.set(`${item.id}:create:${name}`, performance.now())
+          } else {
+            const target = shared[(w * 13 + i * 7) % shared.length]!
+            await writerRewind.run(Item, 'rename', { name }, { id: target.id })
+            committedAt.set(`${target.id}:rename:${name}`, performance.now())
+          }
+          actions++
+          if (performance.now() - started > seconds * 1000) writing = false
+        }
+      }),
+    )
+    const elapsed = (performance.now() - started) / 1000
+    await sampler
+    await follower.consumers.stop()
+    const rate = actions / elapsed
+    latencies.sort((x, y) => x - y)
+    const pg = backend === 'postgres'
+    metrics.push(
+      { name: 'consumers.writers8_actions_per_s', backend, value: rate, unit: 'actions/s', target: null },
+      {
+        name: 'consumers.projection_vs_writers8',
+        backend,
+        value: projectionRate / rate,
+        unit: 'x',
+        target: 5,
+        direction: 'min',
+      },
+      {
+        name: 'consumers.lag_slope_events_per_s',
+        backend,
+        value: slope(samples),
+        unit: 'events/s',
+        target: 1,
+        direction: 'max',
+      },
+      {
+        name: 'consumers.lag_max_events',
+        backend,
+        value: Math.max(0, ...samples.map(([, l]) => l)),
+        unit: 'events',
+        target: null,
+      },
+      {
+        name: 'consumers.latency_ms_p50',
+        backend,
+        value: percentile(latencies, 0.5),
+        unit: 'ms',
+        target: pg ? 10 : null,
+        direction: 'max',
+      },
+      {
+        name: 'consumers.latency_ms_p99',
+        backend,
+        value: percentile(latencies, 0.99),
+        unit: 'ms',
+        target: pg ? 50 : null,
+        direction: 'max',
+      },
+    )
+    await b.close()
+  }
+  return metrics
+}
