@@ -1,8 +1,36 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { eq } from 'drizzle-orm'
 import { pgTable, text } from 'drizzle-orm/pg-core'
 import { createRewind, defineProjection, defineSubscription, type Rewind } from '../../src/index.js'
 import { events, Item, resources } from '../domain.js'
-import { type BackendName, type BenchDb, type Metric, openDb } from '../lib.js'
+import { type BackendName, type BenchDb, COMPILED, type Metric, openDb } from '../lib.js'
+
+const CHILD = fileURLToPath(new URL(`../consumer-child.${COMPILED ? 'js' : 'ts'}`, import.meta.url))
+
+/** Wall-clock milliseconds, comparable between processes on one machine (sub-millisecond). */
+const wallMs = () => performance.timeOrigin + performance.now()
+
+/**
+ * The consumer side of the live run: the projection and a no-op subscription that notes when each event
+ * reached it (keyed by record, action and name).
+ */
+export async function follow(db: unknown) {
+  const arrivals = new Map<string, number>()
+  const rewind = await open(db, [
+    nameProjection('live_projection'),
+    defineSubscription('live_noop', {
+      batchSize: 100,
+      handlers: (on) => [
+        on(Item, '*', (e) => {
+          arrivals.set(`${e.recordId}:${e.action}:${e.data.name}`, wallMs())
+        }),
+      ],
+    }),
+  ])
+  await rewind.consumers.start({ pollMs: 1000 })
+  return { arrivals, stop: () => rewind.consumers.stop() }
+}
 
 /** The projection's one table: the name of every item. */
 const itemNames = pgTable('bench_item_names', { id: text('id').primaryKey(), name: text('name').notNull() })
@@ -72,8 +100,9 @@ function slope(points: readonly (readonly [number, number])[]): number {
 /**
  * Consumers (`src/consumers`): throughput over a log written beforehand (a no-op subscription, and a
  * projection writing one table), then 8 writers running for 60 s (15 s with --quick) while the projection and
- * a no-op subscription follow the log in the same process: the writers' action rate, the projection's lag
- * over the run (sampled every second; its growth as a least-squares slope), and the latency from a writer's
+ * a no-op subscription follow the log (on PostgreSQL in a process of their own, as another app instance; on
+ * PGlite beside the writers): the writers' action rate, the projection's lag over the run (sampled every
+ * second; its growth as a least-squares slope past the first quarter), and the latency from a writer's
  * commit (the moment `rewind.run` resolves) to the subscription's handler.
  */
 export async function consumers(backend: BackendName, quick: boolean): Promise<Metric[]> {
@@ -124,36 +153,52 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
   {
     const b: BenchDb = await openDb(backend, 8)
     const committedAt = new Map<string, number>()
-    const latencies: number[] = []
     const writerRewind = await open(b.db)
-    const follower = await open(b.db, [
-      nameProjection('live_projection'),
-      defineSubscription('live_noop', {
-        batchSize: 100,
-        handlers: (on) => [
-          on(Item, '*', (e) => {
-            const at = committedAt.get(`${e.recordId}:${e.action}:${e.data.name}`)
-            if (at !== undefined) latencies.push(Math.max(0, performance.now() - at))
-          }),
-        ],
-      }),
-    ])
+    let stopFollower: () => Promise<void>
+    let resolveStopped!: () => void
+    const stopped = new Promise<void>((r) => (resolveStopped = r))
     const shared = await writerRewind.bulkCreate(
       Item,
       'create',
       Array.from({ length: 64 }, (_, i) => ({ name: `shared-${i}` })),
     )
-    await follower.consumers.start({ pollMs: 1000 })
+    // PostgreSQL: the consumers run in a process of their own, as another instance of the app; PGlite is
+    // one process, so there they run beside the writers.
+    let arrivals: Promise<Map<string, number>>
+    if (backend === 'postgres') {
+      const child = spawn(process.execPath, [...(COMPILED ? [] : ['--import', 'tsx']), CHILD, b.url!], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      let out = ''
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString()
+      })
+      while (!out.includes('ready\n')) await sleep(20)
+      arrivals = new Promise((resolve) =>
+        child.on('exit', () => {
+          const line = out.split('\n').find((l) => l.startsWith('{'))!
+          resolve(new Map(Object.entries((JSON.parse(line) as { arrivals: Record<string, number> }).arrivals)))
+        }),
+      )
+      stopFollower = async () => {
+        child.kill('SIGTERM')
+      }
+    } else {
+      const f = await follow(b.db)
+      stopFollower = f.stop
+      arrivals = stopped.then(() => f.arrivals)
+    }
     const seconds = quick ? 15 : 60
     let writing = true
     let actions = 0
     const started = performance.now()
     const samples: [number, number][] = []
     const sampler = (async () => {
+      await sleep(0)
       while (writing) {
         await sleep(1000)
         const e = await end(writerRewind)
-        const c = await checkpoint(follower, 'live_projection')
+        const c = await checkpoint(writerRewind, 'live_projection')
         samples.push([(performance.now() - started) / 1000, Math.max(0, e - c)])
       }
     })()
@@ -165,11 +210,11 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
           const name = `live-${w}-${n}`
           if (i % 4 === 0) {
             const item = await writerRewind.run(Item, 'create', { name })
-            committedAt.set(`${item.id}:create:${name}`, performance.now())
+            committedAt.set(`${item.id}:create:${name}`, wallMs())
           } else {
             const target = shared[(w * 13 + i * 7) % shared.length]!
             await writerRewind.run(Item, 'rename', { name }, { id: target.id })
-            committedAt.set(`${target.id}:rename:${name}`, performance.now())
+            committedAt.set(`${target.id}:rename:${name}`, wallMs())
           }
           actions++
           if (performance.now() - started > seconds * 1000) writing = false
@@ -178,7 +223,17 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
     )
     const elapsed = (performance.now() - started) / 1000
     await sampler
-    await follower.consumers.stop()
+    // Let the consumers catch up before they stop, so every event's arrival is known.
+    while ((await checkpoint(writerRewind, 'live_projection')) < (await end(writerRewind))) await sleep(20)
+    await sleep(200)
+    await stopFollower()
+    resolveStopped()
+    const arrived = await arrivals
+    const latencies: number[] = []
+    for (const [key, at] of committedAt) {
+      const t = arrived.get(key)
+      if (t !== undefined) latencies.push(Math.max(0, t - at))
+    }
     const rate = actions / elapsed
     latencies.sort((x, y) => x - y)
     const pg = backend === 'postgres'
@@ -193,12 +248,20 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
         direction: 'min',
       },
       {
+        // Past the first quarter of the run (start-up: JIT compilation, the first plans).
         name: 'consumers.lag_slope_events_per_s',
         backend,
-        value: slope(samples),
+        value: slope(samples.filter(([t]) => t > seconds / 4)),
         unit: 'events/s',
         target: 1,
         direction: 'max',
+      },
+      {
+        name: 'consumers.lag_end_events',
+        backend,
+        value: samples.at(-1)?.[1] ?? 0,
+        unit: 'events',
+        target: null,
       },
       {
         name: 'consumers.lag_max_events',
