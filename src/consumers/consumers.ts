@@ -169,6 +169,45 @@ export class Consumers {
     this.#owner = undefined
   }
 
+  /**
+   * Waits until the async consumers (all, or those named) have taken in every event committed before the
+   * call: for reading a projection after writing, in scripts and tests. They may run in any process. Fails
+   * with `INTERNAL` if one is stopped on an event, or has not caught up within `timeoutMs` (default 30 s).
+   */
+  async catchUp(options: { readonly only?: readonly string[]; readonly timeoutMs?: number } = {}): Promise<void> {
+    for (const name of options.only ?? []) this.#get(name)
+    const chosen = [...this.#byName.values()].filter(
+      (c) => !(c.kind === 'projection' && c.lifecycle === 'inline') && (!options.only || options.only.includes(c.name)),
+    )
+    if (chosen.length === 0) return
+    const target = await this.#reads.settledEnd(this.db)
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000)
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      const rows = await checkpoints.list(this.#run)
+      const behind: string[] = []
+      for (const c of chosen) {
+        for (let p = 0; p < c.partitions; p++) {
+          const r = rows.find((x) => x.name === c.name && x.partition === p)
+          if (r?.state === 'stopped') {
+            throw new RewindError('INTERNAL', `consumer "${c.name}" is stopped on a failing event: ${r.lastError ?? ''}; see rewind consumers`, {
+              details: { consumer: c.name },
+            })
+          }
+          if (!r || r.position < target) behind.push(`${c.name}${c.partitions > 1 ? `#${p}` : ''} at ${r?.position ?? 'no checkpoint'}`)
+        }
+      }
+      if (behind.length === 0) return
+      if (Date.now() > deadline) {
+        throw new RewindError(
+          'INTERNAL',
+          `consumers did not catch up to position ${target} within ${options.timeoutMs ?? 30_000} ms: ${behind.join(', ')} (are they started? rewind.consumers.start())`,
+          { details: { position: target } },
+        )
+      }
+      await new Promise((r) => setTimeout(r, wait))
+    }
+  }
+
   /** Where every consumer is: position, lag, state, last error, dead letters (the figures of `rewind consumers`). */
   async status(): Promise<ConsumerStatus[]> {
     const rows = await checkpoints.list(this.#run)

@@ -32,4 +32,24 @@ describe('README first screen', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  it('the projection example runs as pasted and prints what its comment says', async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('## Projections and subscriptions'))
+    const block = /```ts\n([\s\S]*?)```/.exec(section)![1]!
+    const expected = block.trim().split('\n').at(-1)!.replace(/^\/\/ → /, '')
+    const dir = mkdtempSync(join(root, 'test/docs/.tmp-'))
+    try {
+      const file = join(dir, 'readme-projection.ts')
+      writeFileSync(file, block)
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+      await import(pathToFileURL(file).href)
+      const printed = log.mock.calls.map((args) => args.map((a) => JSON.stringify(a)).join(' '))
+      log.mockRestore()
+      expect(printed).toHaveLength(1)
+      expect(JSON.parse(printed[0]!)).toEqual(JSON.parse(expected.replace(/(\w+):/g, '"$1":')))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
