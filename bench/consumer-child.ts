@@ -16,5 +16,7 @@ process.on('SIGTERM', async () => {
   await follower.stop()
   await b.close()
   // Exit once the (large) line is flushed: a pipe is written asynchronously.
-  process.stdout.write(`${JSON.stringify({ arrivals: Object.fromEntries(follower.arrivals) })}\n`, () => process.exit(0))
+  process.stdout.write(`${JSON.stringify({ arrivals: Object.fromEntries(follower.arrivals) })}\n`, () =>
+    process.exit(0),
+  )
 })

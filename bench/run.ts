@@ -49,7 +49,9 @@ for (const backend of backends) {
   if (only.has('log'))
     await step(`time travel, reads and replay (${backend})`, () => logScale(backend, quick))
   if (only.has('consumers'))
-    await step(`consumers: throughput, lag and latency with 8 writers (${backend})`, () => consumers(backend, quick))
+    await step(`consumers: throughput, lag and latency with 8 writers (${backend})`, () =>
+      consumers(backend, quick),
+    )
 }
 
 const met = (m: Metric) =>

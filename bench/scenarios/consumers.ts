@@ -61,7 +61,9 @@ function open(db: unknown, consumers: Parameters<typeof createRewind>[0]['consum
     eventLog: {
       table: events,
       actors: { userId: () => undefined, systemActor: () => 'bench' },
-      replayOverrides: [{ resource: 'Item', action: 'create', versions: [1], routeTo: [[Item, 'legacyCreate']] }],
+      replayOverrides: [
+        { resource: 'Item', action: 'create', versions: [1], routeTo: [[Item, 'legacyCreate']] },
+      ],
     },
   })
 }
@@ -69,7 +71,10 @@ function open(db: unknown, consumers: Parameters<typeof createRewind>[0]['consum
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function checkpoint(rewind: Rewind, name: string): Promise<number> {
-  const [r] = await rewind.database.query(`SELECT position::text AS p FROM rewind_consumers WHERE name = $1`, [name])
+  const [r] = await rewind.database.query(
+    `SELECT position::text AS p FROM rewind_consumers WHERE name = $1`,
+    [name],
+  )
   return Number(r?.p ?? 0)
 }
 async function end(rewind: Rewind): Promise<number> {
@@ -143,7 +148,13 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
     }
     metrics.push(
       { name: 'consumers.noop_events_per_s', backend, value: rates.noop!, unit: 'events/s', target: null },
-      { name: 'consumers.projection_events_per_s', backend, value: rates.projection!, unit: 'events/s', target: null },
+      {
+        name: 'consumers.projection_events_per_s',
+        backend,
+        value: rates.projection!,
+        unit: 'events/s',
+        target: null,
+      },
     )
     await b.close()
     projectionRate = rates.projection!
@@ -177,7 +188,9 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
       arrivals = new Promise((resolve) =>
         child.on('exit', () => {
           const line = out.split('\n').find((l) => l.startsWith('{'))!
-          resolve(new Map(Object.entries((JSON.parse(line) as { arrivals: Record<string, number> }).arrivals)))
+          resolve(
+            new Map(Object.entries((JSON.parse(line) as { arrivals: Record<string, number> }).arrivals)),
+          )
         }),
       )
       stopFollower = async () => {

@@ -70,7 +70,13 @@ export const checkpoints = {
    * Takes the lease when it is free, expired or already ours (and the consumer is not stopped): the row's
    * position, or undefined when another live process holds it.
    */
-  async acquire(run: Run, name: string, partition: number, owner: string, ttlMs: number): Promise<number | undefined> {
+  async acquire(
+    run: Run,
+    name: string,
+    partition: number,
+    owner: string,
+    ttlMs: number,
+  ): Promise<number | undefined> {
     const rows = await run(
       `UPDATE ${T} SET owner = $3, lease_until = ${LEASE}, updated_at = clock_timestamp()
        WHERE name = $1 AND partition = $2::text::int4 AND state <> 'stopped'
@@ -169,7 +175,9 @@ export const checkpoints = {
 
   /** Every partition's row of a consumer, locked until the caller's transaction ends (a rebuild fences runners). */
   async lockAll(run: Run, name: string): Promise<CheckpointRow[]> {
-    const rows = await run(`SELECT ${COLUMNS} FROM ${T} WHERE name = $1 ORDER BY ${T}.partition FOR UPDATE`, [name])
+    const rows = await run(`SELECT ${COLUMNS} FROM ${T} WHERE name = $1 ORDER BY ${T}.partition FOR UPDATE`, [
+      name,
+    ])
     return rows.map(row)
   },
 

@@ -110,11 +110,16 @@ export class Consumers {
    */
   async start(options: StartOptions = {}): Promise<void> {
     if (this.#runners.length > 0) {
-      throw new RewindError('INVALID_DEFINITION', 'rewind.consumers.start(): the consumers already run in this process')
+      throw new RewindError(
+        'INVALID_DEFINITION',
+        'rewind.consumers.start(): the consumers already run in this process',
+      )
     }
     for (const name of options.only ?? []) this.#get(name)
     const chosen = [...this.#byName.values()].filter(
-      (c) => !(c.kind === 'projection' && c.lifecycle === 'inline') && (!options.only || options.only.includes(c.name)),
+      (c) =>
+        !(c.kind === 'projection' && c.lifecycle === 'inline') &&
+        (!options.only || options.only.includes(c.name)),
     )
     const leaseMs = options.leaseMs ?? 5000
     const pollMs = options.pollMs ?? 1000
@@ -124,16 +129,25 @@ export class Consumers {
       ['pollMs', pollMs],
       ['maxPartitions', maxPartitions],
     ] as const) {
-      if (!(v >= 1)) throw new RewindError('VALIDATION', `rewind.consumers.start(): ${what} must be at least 1, got ${v}`)
+      if (!(v >= 1))
+        throw new RewindError('VALIDATION', `rewind.consumers.start(): ${what} must be at least 1, got ${v}`)
     }
     for (const c of chosen) {
       for (let p = 0; p < c.partitions; p++) {
         if (await checkpoints.exists(this.#run, c.name, p)) continue
-        const start = c.start === 'beginning' ? 0 : c.start === 'now' ? await this.#reads.settledEnd(this.db) : c.start.afterPosition
+        const start =
+          c.start === 'beginning'
+            ? 0
+            : c.start === 'now'
+              ? await this.#reads.settledEnd(this.db)
+              : c.start.afterPosition
         await checkpoints.create(this.#run, c.name, p, c.kind, start)
       }
     }
-    const wake = new WakeUps((this.db.drizzle as { $client?: unknown }).$client, [eventsChannel(this.log.config.table), CONTROL_CHANNEL])
+    const wake = new WakeUps((this.db.drizzle as { $client?: unknown }).$client, [
+      eventsChannel(this.log.config.table),
+      CONTROL_CHANNEL,
+    ])
     await wake.start()
     this.#wake = wake
     const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
@@ -174,10 +188,14 @@ export class Consumers {
    * call: for reading a projection after writing, in scripts and tests. They may run in any process. Fails
    * with `INTERNAL` if one is stopped on an event, or has not caught up within `timeoutMs` (default 30 s).
    */
-  async catchUp(options: { readonly only?: readonly string[]; readonly timeoutMs?: number } = {}): Promise<void> {
+  async catchUp(
+    options: { readonly only?: readonly string[]; readonly timeoutMs?: number } = {},
+  ): Promise<void> {
     for (const name of options.only ?? []) this.#get(name)
     const chosen = [...this.#byName.values()].filter(
-      (c) => !(c.kind === 'projection' && c.lifecycle === 'inline') && (!options.only || options.only.includes(c.name)),
+      (c) =>
+        !(c.kind === 'projection' && c.lifecycle === 'inline') &&
+        (!options.only || options.only.includes(c.name)),
     )
     if (chosen.length === 0) return
     const target = await this.#reads.settledEnd(this.db)
@@ -189,11 +207,16 @@ export class Consumers {
         for (let p = 0; p < c.partitions; p++) {
           const r = rows.find((x) => x.name === c.name && x.partition === p)
           if (r?.state === 'stopped') {
-            throw new RewindError('INTERNAL', `consumer "${c.name}" is stopped on a failing event: ${r.lastError ?? ''}; see rewind consumers`, {
-              details: { consumer: c.name },
-            })
+            throw new RewindError(
+              'INTERNAL',
+              `consumer "${c.name}" is stopped on a failing event: ${r.lastError ?? ''}; see rewind consumers`,
+              {
+                details: { consumer: c.name },
+              },
+            )
           }
-          if (!r || r.position < target) behind.push(`${c.name}${c.partitions > 1 ? `#${p}` : ''} at ${r?.position ?? 'no checkpoint'}`)
+          if (!r || r.position < target)
+            behind.push(`${c.name}${c.partitions > 1 ? `#${p}` : ''} at ${r?.position ?? 'no checkpoint'}`)
         }
       }
       if (behind.length === 0) return
@@ -284,11 +307,18 @@ export class Consumers {
 
   async #letter(name: string, eventId: unknown): Promise<DeadLetter> {
     const position = await this.log.positionOf((t, p) => this.db.queryText(t, p), eventId, 'eventId')
-    const letter = position === undefined ? undefined : (await deadLetters.list(this.#run, name)).find((l) => l.position === position)
+    const letter =
+      position === undefined
+        ? undefined
+        : (await deadLetters.list(this.#run, name)).find((l) => l.position === position)
     if (!letter) {
-      throw new RewindError('NOT_FOUND', `consumer "${name}" has no dead letter for event ${String(eventId)}`, {
-        details: { consumer: name, eventId },
-      })
+      throw new RewindError(
+        'NOT_FOUND',
+        `consumer "${name}" has no dead letter for event ${String(eventId)}`,
+        {
+          details: { consumer: name, eventId },
+        },
+      )
     }
     return letter
   }
@@ -336,7 +366,10 @@ export class Consumers {
   async rebuild(name: string): Promise<RebuildResult> {
     const c = this.#get(name)
     if (c.kind !== 'projection') {
-      throw new RewindError('VALIDATION', `"${name}" is a subscription; only projections are rebuilt (their side effects are outside the database)`)
+      throw new RewindError(
+        'VALIDATION',
+        `"${name}" is a subscription; only projections are rebuilt (their side effects are outside the database)`,
+      )
     }
     const result = await rebuildProjection(this.db, this.#reads, c as Projection)
     await this.#notify()

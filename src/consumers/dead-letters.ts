@@ -101,7 +101,10 @@ export const deadLetters = {
 
   /** Done with: the event took effect (in the caller's transaction, for projections). */
   async remove(run: Run, consumer: string, position: number): Promise<void> {
-    await run(`DELETE FROM ${T} WHERE consumer = $1 AND position = $2::text::int8`, [consumer, String(position)])
+    await run(`DELETE FROM ${T} WHERE consumer = $1 AND position = $2::text::int8`, [
+      consumer,
+      String(position),
+    ])
   },
 
   /**
@@ -131,7 +134,13 @@ export const deadLetters = {
   },
 
   /** Back to parked after a failed retry (with the new error). */
-  async repark(run: Run, consumer: string, position: number, error: string | null, attempts: number): Promise<void> {
+  async repark(
+    run: Run,
+    consumer: string,
+    position: number,
+    error: string | null,
+    attempts: number,
+  ): Promise<void> {
     await run(
       `UPDATE ${T} SET status = 'parked', attempts = attempts + $3::text::int4, error = coalesce($4, error),
          last_failed_at = clock_timestamp()
@@ -142,9 +151,10 @@ export const deadLetters = {
 
   /** Positions a rebuild passes over (skipped by name). */
   async skipped(run: Run, consumer: string): Promise<Set<number>> {
-    const rows = await run(`SELECT position::text AS position FROM ${T} WHERE consumer = $1 AND status = 'skipped'`, [
-      consumer,
-    ])
+    const rows = await run(
+      `SELECT position::text AS position FROM ${T} WHERE consumer = $1 AND status = 'skipped'`,
+      [consumer],
+    )
     return new Set(rows.map((r) => Number(r.position)))
   },
 
@@ -163,7 +173,10 @@ export const deadLetters = {
 
   /** Open dead letters per consumer (parked, stopped on, or waiting for a retry). */
   async openCounts(run: Run): Promise<Map<string, number>> {
-    const rows = await run(`SELECT consumer, count(*)::text AS n FROM ${T} WHERE ${OPEN} GROUP BY consumer`, [])
+    const rows = await run(
+      `SELECT consumer, count(*)::text AS n FROM ${T} WHERE ${OPEN} GROUP BY consumer`,
+      [],
+    )
     return new Map(rows.map((r) => [r.consumer!, Number(r.n)]))
   },
 }

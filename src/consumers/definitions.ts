@@ -8,14 +8,14 @@ import type { ActionInput, ActionName, AnyResource, InferRecord } from '../resou
 export type JsonOf<V> = V extends undefined
   ? never
   : V extends Date | bigint | Uint8Array
-  ? string
-  : V extends string | number | boolean | null
-    ? V
-    : V extends readonly (infer E)[]
-      ? JsonOf<E>[]
-      : V extends object
-        ? V
-        : Json
+    ? string
+    : V extends string | number | boolean | null
+      ? V
+      : V extends readonly (infer E)[]
+        ? JsonOf<E>[]
+        : V extends object
+          ? V
+          : Json
 
 /**
  * An event of `action` on resource `R`, as a handler sees it: the public event shape
@@ -94,7 +94,7 @@ export interface RetryPolicy {
    * same record are parked behind it, so a record's events never apply out of order), `'stop'` records it as
    * the dead letter the consumer stops on. Default: `'stop'` for projections, `'park'` for subscriptions.
    */
-  readonly then?: 'park' | 'stop'
+  readonly onExhausted?: 'park' | 'stop'
 }
 
 interface ConsumerOptions {
@@ -207,28 +207,36 @@ function base(
   what: string,
   name: string,
   config: ConsumerOptions,
-  defaults: { batchSize: number; start: StartFrom; then: 'park' | 'stop' },
+  defaults: { batchSize: number; start: StartFrom; onExhausted: 'park' | 'stop' },
 ): Omit<ConsumerBase, 'matches'> {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw definitionError(
       `${what}: the name ${JSON.stringify(name)} is not valid; use letters, digits and _ . : - (a letter first, at most 100)`,
     )
   }
-  if (config === null || typeof config !== 'object') throw definitionError(`${what} "${name}": expected a config object`)
+  if (config === null || typeof config !== 'object')
+    throw definitionError(`${what} "${name}": expected a config object`)
   const start = config.start ?? defaults.start
   if (
     start !== 'beginning' &&
     start !== 'now' &&
-    !(typeof start === 'object' && start !== null && Number.isSafeInteger(start.afterPosition) && start.afterPosition >= 0)
+    !(
+      typeof start === 'object' &&
+      start !== null &&
+      Number.isSafeInteger(start.afterPosition) &&
+      start.afterPosition >= 0
+    )
   ) {
     throw definitionError(
       `${what} "${name}": start must be 'beginning', 'now' or { afterPosition: n } (n ≥ 0), got ${JSON.stringify(start)}`,
     )
   }
   const retry = config.retry ?? {}
-  const then = retry.then ?? defaults.then
-  if (then !== 'park' && then !== 'stop') {
-    throw definitionError(`${what} "${name}": retry.then must be 'park' or 'stop', got ${JSON.stringify(then)}`)
+  const onExhausted = retry.onExhausted ?? defaults.onExhausted
+  if (onExhausted !== 'park' && onExhausted !== 'stop') {
+    throw definitionError(
+      `${what} "${name}": retry.onExhausted must be 'park' or 'stop', got ${JSON.stringify(onExhausted)}`,
+    )
   }
   if (config.tenant !== undefined && typeof config.tenant !== 'string') {
     throw definitionError(`${what} "${name}": tenant must be a string (as events store it)`)
@@ -242,7 +250,7 @@ function base(
       attempts: positiveInt(`${what} retry.attempts of`, name, retry.attempts, 5),
       initialDelayMs: retry.initialDelayMs ?? 100,
       maxDelayMs: retry.maxDelayMs ?? 30_000,
-      then,
+      onExhausted,
     },
     partitions: positiveInt(`${what} partitions of`, name, config.partitions, 1),
   }
@@ -277,19 +285,33 @@ function matcher(
  * ```
  */
 export function defineProjection(name: string, config: ProjectionConfig): Projection {
-  const b = base('defineProjection', name, config, { batchSize: 500, start: 'beginning', then: 'stop' })
+  const b = base('defineProjection', name, config, {
+    batchSize: 500,
+    start: 'beginning',
+    onExhausted: 'stop',
+  })
   const lifecycle = config.lifecycle ?? 'async'
   if (lifecycle !== 'inline' && lifecycle !== 'async') {
-    throw definitionError(`defineProjection "${name}": lifecycle must be 'inline' or 'async', got ${JSON.stringify(lifecycle)}`)
+    throw definitionError(
+      `defineProjection "${name}": lifecycle must be 'inline' or 'async', got ${JSON.stringify(lifecycle)}`,
+    )
   }
   if (typeof config.handlers !== 'function') {
-    throw definitionError(`defineProjection "${name}": expected handlers: (on) => [on(Resource, 'action', handler), ...]`)
+    throw definitionError(
+      `defineProjection "${name}": expected handlers: (on) => [on(Resource, 'action', handler), ...]`,
+    )
   }
   const handlers = config.handlers(on as On<ProjectionContext>)
   if (!Array.isArray(handlers) || handlers.length === 0) {
     throw definitionError(`defineProjection "${name}": handlers must return at least one on(...)`)
   }
-  if (lifecycle === 'inline' && (config.partitions !== undefined || config.start !== undefined || config.retry !== undefined || config.batchSize !== undefined)) {
+  if (
+    lifecycle === 'inline' &&
+    (config.partitions !== undefined ||
+      config.start !== undefined ||
+      config.retry !== undefined ||
+      config.batchSize !== undefined)
+  ) {
     throw definitionError(
       `defineProjection "${name}": an inline projection runs in the action's transaction; partitions, start, retry and batchSize are options of async projections`,
     )
@@ -311,25 +333,31 @@ export function defineProjection(name: string, config: ProjectionConfig): Projec
  * ```ts
  * const welcome = defineSubscription('welcomeEmail', {
  *   handlers: (on) => [on(User, 'create', (e, { idempotencyKey }) => mailer.send(e.data.email, { idempotencyKey }))],
- *   retry: { attempts: 8, then: 'park' },
+ *   retry: { attempts: 8, onExhausted: 'park' },
  * })
  * ```
  */
 export function defineSubscription(name: string, config: SubscriptionConfig): Subscription {
-  const b = base('defineSubscription', name, config, { batchSize: 100, start: 'now', then: 'park' })
+  const b = base('defineSubscription', name, config, { batchSize: 100, start: 'now', onExhausted: 'park' })
   const hasHandlers = config.handlers !== undefined
   const hasBatch = config.handleBatch !== undefined
   if (hasHandlers === hasBatch) {
-    throw definitionError(`defineSubscription "${name}": give either handlers: (on) => [...] or handleBatch: (events) => ..., not ${hasHandlers ? 'both' : 'neither'}`)
+    throw definitionError(
+      `defineSubscription "${name}": give either handlers: (on) => [...] or handleBatch: (events) => ..., not ${hasHandlers ? 'both' : 'neither'}`,
+    )
   }
   if (hasBatch && typeof config.handleBatch !== 'function') {
     throw definitionError(`defineSubscription "${name}": handleBatch must be a function`)
   }
   if (hasHandlers && typeof config.handlers !== 'function') {
-    throw definitionError(`defineSubscription "${name}": expected handlers: (on) => [on(Resource, 'action', handler), ...]`)
+    throw definitionError(
+      `defineSubscription "${name}": expected handlers: (on) => [on(Resource, 'action', handler), ...]`,
+    )
   }
   if (config.filter !== undefined && !hasBatch) {
-    throw definitionError(`defineSubscription "${name}": filter goes with handleBatch; per-event handlers filter by their on(...)`)
+    throw definitionError(
+      `defineSubscription "${name}": filter goes with handleBatch; per-event handlers filter by their on(...)`,
+    )
   }
   const handlers = hasHandlers ? config.handlers!(on as On<SubscriptionContext>) : undefined
   if (handlers !== undefined && (!Array.isArray(handlers) || handlers.length === 0)) {
@@ -348,7 +376,10 @@ export function defineSubscription(name: string, config: SubscriptionConfig): Su
 }
 
 /** The handlers of `consumer` for this event, in the order they were given. */
-export function handlersFor<C>(handlers: readonly EventHandler<C>[], event: Pick<RewindEvent, 'resource' | 'action'>): EventHandler<C>[] {
+export function handlersFor<C>(
+  handlers: readonly EventHandler<C>[],
+  event: Pick<RewindEvent, 'resource' | 'action'>,
+): EventHandler<C>[] {
   return handlers.filter((h) => h.resource === event.resource && (!h.actions || h.actions.has(event.action)))
 }
 

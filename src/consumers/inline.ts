@@ -73,7 +73,9 @@ export class InlineProjections implements EventSink {
 
   async record(client: SqlClient, event: WriteEvent): Promise<void> {
     const candidates = (this.#byResource.get(event.resource.name) ?? []).filter((p) =>
-      p.handlers.some((h) => h.resource === event.resource.name && (!h.actions || h.actions.has(event.action))),
+      p.handlers.some(
+        (h) => h.resource === event.resource.name && (!h.actions || h.actions.has(event.action)),
+      ),
     )
     if (candidates.length === 0) {
       await this.log.record(client, event)

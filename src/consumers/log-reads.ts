@@ -43,10 +43,10 @@ export function logReads(log: EventLog) {
 
     /** Events in (after, until], position order, a page at a time. */
     async page(run: Run, after: number, until: number, limit: number): Promise<RewindEvent[]> {
-      const rows = await run(log.selectSql(`${position} > $1::text::int8 AND ${position} <= $2::text::int8`, limit), [
-        String(after),
-        String(until),
-      ])
+      const rows = await run(
+        log.selectSql(`${position} > $1::text::int8 AND ${position} <= $2::text::int8`, limit),
+        [String(after), String(until)],
+      )
       return rows.map((row) => log.decode(row))
     },
 

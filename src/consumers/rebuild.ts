@@ -34,7 +34,11 @@ const PAGE = 1000
  * A handler that fails makes the rebuild fail with `REPLAY` naming the event; nothing is changed then.
  * Events skipped by name (`rewind consumers skip`) are passed over.
  */
-export async function rebuildProjection(db: Database, reads: LogReads, projection: Projection): Promise<RebuildResult> {
+export async function rebuildProjection(
+  db: Database,
+  reads: LogReads,
+  projection: Projection,
+): Promise<RebuildResult> {
   const { name } = projection
   let events = 0
   let until = 0
@@ -83,9 +87,13 @@ export async function rebuildProjection(db: Database, reads: LogReads, projectio
     })
   } catch (error) {
     if (isRewindError(error)) throw error
-    throw new RewindError('DATABASE', `rebuild of projection "${name}" failed: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    })
+    throw new RewindError(
+      'DATABASE',
+      `rebuild of projection "${name}" failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    )
   }
   return { projection: name, events, position: until }
 }

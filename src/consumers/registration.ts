@@ -16,18 +16,24 @@ export function checkConsumers(
   hasLog: boolean,
 ): readonly Consumer[] {
   if (consumers === undefined) return []
-  if (!Array.isArray(consumers)) throw definitionError('createRewind: consumers must be an array of defineProjection/defineSubscription')
+  if (!Array.isArray(consumers))
+    throw definitionError('createRewind: consumers must be an array of defineProjection/defineSubscription')
   if (consumers.length > 0 && !hasLog) {
-    throw definitionError('createRewind: consumers follow the event log; pass eventLog: { table: eventLogTable(...) } too')
+    throw definitionError(
+      'createRewind: consumers follow the event log; pass eventLog: { table: eventLogTable(...) } too',
+    )
   }
   const names = new Set<string>()
   const tracked = new Set([...resources.values()].map((r) => r.table))
   const owners = new Map<unknown, string>()
   for (const c of consumers) {
     if (c?.kind !== 'projection' && c?.kind !== 'subscription') {
-      throw definitionError('createRewind: every entry of consumers must be made with defineProjection or defineSubscription')
+      throw definitionError(
+        'createRewind: every entry of consumers must be made with defineProjection or defineSubscription',
+      )
     }
-    if (names.has(c.name)) throw definitionError(`createRewind: two consumers are named "${c.name}"; names must be distinct`)
+    if (names.has(c.name))
+      throw definitionError(`createRewind: two consumers are named "${c.name}"; names must be distinct`)
     names.add(c.name)
     for (const h of c.handlers ?? []) {
       if (!resources.has(h.resource)) {
@@ -51,7 +57,10 @@ export function checkConsumers(
           )
         }
         const other = owners.get(t)
-        if (other) throw definitionError(`projections "${other}" and "${c.name}" both own table "${name}"; a rebuild of one would empty the other's`)
+        if (other)
+          throw definitionError(
+            `projections "${other}" and "${c.name}" both own table "${name}"; a rebuild of one would empty the other's`,
+          )
         owners.set(t, c.name)
       }
     }

@@ -158,7 +158,13 @@ export class ConsumerRunner {
     this.deps.held(name, 1)
     let position: number | undefined
     try {
-      position = await checkpoints.acquire(this.#run, name, this.partition, this.deps.owner, this.deps.leaseMs)
+      position = await checkpoints.acquire(
+        this.#run,
+        name,
+        this.partition,
+        this.deps.owner,
+        this.deps.leaseMs,
+      )
     } finally {
       if (position === undefined) this.deps.held(name, -1)
     }
@@ -191,7 +197,9 @@ export class ConsumerRunner {
     this.#tail = undefined
     this.deps.held(this.consumer.name, -1)
     if (release && !this.#lost) {
-      await checkpoints.release(this.#run, this.consumer.name, this.partition, this.deps.owner).catch(() => {})
+      await checkpoints
+        .release(this.#run, this.consumer.name, this.partition, this.deps.owner)
+        .catch(() => {})
     }
   }
 
@@ -296,7 +304,16 @@ export class ConsumerRunner {
           if (!this.#mine(event)) continue
           const head = this.#blocked.get(recordKey(event))
           if (head !== undefined) {
-            await deadLetters.put(run, name, this.partition, event, 'parked', 0, `waits behind the parked event at position ${head}`, head)
+            await deadLetters.put(
+              run,
+              name,
+              this.partition,
+              event,
+              'parked',
+              0,
+              `waits behind the parked event at position ${head}`,
+              head,
+            )
             parked.push([recordKey(event), head])
             continue
           }
@@ -308,7 +325,17 @@ export class ConsumerRunner {
             throw error
           }
         }
-        if (!(await checkpoints.advance(run, name, this.partition, this.deps.owner, this.deps.leaseMs, from, to))) {
+        if (
+          !(await checkpoints.advance(
+            run,
+            name,
+            this.partition,
+            this.deps.owner,
+            this.deps.leaseMs,
+            from,
+            to,
+          ))
+        ) {
           throw new Resync('moved')
         }
       })
@@ -343,9 +370,27 @@ export class ConsumerRunner {
       const run: Run = (t, p) => client.query(t, p ?? [])
       const fence = await checkpoints.fence(run, name, this.partition, this.deps.owner, from)
       if (fence !== 'ok') throw new Resync(fence)
-      await deadLetters.put(run, name, this.partition, event, retry.then === 'park' ? 'parked' : 'stopped', attempts, text)
-      if (retry.then === 'park') {
-        if (!(await checkpoints.advance(run, name, this.partition, this.deps.owner, this.deps.leaseMs, from, event.position))) {
+      await deadLetters.put(
+        run,
+        name,
+        this.partition,
+        event,
+        retry.onExhausted === 'park' ? 'parked' : 'stopped',
+        attempts,
+        text,
+      )
+      if (retry.onExhausted === 'park') {
+        if (
+          !(await checkpoints.advance(
+            run,
+            name,
+            this.partition,
+            this.deps.owner,
+            this.deps.leaseMs,
+            from,
+            event.position,
+          ))
+        ) {
           throw new Resync('moved')
         }
         await checkpoints.fail(run, name, this.partition, text, false)
@@ -354,7 +399,7 @@ export class ConsumerRunner {
         await checkpoints.fail(run, name, this.partition, text, true)
       }
     })
-    if (retry.then === 'stop') throw new Stopped(text)
+    if (retry.onExhausted === 'stop') throw new Stopped(text)
     this.#checkpoint = event.position
     this.#blocked.set(recordKey(event), event.position)
   }
@@ -400,7 +445,16 @@ export class ConsumerRunner {
       if (!this.#mine(event)) continue
       const head = this.#blocked.get(recordKey(event))
       if (head !== undefined) {
-        await deadLetters.put(this.#run, name, this.partition, event, 'parked', 0, `waits behind the parked event at position ${head}`, head)
+        await deadLetters.put(
+          this.#run,
+          name,
+          this.partition,
+          event,
+          'parked',
+          0,
+          `waits behind the parked event at position ${head}`,
+          head,
+        )
         continue
       }
       ready.push(event)
@@ -409,7 +463,9 @@ export class ConsumerRunner {
     if (subscription.handleBatch && ready.length > 0) {
       const batch = ready as ConsumerEvent[]
       const failed = await this.#attempt((attempt) =>
-        Promise.resolve(subscription.handleBatch!(batch, { attempt, consumer: name, partition: this.partition })),
+        Promise.resolve(
+          subscription.handleBatch!(batch, { attempt, consumer: name, partition: this.partition }),
+        ),
       )
       if (!failed) one = []
       else if (ready.length === 1) {
@@ -421,14 +477,33 @@ export class ConsumerRunner {
     for (const event of one) {
       if (this.#blocked.has(recordKey(event))) {
         const head = this.#blocked.get(recordKey(event))!
-        await deadLetters.put(this.#run, name, this.partition, event, 'parked', 0, `waits behind the parked event at position ${head}`, head)
+        await deadLetters.put(
+          this.#run,
+          name,
+          this.partition,
+          event,
+          'parked',
+          0,
+          `waits behind the parked event at position ${head}`,
+          head,
+        )
         continue
       }
       const failed = await this.#attempt((attempt) => this.#handleOne(subscription, event, attempt))
       if (failed) await this.#failed(event, failed.error, events)
     }
     const to = events[events.length - 1]!.position
-    if (!(await checkpoints.advance(this.#run, name, this.partition, this.deps.owner, this.deps.leaseMs, this.#checkpoint, to))) {
+    if (
+      !(await checkpoints.advance(
+        this.#run,
+        name,
+        this.partition,
+        this.deps.owner,
+        this.deps.leaseMs,
+        this.#checkpoint,
+        to,
+      ))
+    ) {
       throw new Resync('moved')
     }
     this.#checkpoint = to
@@ -438,7 +513,7 @@ export class ConsumerRunner {
   async #failed(event: RewindEvent, error: unknown, batch: readonly RewindEvent[]): Promise<void> {
     const { name, retry } = this.consumer
     const text = message(error)
-    if (retry.then === 'park') {
+    if (retry.onExhausted === 'park') {
       await deadLetters.put(this.#run, name, this.partition, event, 'parked', retry.attempts, text)
       await checkpoints.fail(this.#run, name, this.partition, text, false)
       this.#blocked.set(recordKey(event), event.position)
@@ -447,7 +522,17 @@ export class ConsumerRunner {
     // Everything before the event was delivered: the checkpoint moves up to just before it.
     const before = [...batch].reverse().find((e) => e.position < event.position)?.position ?? this.#checkpoint
     if (before !== this.#checkpoint) {
-      if (!(await checkpoints.advance(this.#run, name, this.partition, this.deps.owner, this.deps.leaseMs, this.#checkpoint, before))) {
+      if (
+        !(await checkpoints.advance(
+          this.#run,
+          name,
+          this.partition,
+          this.deps.owner,
+          this.deps.leaseMs,
+          this.#checkpoint,
+          before,
+        ))
+      ) {
         throw new Resync('moved')
       }
       this.#checkpoint = before

@@ -5,7 +5,10 @@ import { qualifiedName, quoteIdent } from '../schema/names.js'
 export function eventsChannel(table: PgTable): string {
   const { name, schema } = getTableConfig(table)
   // Plain lower-case identifiers: PGlite's listen() does not quote the channel.
-  return `rewind_${schema ? `${schema}_` : ''}${name}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63)
+  return `rewind_${schema ? `${schema}_` : ''}${name}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 63)
 }
 export const CONTROL_CHANNEL = 'rewind_consumers'
 

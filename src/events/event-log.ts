@@ -233,7 +233,11 @@ export class EventLog implements EventSink {
     } else if (lock.length === 1) {
       rows = await client.queryText(this.#insertLockedText + back, [...params, String(lock[0])])
     } else {
-      rows = await client.queryText(this.#insertLocked2Text + back, [...params, String(lock[0]), String(lock[1])])
+      rows = await client.queryText(this.#insertLocked2Text + back, [
+        ...params,
+        String(lock[0]),
+        String(lock[1]),
+      ])
     }
     return returning ? this.decode(rows[0]!) : undefined
   }

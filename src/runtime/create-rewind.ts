@@ -1,6 +1,11 @@
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
 import type { CallOptions } from '../actions/changeset.js'
 import { ActionEngine, type EventSink, type ExecOptions } from '../actions/pipeline.js'
+import { Consumers } from '../consumers/consumers.js'
+import type { Consumer } from '../consumers/definitions.js'
+import { InlineProjections } from '../consumers/inline.js'
+import { checkConsumers, consumerTables } from '../consumers/registration.js'
+import { notifyStatements } from '../consumers/wake-ups.js'
 import { type Database, databaseFromDrizzle } from '../data/database.js'
 import { failureIn } from '../errors/database-failure.js'
 import { definitionError, RewindError } from '../errors/rewind-error.js'
@@ -20,11 +25,6 @@ import type {
   AnyResource,
   InferRecord,
 } from '../resource/define-resource.js'
-import { Consumers } from '../consumers/consumers.js'
-import type { Consumer } from '../consumers/definitions.js'
-import { InlineProjections } from '../consumers/inline.js'
-import { checkConsumers, consumerTables } from '../consumers/registration.js'
-import { notifyStatements } from '../consumers/wake-ups.js'
 import { createTableStatements } from '../schema/create-tables.js'
 import { optionalImport } from '../util/optional-import.js'
 import { type ListOptions, readList, readOne } from './reads.js'

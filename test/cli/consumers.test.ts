@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineConfig } from '../../src/cli/index.js'
 import { createRewind, type Rewind } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
-import { events, Item, itemNamesProjection, recordingSubscription, resources } from '../support/consumer-domain.js'
+import {
+  events,
+  Item,
+  itemNamesProjection,
+  recordingSubscription,
+  resources,
+} from '../support/consumer-domain.js'
 import { cliRunner, jsonLines } from './support.js'
 
 async function until(check: () => Promise<boolean>, ms = 60_000): Promise<void> {
@@ -21,7 +27,7 @@ describe.each(backends)('rewind consumers on $name', (backend) => {
     itemNamesProjection('names', { lifecycle: 'inline' }),
     recordingSubscription('mailer', [], {
       start: 'beginning',
-      retry: { attempts: 1, then: 'park' },
+      retry: { attempts: 1, onExhausted: 'park' },
       fail: (e) => e.data.name === 'poison!',
     }),
   ]
@@ -38,7 +44,9 @@ describe.each(backends)('rewind consumers on $name', (backend) => {
   beforeAll(async () => {
     tdb = await backend.create()
     app = await open(true)
-    await app.database.query('CREATE TABLE applied (consumer text, position int8, n int4, PRIMARY KEY (consumer, position))')
+    await app.database.query(
+      'CREATE TABLE applied (consumer text, position int8, n int4, PRIMARY KEY (consumer, position))',
+    )
     const a = await app.run(Item, 'create', { name: 'a', qty: 1 })
     await app.run(Item, 'rename', { name: 'b' }, { id: a.id })
     const p = await app.run(Item, 'create', { name: 'poison!', qty: 1 })
@@ -55,20 +63,39 @@ describe.each(backends)('rewind consumers on $name', (backend) => {
   it('lists each consumer with its position, lag, state, dead letters and last error', async () => {
     const run = await cli(['consumers'])
     expect(run.code).toBe(0)
-    expect(run.lines[0]!.split('\t')).toEqual(['NAME', 'KIND', 'PART', 'POSITION', 'LAG', 'STATE', 'DEAD', 'LAST ERROR'])
+    expect(run.lines[0]!.split('\t')).toEqual([
+      'NAME',
+      'KIND',
+      'PART',
+      'POSITION',
+      'LAG',
+      'STATE',
+      'DEAD',
+      'LAST ERROR',
+    ])
     const names = run.lines.find((l) => l.startsWith('names\t'))!.split('\t')
     expect(names.slice(0, 6)).toEqual(['names', 'projection (inline)', '0', '3', '-', 'inline'])
     const mailer = run.lines.find((l) => l.startsWith('mailer\t'))!.split('\t')
     expect(mailer.slice(0, 7)).toEqual(['mailer', 'subscription', '0', '3', '0', 'running', '1'])
     expect(mailer[7]).toContain('delivery of 3 failed')
     const json = jsonLines(await cli(['consumers', '--json']))
-    expect(json.find((s) => s.name === 'mailer')).toMatchObject({ lagEvents: 0, deadLetters: 1, lifecycle: 'async' })
+    expect(json.find((s) => s.name === 'mailer')).toMatchObject({
+      lagEvents: 0,
+      deadLetters: 1,
+      lifecycle: 'async',
+    })
   })
 
   it('dead-letters, retry, skip and rebuild by name', async () => {
     const letters = await cli(['consumers', 'dead-letters', 'mailer'])
     expect(letters.code).toBe(0)
-    expect(letters.lines[1]!.split('\t').slice(0, 5)).toEqual(['mailer', '3', String(poisonId), expect.stringMatching(/^Item\//), 'parked'])
+    expect(letters.lines[1]!.split('\t').slice(0, 5)).toEqual([
+      'mailer',
+      '3',
+      String(poisonId),
+      expect.stringMatching(/^Item\//),
+      'parked',
+    ])
     const retry = await cli(['consumers', 'retry', 'mailer', String(poisonId)])
     expect(retry.code).toBe(0)
     expect(retry.stdout).toContain('1 event of mailer put up for retry')

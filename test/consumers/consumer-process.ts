@@ -10,7 +10,10 @@ import { events, Item, itemNamesProjection, resources } from '../support/consume
 /** The consumers every process of the test runs (the parent registers the same ones for status). */
 export function testConsumers(pool?: pg.Pool) {
   return [
-    itemNamesProjection('names', { batchSize: 50, retry: { attempts: 2, initialDelayMs: 5, then: 'park' } }),
+    itemNamesProjection('names', {
+      batchSize: 50,
+      retry: { attempts: 2, initialDelayMs: 5, onExhausted: 'park' },
+    }),
     defineProjection('parts', {
       partitions: 2,
       batchSize: 20,

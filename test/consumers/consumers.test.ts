@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   type Consumer,
   createRewind,
+  createTableStatements,
   defineProjection,
   defineSubscription,
   isRewindError,
-  createTableStatements,
   type Rewind,
   type RewindEvent,
 } from '../../src/index.js'
@@ -75,11 +75,16 @@ describe.each(backends)('consumers on $name', (backend) => {
       ]),
     )
   const appliedCounts = async (rewind: Rewind, consumer: string) =>
-    (await rewind.database.query('SELECT position::text, n::text FROM applied WHERE consumer = $1 ORDER BY applied.position', [consumer])).map(
-      (r) => [Number(r.position), Number(r.n)] as const,
-    )
+    (
+      await rewind.database.query(
+        'SELECT position::text, n::text FROM applied WHERE consumer = $1 ORDER BY applied.position',
+        [consumer],
+      )
+    ).map((r) => [Number(r.position), Number(r.n)] as const)
   const caughtUp = async (rewind: Rewind, name: string) =>
-    (await rewind.consumers.status()).filter((s) => s.name === name).every((s) => s.lagEvents === 0 && s.state !== 'new')
+    (await rewind.consumers.status())
+      .filter((s) => s.name === name)
+      .every((s) => s.lagEvents === 0 && s.state !== 'new')
 
   async function someWrites(rewind: Rewind<typeof resources>, n: number) {
     const ids: string[] = []
@@ -117,7 +122,9 @@ describe.each(backends)('consumers on $name', (backend) => {
     expect(await appliedCounts(rewind, 'inlineNames')).toEqual(counts)
     expect(counts.every(([, n]) => n === 1)).toBe(true)
     // A rebuild removes rows the log cannot produce and gives the same model.
-    await rewind.database.query(`INSERT INTO item_names (id, name, qty) VALUES ('stray', 'not from the log', 0)`)
+    await rewind.database.query(
+      `INSERT INTO item_names (id, name, qty) VALUES ('stray', 'not from the log', 0)`,
+    )
     await rewind.database.query(`DELETE FROM applied`)
     const rebuilt = await rewind.consumers.rebuild('inlineNames')
     expect(rebuilt.events).toBeGreaterThan(0)
@@ -129,7 +136,10 @@ describe.each(backends)('consumers on $name', (backend) => {
 
   it('an async projection follows the log in batches, applying each event exactly once with its checkpoint', async () => {
     const tdb = await fresh()
-    const rewind = await make(tdb, [itemNamesProjection('names', { batchSize: 7 }), totalsProjection('totals')])
+    const rewind = await make(tdb, [
+      itemNamesProjection('names', { batchSize: 7 }),
+      totalsProjection('totals'),
+    ])
     await someWrites(rewind, 10)
     await rewind.consumers.start({ pollMs: 50 })
     await someWrites(rewind, 15)
@@ -142,7 +152,13 @@ describe.each(backends)('consumers on $name', (backend) => {
     expect(counts.every(([, n]) => n === 1)).toBe(true)
     const status = await rewind.consumers.status()
     const names = status.find((s) => s.name === 'names')!
-    expect(names).toMatchObject({ kind: 'projection', lifecycle: 'async', state: 'running', lagEvents: 0, deadLetters: 0 })
+    expect(names).toMatchObject({
+      kind: 'projection',
+      lifecycle: 'async',
+      state: 'running',
+      lagEvents: 0,
+      deadLetters: 0,
+    })
     expect(names.position).toBe(log.at(-1)!.position)
     // Stopped: the lease is let go at once, and the lag shows.
     await rewind.consumers.stop()
@@ -158,7 +174,9 @@ describe.each(backends)('consumers on $name', (backend) => {
     await rewind.consumers.start({ pollMs: 50 })
     await someWrites(rewind, 10)
     await until(async () => (await caughtUp(rewind, 'names')) && (await caughtUp(rewind, 'totals')))
-    await rewind.database.query(`INSERT INTO item_names (id, name, qty) VALUES ('stray', 'not from the log', 0)`)
+    await rewind.database.query(
+      `INSERT INTO item_names (id, name, qty) VALUES ('stray', 'not from the log', 0)`,
+    )
     await rewind.database.query(`UPDATE item_totals SET qty = 12345`)
     let writing = true
     const writer = (async () => {
@@ -222,7 +240,8 @@ describe.each(backends)('consumers on $name', (backend) => {
     gates.set('rolled back', failing)
     await expect(rewind.run(Item, 'slowCreate', { name: 'rolled back', qty: 0 })).rejects.toThrow()
     const later: string[] = []
-    for (let i = 0; i < 5; i++) later.push((await rewind.run(Item, 'create', { name: `later ${i}`, qty: i })).id)
+    for (let i = 0; i < 5; i++)
+      later.push((await rewind.run(Item, 'create', { name: `later ${i}`, qty: i })).id)
     // Those commit with higher positions; the consumers wait for the held one instead of skipping it.
     await new Promise((r) => setTimeout(r, 300))
     const model = await readModel(rewind)
@@ -249,7 +268,7 @@ describe.each(backends)('consumers on $name', (backend) => {
     const rewind = await make(tdb, [
       recordingSubscription('mailer', delivered, {
         start: 'beginning',
-        retry: { attempts: 3, initialDelayMs: 5, then: 'park' },
+        retry: { attempts: 3, initialDelayMs: 5, onExhausted: 'park' },
         // Fails twice on every event, then succeeds; "poison" always fails until healed.
         fail: (e, attempt) => (e.data.name === 'poison' ? !healed : attempt < 3 && e.position % 4 === 0),
       }),
@@ -262,7 +281,9 @@ describe.each(backends)('consumers on $name', (backend) => {
     await until(() => caughtUp(rewind, 'mailer'))
     const log = await all(rewind)
     const poisonEvents = log.filter((e) => e.recordId === poison.id).map((e) => e.position)
-    expect(delivered.map((d) => d.position)).toEqual(log.map((e) => e.position).filter((p) => !poisonEvents.includes(p)))
+    expect(delivered.map((d) => d.position)).toEqual(
+      log.map((e) => e.position).filter((p) => !poisonEvents.includes(p)),
+    )
     // The idempotency key is the event id; retried deliveries carry their attempt number.
     for (const d of delivered) expect(d.id).toBe(String(log.find((e) => e.position === d.position)!.id))
     expect(delivered.some((d) => d.attempt === 3)).toBe(true)
@@ -279,7 +300,9 @@ describe.each(backends)('consumers on $name', (backend) => {
     // Retry by name: the whole chain of the record is delivered, in order.
     healed = true
     const count = delivered.length
-    expect(await rewind.consumers.retry('mailer', log.find((e) => e.position === poisonEvents[1])!.id)).toBe(3)
+    expect(await rewind.consumers.retry('mailer', log.find((e) => e.position === poisonEvents[1])!.id)).toBe(
+      3,
+    )
     await until(async () => (await rewind.consumers.deadLetters('mailer')).length === 0)
     expect(delivered.slice(count).map((d) => d.recordId)).toEqual([poison.id, poison.id, poison.id])
     const after = delivered.slice(count).map((d) => d.position)
@@ -319,7 +342,9 @@ describe.each(backends)('consumers on $name', (backend) => {
     // Skipped: the consumer goes on after it; the event is never applied.
     await rewind.consumers.skip('strict', poisonEvent.id)
     await until(() => caughtUp(rewind, 'strict'))
-    expect([...(await readModel(rewind)).keys()].sort()).toEqual([c.id, (await rewind.list(Item)).find((i) => i.name === 'a')!.id].sort())
+    expect([...(await readModel(rewind)).keys()].sort()).toEqual(
+      [c.id, (await rewind.list(Item)).find((i) => i.name === 'a')!.id].sort(),
+    )
     expect((await rewind.consumers.deadLetters('strict'))[0]).toMatchObject({ status: 'skipped' })
     // A second poisoned event; this time the handler is fixed and retried.
     const p2 = await rewind.run(Item, 'create', { name: 'poison', qty: 2 })
@@ -337,7 +362,11 @@ describe.each(backends)('consumers on $name', (backend) => {
 
   it('starts from the beginning, from now, or from a position; the checkpoint survives a restart', async () => {
     const tdb = await fresh()
-    const seen = { all: [] as { position: number }[], now: [] as { position: number }[], from: [] as { position: number }[] }
+    const seen = {
+      all: [] as { position: number }[],
+      now: [] as { position: number }[],
+      from: [] as { position: number }[],
+    }
     const subs = () => [
       recordingSubscription('all', seen.all as never, { start: 'beginning' }),
       recordingSubscription('now', seen.now as never),
@@ -408,11 +437,19 @@ describe.each(backends)('consumers on $name', (backend) => {
     await run(`UPDATE rewind_consumers SET lease_until = clock_timestamp() - interval '1 second'`)
     expect(await checkpoints.acquire(run, 'names', 0, 'B', 60_000)).toBe(0)
     expect(await checkpoints.advance(run, 'names', 0, 'A', 60_000, 0, 5)).toBe(false)
-    expect(await rewind.database.transaction((c) => checkpoints.fence((t, p) => c.query(t, p ?? []), 'names', 0, 'A', 0))).toBe('lost')
+    expect(
+      await rewind.database.transaction((c) =>
+        checkpoints.fence((t, p) => c.query(t, p ?? []), 'names', 0, 'A', 0),
+      ),
+    ).toBe('lost')
     expect(await checkpoints.renew(run, 'names', 0, 'A', 60_000)).toBe(false)
     expect(await checkpoints.advance(run, 'names', 0, 'B', 60_000, 0, 5)).toBe(true)
     // B's checkpoint moved: a batch B read before the move is stale.
-    expect(await rewind.database.transaction((c) => checkpoints.fence((t, p) => c.query(t, p ?? []), 'names', 0, 'B', 0))).toBe('moved')
+    expect(
+      await rewind.database.transaction((c) =>
+        checkpoints.fence((t, p) => c.query(t, p ?? []), 'names', 0, 'B', 0),
+      ),
+    ).toBe('moved')
     if (backend.name !== 'postgres') return
     // A batch transaction holds the row: a takeover waits for its commit, then finds the lease extended.
     const pool = tdb.db.$client as import('pg').Pool
@@ -427,7 +464,9 @@ describe.each(backends)('consumers on $name', (backend) => {
       })
       await new Promise((r) => setTimeout(r, 100))
       expect(tookOver).toBe('pending')
-      await a.query(`UPDATE rewind_consumers SET position = 9, lease_until = clock_timestamp() + interval '1 minute'`)
+      await a.query(
+        `UPDATE rewind_consumers SET position = 9, lease_until = clock_timestamp() + interval '1 minute'`,
+      )
       await a.query('COMMIT')
       await takeover
       expect(tookOver).toBeUndefined()
@@ -437,34 +476,58 @@ describe.each(backends)('consumers on $name', (backend) => {
   })
 
   it('definition mistakes fail at definition time, with the fix in the message', () => {
-    expect(() => defineProjection('bad name!', { handlers: (on) => [on(Item, 'create', () => {})] })).toThrow(/not valid/)
+    expect(() => defineProjection('bad name!', { handlers: (on) => [on(Item, 'create', () => {})] })).toThrow(
+      /not valid/,
+    )
     expect(() => defineProjection('p', { handlers: (on) => [on(Item, 'nope' as never, () => {})] })).toThrow(
       /Item has no action "nope"/,
     )
     expect(() => defineProjection('p', { handlers: () => [] })).toThrow(/at least one/)
     expect(() =>
-      defineProjection('p', { lifecycle: 'inline', partitions: 2, handlers: (on) => [on(Item, 'create', () => {})] }),
+      defineProjection('p', {
+        lifecycle: 'inline',
+        partitions: 2,
+        handlers: (on) => [on(Item, 'create', () => {})],
+      }),
     ).toThrow(/options of async projections/)
     expect(() => defineSubscription('s', {})).toThrow(/either handlers/)
-    expect(() => defineSubscription('s', { handlers: (on) => [on(Item, '*', () => {})], retry: { then: 'drop' as never } })).toThrow(
-      /park' or 'stop/,
-    )
-    expect(() => defineProjection('p', { start: 'yesterday' as never, handlers: (on) => [on(Item, 'create', () => {})] })).toThrow(
-      /start must be/,
-    )
+    expect(() =>
+      defineSubscription('s', {
+        handlers: (on) => [on(Item, '*', () => {})],
+        retry: { onExhausted: 'drop' as never },
+      }),
+    ).toThrow(/park' or 'stop/)
+    expect(() =>
+      defineProjection('p', {
+        start: 'yesterday' as never,
+        handlers: (on) => [on(Item, 'create', () => {})],
+      }),
+    ).toThrow(/start must be/)
   })
 
   it('createRewind checks the consumers before opening a database', async () => {
     const p = itemNamesProjection('names')
     await expect(createRewind({ resources, consumers: [p] })).rejects.toThrow(/pass eventLog/)
     await expect(
-      createRewind({ resources, eventLog: { table: events, actors: { systemActor: () => 'x' } }, consumers: [p, itemNamesProjection('names')] }),
+      createRewind({
+        resources,
+        eventLog: { table: events, actors: { systemActor: () => 'x' } },
+        consumers: [p, itemNamesProjection('names')],
+      }),
     ).rejects.toThrow(/two consumers are named "names"/)
     await expect(
-      createRewind({ resources, eventLog: { table: events, actors: { systemActor: () => 'x' } }, consumers: [p, itemNamesProjection('other')] }),
+      createRewind({
+        resources,
+        eventLog: { table: events, actors: { systemActor: () => 'x' } },
+        consumers: [p, itemNamesProjection('other')],
+      }),
     ).rejects.toThrow(/both own table "item_names"/)
     await expect(
-      createRewind({ resources: [], eventLog: { table: events, actors: { systemActor: () => 'x' } }, consumers: [p] }),
+      createRewind({
+        resources: [],
+        eventLog: { table: events, actors: { systemActor: () => 'x' } },
+        consumers: [p],
+      }),
     ).rejects.toThrow(/handles events of Item, which is not in createRewind/)
   })
 })

@@ -111,7 +111,9 @@ describe.each(postgres)('consumer processes on $name', (backend) => {
       const written = writers.reduce((n, w) => n + (JSON.parse(w.lines.at(-1)!) as { done: number }).done, 0)
       expect(written).toBeGreaterThan(100)
       // The survivors catch up.
-      await until(async () => (await rewind.consumers.status()).every((s) => s.lagEvents === 0 && s.state === 'running'))
+      await until(async () =>
+        (await rewind.consumers.status()).every((s) => s.lagEvents === 0 && s.state === 'running'),
+      )
       for (const c of consumers) c.proc.kill('SIGKILL')
 
       const log: RewindEvent[] = []
@@ -125,11 +127,16 @@ describe.each(postgres)('consumer processes on $name', (backend) => {
       const q = (text: string) => rewind.database.query(text)
       // The read model equals a fold of the log computed here, independently.
       const model = new Map(
-        (await q('SELECT id, name, qty::text FROM item_names')).map((r) => [r.id!, { name: r.name!, qty: Number(r.qty) }]),
+        (await q('SELECT id, name, qty::text FROM item_names')).map((r) => [
+          r.id!,
+          { name: r.name!, qty: Number(r.qty) },
+        ]),
       )
       expect(model).toEqual(foldItems(log))
       // Poisoned creates, and every later event of their records, are parked; nothing else is.
-      const poisoned = new Set(log.filter((e) => e.action === 'create' && e.data.name === 'poison').map((e) => e.recordId))
+      const poisoned = new Set(
+        log.filter((e) => e.action === 'create' && e.data.name === 'poison').map((e) => e.recordId),
+      )
       expect(poisoned.size).toBeGreaterThan(0)
       const parked = log.filter((e) => poisoned.has(e.recordId)).map((e) => e.position)
       const letters = await rewind.consumers.deadLetters('names')
@@ -137,9 +144,12 @@ describe.each(postgres)('consumer processes on $name', (backend) => {
       expect(letters.every((l) => l.status === 'parked')).toBe(true)
       // Exactly once: every other event applied one time, counted by the projection in its own transaction.
       const counts = async (consumer: string) =>
-        (await rewind.database.query(`SELECT position::text, n::text FROM applied WHERE consumer = $1 ORDER BY applied.position`, [consumer])).map(
-          (r) => [Number(r.position), Number(r.n)],
-        )
+        (
+          await rewind.database.query(
+            `SELECT position::text, n::text FROM applied WHERE consumer = $1 ORDER BY applied.position`,
+            [consumer],
+          )
+        ).map((r) => [Number(r.position), Number(r.n)])
       const names = await counts('names')
       expect(names.map(([p]) => p)).toEqual(log.map((e) => e.position).filter((p) => !parked.includes(p)))
       expect(names.filter(([, n]) => n !== 1)).toEqual([])
@@ -148,7 +158,9 @@ describe.each(postgres)('consumer processes on $name', (backend) => {
       expect(parts.filter(([, n]) => n !== 1)).toEqual([])
       // The subscription: every event delivered at least once (a kill between the effect and the checkpoint
       // delivers again, with the same idempotency key).
-      const deliveries = await q('SELECT event_id, position::text, n::text FROM deliveries ORDER BY deliveries.position')
+      const deliveries = await q(
+        'SELECT event_id, position::text, n::text FROM deliveries ORDER BY deliveries.position',
+      )
       expect(deliveries.map((d) => Number(d.position))).toEqual(log.map((e) => e.position))
       expect(deliveries.map((d) => d.event_id)).toEqual(log.map((e) => String(e.id)))
       expect(deliveries.every((d) => Number(d.n) >= 1)).toBe(true)

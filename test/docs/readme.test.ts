@@ -37,7 +37,11 @@ describe('README first screen', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8')
     const section = readme.slice(readme.indexOf('## Projections and subscriptions'))
     const block = /```ts\n([\s\S]*?)```/.exec(section)![1]!
-    const expected = block.trim().split('\n').at(-1)!.replace(/^\/\/ → /, '')
+    const expected = block
+      .trim()
+      .split('\n')
+      .at(-1)!
+      .replace(/^\/\/ → /, '')
     const dir = mkdtempSync(join(root, 'test/docs/.tmp-'))
     try {
       const file = join(dir, 'readme-projection.ts')

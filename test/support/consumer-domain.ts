@@ -79,15 +79,19 @@ export const itemNameHandlers =
   (on) => [
     on(Item, ['create', 'slowCreate'], async (e, { db }) => {
       if (e.data.name === 'poison') throw new Error('poisoned event')
-      await db
-        .insert(itemNames)
-        .values({ id: e.recordId, name: e.data.name ?? '', qty: e.data.qty ?? 0 })
+      await db.insert(itemNames).values({ id: e.recordId, name: e.data.name ?? '', qty: e.data.qty ?? 0 })
     }),
     on(Item, 'rename', async (e, { db }) => {
-      await db.update(itemNames).set({ name: e.data.name ?? '' }).where(eq(itemNames.id, e.recordId))
+      await db
+        .update(itemNames)
+        .set({ name: e.data.name ?? '' })
+        .where(eq(itemNames.id, e.recordId))
     }),
     on(Item, 'add', async (e, { db }) => {
-      await db.update(itemNames).set({ qty: e.data.qty ?? 0 }).where(eq(itemNames.id, e.recordId))
+      await db
+        .update(itemNames)
+        .set({ qty: e.data.qty ?? 0 })
+        .where(eq(itemNames.id, e.recordId))
     }),
     on(Item, 'destroy', async (e, { db }) => {
       await db.delete(itemNames).where(eq(itemNames.id, e.recordId))
@@ -96,7 +100,10 @@ export const itemNameHandlers =
       await db
         .insert(applied)
         .values({ consumer, position: e.position, n: 1 })
-        .onConflictDoUpdate({ target: [applied.consumer, applied.position], set: { n: sql`${applied.n} + 1` } })
+        .onConflictDoUpdate({
+          target: [applied.consumer, applied.position],
+          set: { n: sql`${applied.n} + 1` },
+        })
     }),
   ]
 
@@ -107,7 +114,10 @@ export function itemNamesProjection(
   return defineProjection(name, { tables: [itemNames], handlers: itemNameHandlers(name), ...options })
 }
 
-export function totalsProjection(name = 'totals', options: Omit<ProjectionConfig, 'handlers' | 'tables'> = {}) {
+export function totalsProjection(
+  name = 'totals',
+  options: Omit<ProjectionConfig, 'handlers' | 'tables'> = {},
+) {
   return defineProjection(name, {
     tables: [totals],
     ...options,
@@ -128,7 +138,9 @@ export function totalsProjection(name = 'totals', options: Omit<ProjectionConfig
 export function recordingSubscription(
   name: string,
   deliveries: { position: number; id: string; attempt: number; recordId: string }[],
-  options: Omit<SubscriptionConfig, 'handlers' | 'handleBatch'> & { fail?: (e: { position: number; data: { name?: string } }, attempt: number) => boolean } = {},
+  options: Omit<SubscriptionConfig, 'handlers' | 'handleBatch'> & {
+    fail?: (e: { position: number; data: { name?: string } }, attempt: number) => boolean
+  } = {},
 ) {
   const { fail, ...rest } = options
   return defineSubscription(name, {
@@ -136,7 +148,12 @@ export function recordingSubscription(
     handlers: (on) => [
       on(Item, '*', (e, ctx) => {
         if (fail?.(e as never, ctx.attempt)) throw new Error(`delivery of ${e.position} failed`)
-        deliveries.push({ position: e.position, id: ctx.idempotencyKey, attempt: ctx.attempt, recordId: e.recordId })
+        deliveries.push({
+          position: e.position,
+          id: ctx.idempotencyKey,
+          attempt: ctx.attempt,
+          recordId: e.recordId,
+        })
       }),
     ],
   })

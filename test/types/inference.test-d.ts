@@ -5,12 +5,13 @@ import type {
   ActionResult,
   ConsistencyFinding,
   ConsistencyReport,
+  ConsumerEvent,
   InferRecord,
   PointInTime,
   Rewind,
   RewindError,
 } from '../../src/index.js'
-import { defineResource } from '../../src/index.js'
+import { defineProjection, defineResource } from '../../src/index.js'
 import { type Article, type allResources, type Org, User, users } from '../support/domain.js'
 
 declare const rewind: Rewind<typeof allResources>
@@ -125,5 +126,27 @@ describe('inference from the table and the actions', () => {
     expectTypeOf(rewind.checkConsistency()).resolves.toEqualTypeOf<ConsistencyReport>()
     expectTypeOf<RewindError['details']>().toEqualTypeOf<Readonly<Record<string, unknown>>>()
     expectTypeOf<PointInTime>().toExtend<{ eventId: number | string } | { at: Date | string }>()
+  })
+})
+
+describe('consumers', () => {
+  test("a handler sees its action's event: input keys and record columns, values as the log holds them", () => {
+    expectTypeOf<ConsumerEvent<typeof User, 'create'>['data']['email']>().toEqualTypeOf<string>()
+    // A Date column is an ISO string in the log; a bigint a decimal string.
+    expectTypeOf<ConsumerEvent<typeof User, 'rename'>['changedAttributes']['createdAt']>().toEqualTypeOf<
+      string | undefined
+    >()
+    expectTypeOf<ConsumerEvent<typeof Article, 'create'>['changedAttributes']['views']>().toEqualTypeOf<
+      string | undefined
+    >()
+    defineProjection('p', {
+      handlers: (on) => [
+        on(User, ['create', 'rename'], (e) => {
+          expectTypeOf(e.action).toEqualTypeOf<'create' | 'rename'>()
+        }),
+        // @ts-expect-error an action User does not have
+        on(User, 'nope', () => {}),
+      ],
+    })
   })
 })

@@ -17,7 +17,8 @@ type Action = (typeof ACTIONS)[number]
  */
 export const consumersCommand = defineCommand({
   name: 'consumers',
-  summary: 'List projections and subscriptions (position, lag, state, errors); retry, skip or rebuild by name.',
+  summary:
+    'List projections and subscriptions (position, lag, state, errors); retry, skip or rebuild by name.',
   args: [
     { name: 'action', description: `${ACTIONS.join(', ')} (default list)`, optional: true },
     { name: 'name', description: 'the consumer', optional: true },
@@ -86,7 +87,10 @@ export const consumersCommand = defineCommand({
         case 'retry': {
           const n = await consumers.retry(name!, eventId)
           if (values.json) out.line(toJson({ consumer: name, retried: n }))
-          else out.line(`${n} event${n === 1 ? '' : 's'} of ${name} put up for retry; a running consumer picks them up`)
+          else
+            out.line(
+              `${n} event${n === 1 ? '' : 's'} of ${name} put up for retry; a running consumer picks them up`,
+            )
           return EXIT.OK
         }
         case 'skip': {
@@ -128,7 +132,11 @@ async function list(rewind: AnyRewind, out: Output, json: boolean): Promise<numb
     return EXIT.OK
   }
   const state = (s: ConsumerStatus) =>
-    s.state === 'stopped' ? out.color.red(s.state) : s.state === 'running' || s.state === 'inline' ? out.color.green(s.state) : out.color.yellow(s.state)
+    s.state === 'stopped'
+      ? out.color.red(s.state)
+      : s.state === 'running' || s.state === 'inline'
+        ? out.color.green(s.state)
+        : out.color.yellow(s.state)
   out.table(
     ['NAME', 'KIND', 'PART', 'POSITION', 'LAG', 'STATE', 'DEAD', 'LAST ERROR'],
     status.map((s) => [

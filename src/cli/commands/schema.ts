@@ -36,7 +36,9 @@ export const schemaCommand = defineCommand({
         const table = rewind.eventLog?.config.table
         if (!table) throw new UsageError('--trigger: this app has no event log (createRewind({ eventLog }))')
         // drizzle-kit's migrator runs a file's statements one at a time, split at these markers.
-        out.line(`${[...appendOnlyStatements(table), ...notifyStatements(table)].join(';\n--> statement-breakpoint\n')};`)
+        out.line(
+          `${[...appendOnlyStatements(table), ...notifyStatements(table)].join(';\n--> statement-breakpoint\n')};`,
+        )
         return EXIT.OK
       }
       const statements = rewind.schemaSql()
