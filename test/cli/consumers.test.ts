@@ -52,7 +52,10 @@ describe.each(backends)('rewind consumers on $name', (backend) => {
     const p = await app.run(Item, 'create', { name: 'poison!', qty: 1 })
     poisonId = (await app.events({ recordId: p.id })).events[0]!.id as number
     await app.consumers.start({ pollMs: 20 })
-    await until(async () => (await app.consumers.deadLetters('mailer')).length === 1)
+    await until(async () => {
+      const mailer = (await app.consumers.status()).find((c) => c.name === 'mailer')!
+      return mailer.deadLetters === 1 && mailer.lagEvents === 0
+    })
     cli = cliRunner({ config: defineConfig({ rewind: () => open(false), close: (r) => r.close() }) })
   })
   afterAll(async () => {
