@@ -263,6 +263,24 @@ export class ConsumerRunner {
     this.#blocked = await deadLetters.blocking(this.#run, name, this.partition)
   }
 
+  /** Moves the checkpoint from where this runner has it to `to`, on `run` (fenced on owner and position). */
+  async #advance(run: Run, to: number): Promise<void> {
+    const { name } = this.consumer
+    const { owner, leaseMs } = this.deps
+    if (!(await checkpoints.advance(run, name, this.partition, owner, leaseMs, this.#checkpoint, to))) {
+      throw new Resync('moved')
+    }
+  }
+
+  /** Parks `event` behind the first open dead letter of its record, if it has one; true when it did. */
+  async #parkIfBehind(run: Run, event: RewindEvent): Promise<boolean> {
+    const head = this.#blocked.get(recordKey(event))
+    if (head === undefined) return false
+    const why = `waits behind the parked event at position ${head}`
+    await deadLetters.put(run, this.consumer.name, this.partition, event, 'parked', 0, why, head)
+    return true
+  }
+
   // ── projections ─────────────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -292,7 +310,6 @@ export class ConsumerRunner {
     const from = this.#checkpoint
     const to = list[list.length - 1]!.position
     let failed: { index: number; error: unknown } | undefined
-    const parked: [string, number][] = []
     try {
       await this.deps.db.transaction(async (client) => {
         const run: Run = (t, p) => client.query(t, p ?? [])
@@ -301,22 +318,7 @@ export class ConsumerRunner {
         let ctx: Awaited<ReturnType<typeof projectionContext>> | undefined
         for (let i = 0; i < list.length; i++) {
           const event = list[i]!
-          if (!this.#mine(event)) continue
-          const head = this.#blocked.get(recordKey(event))
-          if (head !== undefined) {
-            await deadLetters.put(
-              run,
-              name,
-              this.partition,
-              event,
-              'parked',
-              0,
-              `waits behind the parked event at position ${head}`,
-              head,
-            )
-            parked.push([recordKey(event), head])
-            continue
-          }
+          if (!this.#mine(event) || (await this.#parkIfBehind(run, event))) continue
           ctx ??= await projectionContext(this.deps.db, client, false)
           try {
             await applyProjection(projection, event, ctx)
@@ -325,19 +327,7 @@ export class ConsumerRunner {
             throw error
           }
         }
-        if (
-          !(await checkpoints.advance(
-            run,
-            name,
-            this.partition,
-            this.deps.owner,
-            this.deps.leaseMs,
-            from,
-            to,
-          ))
-        ) {
-          throw new Resync('moved')
-        }
+        await this.#advance(run, to)
       })
     } catch (error) {
       if (failed) return failed
@@ -380,19 +370,7 @@ export class ConsumerRunner {
         text,
       )
       if (retry.onExhausted === 'park') {
-        if (
-          !(await checkpoints.advance(
-            run,
-            name,
-            this.partition,
-            this.deps.owner,
-            this.deps.leaseMs,
-            from,
-            event.position,
-          ))
-        ) {
-          throw new Resync('moved')
-        }
+        await this.#advance(run, event.position)
         await checkpoints.fail(run, name, this.partition, text, false)
       } else {
         // The checkpoint stays before the event: it is delivered again once retried, or passed over once skipped.
@@ -442,22 +420,7 @@ export class ConsumerRunner {
     const { name } = subscription
     const ready: RewindEvent[] = []
     for (const event of events) {
-      if (!this.#mine(event)) continue
-      const head = this.#blocked.get(recordKey(event))
-      if (head !== undefined) {
-        await deadLetters.put(
-          this.#run,
-          name,
-          this.partition,
-          event,
-          'parked',
-          0,
-          `waits behind the parked event at position ${head}`,
-          head,
-        )
-        continue
-      }
-      ready.push(event)
+      if (this.#mine(event) && !(await this.#parkIfBehind(this.#run, event))) ready.push(event)
     }
     let one = ready
     if (subscription.handleBatch && ready.length > 0) {
@@ -475,37 +438,13 @@ export class ConsumerRunner {
       // Else the batch is delivered one event at a time, to find the events that fail.
     }
     for (const event of one) {
-      if (this.#blocked.has(recordKey(event))) {
-        const head = this.#blocked.get(recordKey(event))!
-        await deadLetters.put(
-          this.#run,
-          name,
-          this.partition,
-          event,
-          'parked',
-          0,
-          `waits behind the parked event at position ${head}`,
-          head,
-        )
-        continue
-      }
+      // An earlier event of its record may have been parked in this batch.
+      if (await this.#parkIfBehind(this.#run, event)) continue
       const failed = await this.#attempt((attempt) => this.#handleOne(subscription, event, attempt))
       if (failed) await this.#failed(event, failed.error, events)
     }
     const to = events[events.length - 1]!.position
-    if (
-      !(await checkpoints.advance(
-        this.#run,
-        name,
-        this.partition,
-        this.deps.owner,
-        this.deps.leaseMs,
-        this.#checkpoint,
-        to,
-      ))
-    ) {
-      throw new Resync('moved')
-    }
+    await this.#advance(this.#run, to)
     this.#checkpoint = to
   }
 
@@ -522,19 +461,7 @@ export class ConsumerRunner {
     // Everything before the event was delivered: the checkpoint moves up to just before it.
     const before = [...batch].reverse().find((e) => e.position < event.position)?.position ?? this.#checkpoint
     if (before !== this.#checkpoint) {
-      if (
-        !(await checkpoints.advance(
-          this.#run,
-          name,
-          this.partition,
-          this.deps.owner,
-          this.deps.leaseMs,
-          this.#checkpoint,
-          before,
-        ))
-      ) {
-        throw new Resync('moved')
-      }
+      await this.#advance(this.#run, before)
       this.#checkpoint = before
     }
     await deadLetters.put(this.#run, name, this.partition, event, 'stopped', retry.attempts, text)

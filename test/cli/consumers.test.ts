@@ -9,15 +9,8 @@ import {
   recordingSubscription,
   resources,
 } from '../support/consumer-domain.js'
+import { until } from '../support/until.js'
 import { cliRunner, jsonLines } from './support.js'
-
-async function until(check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 describe.each(backends)('rewind consumers on $name', (backend) => {
   let tdb: TestDatabase

@@ -4,8 +4,8 @@
  */
 import { drizzle } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
-import { createRewind, defineProjection, defineSubscription } from '../../src/index.js'
-import { events, Item, itemNamesProjection, resources } from '../support/consumer-domain.js'
+import { createRewind, defineSubscription } from '../../src/index.js'
+import { events, Item, itemNamesProjection, partsProjection, resources } from '../support/consumer-domain.js'
 
 /** The consumers every process of the test runs (the parent registers the same ones for status). */
 export function testConsumers(pool?: pg.Pool) {
@@ -14,19 +14,7 @@ export function testConsumers(pool?: pg.Pool) {
       batchSize: 50,
       retry: { attempts: 2, initialDelayMs: 5, onExhausted: 'park' },
     }),
-    defineProjection('parts', {
-      partitions: 2,
-      batchSize: 20,
-      handlers: (on) => [
-        on(Item, '*', async (e, { sql }) => {
-          await sql(
-            `INSERT INTO applied (consumer, position, n) VALUES ('parts', $1::int8, 1)
-             ON CONFLICT (consumer, position) DO UPDATE SET n = applied.n + 1`,
-            [String(e.position)],
-          )
-        }),
-      ],
-    }),
+    partsProjection({ batchSize: 20 }),
     // A side effect outside the consumer's transactions: a delivery counter written on its own connection.
     defineSubscription('mailer', {
       start: 'beginning',

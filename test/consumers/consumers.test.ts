@@ -18,19 +18,12 @@ import {
   Item,
   itemNames,
   itemNamesProjection,
+  partsProjection,
   recordingSubscription,
   resources,
   totalsProjection,
 } from '../support/consumer-domain.js'
-
-/** Polls until `check` holds: a bound against a hang only (a loaded machine is slow, never wrong). */
-async function until(check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
+import { until } from '../support/until.js'
 
 const open: { close(): Promise<void> }[] = []
 afterEach(async () => {
@@ -395,8 +388,8 @@ describe.each(backends)('consumers on $name', (backend) => {
 
   it('competing consumers: one instance holds each lease; another takes over when it stops or dies; partitions spread', async () => {
     const tdb = await fresh()
-    const one = await make(tdb, [itemNamesProjection('names'), itemNamesProjectionPartitioned()])
-    const two = await make(tdb, [itemNamesProjection('names'), itemNamesProjectionPartitioned()])
+    const one = await make(tdb, [itemNamesProjection('names'), partsProjection()])
+    const two = await make(tdb, [itemNamesProjection('names'), partsProjection()])
     await one.consumers.start({ pollMs: 20, leaseMs: 400, maxPartitions: 1 })
     await two.consumers.start({ pollMs: 20, leaseMs: 400, maxPartitions: 1 })
     await someWrites(one, 8)
@@ -412,7 +405,7 @@ describe.each(backends)('consumers on $name', (backend) => {
     // The holder stops: its leases are let go, the other instance takes 'names' over; a third takes the
     // partition of 'parts' the other cannot (it runs one already).
     await holder.consumers.stop()
-    const three = await make(tdb, [itemNamesProjectionPartitioned()])
+    const three = await make(tdb, [partsProjection()])
     await three.consumers.start({ pollMs: 20, leaseMs: 400, maxPartitions: 1 })
     await someWrites(one, 4)
     await until(() => caughtUp(one, 'names'))
@@ -531,18 +524,3 @@ describe.each(backends)('consumers on $name', (backend) => {
     ).rejects.toThrow(/handles events of Item, which is not in createRewind/)
   })
 })
-
-function itemNamesProjectionPartitioned() {
-  return defineProjection('parts', {
-    partitions: 2,
-    handlers: (on) => [
-      on(Item, '*', async (e, { sql }) => {
-        await sql(
-          `INSERT INTO applied (consumer, position, n) VALUES ('parts', $1::int8, 1)
-           ON CONFLICT (consumer, position) DO UPDATE SET n = applied.n + 1`,
-          [String(e.position)],
-        )
-      }),
-    ],
-  })
-}

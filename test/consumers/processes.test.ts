@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRewind, createTableStatements, type Rewind, type RewindEvent } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
+import { killChildren, startChild as start } from '../support/children.js'
 import { applied, events, foldItems, resources } from '../support/consumer-domain.js'
+import { until } from '../support/until.js'
 import { testConsumers } from './consumer-process.js'
 
 const STRESS = process.env.STRESS === '1'
@@ -12,53 +13,7 @@ const CONSUMER = fileURLToPath(new URL('./consumer-process.ts', import.meta.url)
 const postgres = backends.filter((b) => b.name === 'postgres')
 const TIMEOUT = STRESS ? 1_800_000 : 600_000
 
-interface Child {
-  readonly proc: ChildProcess
-  readonly lines: string[]
-  readonly exited: Promise<number | null>
-}
-const running = new Set<ChildProcess>()
-
-function start(script: string, env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const lines: string[] = []
-  let buffer = ''
-  proc.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString()
-    const parts = buffer.split('\n')
-    buffer = parts.pop()!
-    lines.push(...parts)
-  })
-  let stderr = ''
-  proc.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  running.add(proc)
-  const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code) => {
-      running.delete(proc)
-      if (code !== 0 && code !== null && stderr) console.error(stderr)
-      resolve(code)
-    }),
-  )
-  return { proc, lines, exited }
-}
-
-afterEach(() => {
-  for (const proc of running) proc.kill('SIGKILL')
-})
-
-/** A bound on waiting, only to catch a hang (a loaded machine is slow, never wrong). */
-async function until(check: () => boolean | Promise<boolean>, ms = 300_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+afterEach(killChildren)
 
 describe.each(postgres)('consumer processes on $name', (backend) => {
   let tdb: TestDatabase

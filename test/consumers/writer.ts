@@ -6,16 +6,7 @@ import { drizzle } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
 import { createRewind } from '../../src/index.js'
 import { events, Item, resources } from '../support/consumer-domain.js'
-
-function rng(seed: number) {
-  let s = seed >>> 0 || 1
-  return () => {
-    s ^= s << 13
-    s ^= s >>> 17
-    s ^= s << 5
-    return (s >>> 0) / 4294967296
-  }
-}
+import { rng } from '../support/rng.js'
 
 async function main() {
   const random = rng(Number(process.env.SEED ?? 1))

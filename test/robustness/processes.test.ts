@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +7,7 @@ import { drizzle } from 'drizzle-orm/pglite'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRewind, isRewindError, type Rewind } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
+import { killChildren, startChild as start } from '../support/children.js'
 import { Account, events, loggedResources } from '../support/logged-domain.js'
 import { STARTERS_GO, WORKER_KEY } from './shared.js'
 
@@ -17,46 +17,7 @@ const REPLAYER = fileURLToPath(new URL('./replayer.ts', import.meta.url))
 const STARTER = fileURLToPath(new URL('./starter.ts', import.meta.url))
 const postgres = backends.filter((b) => b.name === 'postgres')
 
-interface Child {
-  readonly proc: ChildProcess
-  readonly lines: string[]
-  readonly exited: Promise<number | null>
-}
-
-/** Children still running: a failing test must not leave writers behind to disturb the next one. */
-const running = new Set<ChildProcess>()
-
-function start(script: string, env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const lines: string[] = []
-  let buffer = ''
-  proc.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString()
-    const parts = buffer.split('\n')
-    buffer = parts.pop()!
-    lines.push(...parts)
-  })
-  let stderr = ''
-  proc.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  running.add(proc)
-  const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code) => {
-      running.delete(proc)
-      if (code !== 0 && code !== null && stderr) console.error(stderr)
-      resolve(code)
-    }),
-  )
-  return { proc, lines, exited }
-}
-
-afterEach(() => {
-  for (const proc of running) proc.kill('SIGKILL')
-})
+afterEach(killChildren)
 
 /** Larger runs (STRESS=1) take minutes. */
 const TIMEOUT = STRESS ? 1_800_000 : 600_000

@@ -12,17 +12,8 @@ import pg from 'pg'
 import { createRewind, isRewindError } from '../../src/index.js'
 import { Account, events, loggedResources, Note } from '../support/logged-domain.js'
 
+import { rng } from '../support/rng.js'
 import { WORKER_KEY } from './shared.js'
-
-function rng(seed: number) {
-  let s = seed >>> 0 || 1
-  return () => {
-    s ^= s << 13
-    s ^= s >>> 17
-    s ^= s << 5
-    return (s >>> 0) / 4294967296
-  }
-}
 
 async function main() {
   const count = Number(process.env.COUNT ?? 100)

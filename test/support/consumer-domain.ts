@@ -134,6 +134,23 @@ export function totalsProjection(
   })
 }
 
+/** A projection split by record into 2 partitions; it only counts its applications (table `applied`). */
+export function partsProjection(options: Omit<ProjectionConfig, 'handlers' | 'tables' | 'partitions'> = {}) {
+  return defineProjection('parts', {
+    ...options,
+    partitions: 2,
+    handlers: (on) => [
+      on(Item, '*', async (e, { sql: run }) => {
+        await run(
+          `INSERT INTO applied (consumer, position, n) VALUES ('parts', $1::int8, 1)
+           ON CONFLICT (consumer, position) DO UPDATE SET n = applied.n + 1`,
+          [String(e.position)],
+        )
+      }),
+    ],
+  })
+}
+
 /** A subscription that records each delivery (an effect outside the consumer's transaction). */
 export function recordingSubscription(
   name: string,
