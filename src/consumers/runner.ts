@@ -39,6 +39,8 @@ class Resync extends Error {}
 /** The consumer stopped on an event (stop policy). */
 class Stopped extends Error {}
 
+const GAP_GRACE_MS = 20
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function message(error: unknown): string {
@@ -172,7 +174,14 @@ export class ConsumerRunner {
     this.#leased = true
     this.#lost = false
     this.#checkpoint = position
-    this.#tail = new LogTail(this.deps.log, (text, params) => this.deps.db.queryText(text, params), position)
+    // A gap is usually a concurrent commit a moment away (whose NOTIFY wakes us): only a gap that stays open
+    // for GAP_GRACE_MS costs the tail a transaction id as its bound.
+    this.#tail = new LogTail(
+      this.deps.log,
+      (text, params) => this.deps.db.queryText(text, params),
+      position,
+      GAP_GRACE_MS,
+    )
     this.#blocked = await deadLetters.blocking(this.#run, name, this.partition)
     this.#control = true
     const every = Math.max(20, Math.floor(this.deps.leaseMs / 3))

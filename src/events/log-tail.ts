@@ -21,18 +21,25 @@ function snapshotXmin(text: string): bigint {
 export class LogTail {
   #cursor: number
   #gapBound: bigint | undefined
+  #gapSeen: { position: number; at: number } | undefined
 
+  /**
+   * `gapGraceMs`: how long a gap may stay open before the tail takes a transaction id as its bound. Most gaps
+   * are a concurrent transaction committing a moment later; a reader woken by its commit then never needs the
+   * bound, whose `pg_current_xact_id()` costs a commit record (and its flush). 0 (the default): at once.
+   */
   constructor(
     readonly log: EventLog,
     readonly query: (text: string, params: (string | null)[]) => Promise<RawRow[]>,
     afterPosition = 0,
+    readonly gapGraceMs = 0,
   ) {
     this.#cursor = afterPosition
   }
 
   /** True while the tail waits at a gap for the transactions that could still fill it. */
   get atGap(): boolean {
-    return this.#gapBound !== undefined
+    return this.#gapBound !== undefined || this.#gapSeen !== undefined
   }
 
   /** The position of the last event handed out. */
@@ -51,6 +58,11 @@ export class LogTail {
     for (const row of rows) {
       const event = this.log.decode(row)
       if (event.position !== this.#cursor + 1) {
+        if (this.#gapBound === undefined && this.gapGraceMs > 0) {
+          const now = Date.now()
+          if (this.#gapSeen?.position !== this.#cursor + 1) this.#gapSeen = { position: this.#cursor + 1, at: now }
+          if (now - this.#gapSeen.at < this.gapGraceMs) break
+        }
         if (this.#gapBound === undefined) {
           // Positions before this one may still commit: wait for every transaction that could hold them.
           const [bound] = await this.query('SELECT pg_current_xact_id()::text AS x', [])
@@ -61,6 +73,7 @@ export class LogTail {
         // Everything that could have held the missing positions has finished: they were rolled back.
       }
       this.#gapBound = undefined
+      this.#gapSeen = undefined
       out.push(event)
       this.#cursor = event.position
     }
