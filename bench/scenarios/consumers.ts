@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { pgTable, text } from 'drizzle-orm/pg-core'
-import { notifyStatements } from '../../src/consumers/wake-ups.js'
 import { createRewind, defineProjection, defineSubscription, type Rewind } from '../../src/index.js'
 import { events, Item, resources } from '../domain.js'
 import { type BackendName, type BenchDb, COMPILED, type Metric, openDb } from '../lib.js'
@@ -57,9 +56,14 @@ const nameProjection = (name: string) =>
     ],
   })
 
-function open(db: unknown, consumers: Parameters<typeof createRewind>[0]['consumers'] = []) {
+function open(
+  db: unknown,
+  consumers: Parameters<typeof createRewind>[0]['consumers'] = [],
+  notifyCommits = true,
+) {
   return createRewind({
     db,
+    notifyCommits,
     resources,
     createTables: true,
     consumers,
@@ -307,20 +311,32 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
     )
     await b.close()
   }
-  // ── what the NOTIFY trigger costs the writers ─────────────────────────────────────────────────────
+  // ── what waking consumers costs the writers ─────────────────────────────────────────────────────
+  // Interleaved rounds of 8 writers: no NOTIFY at all, the NOTIFY Rewind sends after each commit (the
+  // default), and a statement trigger on the log that sends it inside the writers' transactions (the design
+  // not taken: PostgreSQL serializes the commits of transactions that sent a NOTIFY).
   if (backend === 'postgres') {
     const b = await openDb(backend, 8)
-    const writer = await open(b.db)
-    const shared = await writer.bulkCreate(
+    const modes = {
+      none: await open(b.db, [], false),
+      afterCommit: await open(b.db, [], true),
+      trigger: await open(b.db, [], false),
+    }
+    const shared = await modes.none.bulkCreate(
       Item,
       'create',
       Array.from({ length: 64 }, (_, i) => ({ name: `notify-${i}` })),
     )
-    const totals = { with: 0, without: 0 }
+    const trigger = [
+      `CREATE OR REPLACE FUNCTION bench_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN PERFORM pg_notify('rewind_events', ''); RETURN NULL; END $$`,
+      'CREATE TRIGGER bench_notify AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION bench_notify()',
+    ]
+    const totals = { none: 0, afterCommit: 0, trigger: 0 }
     let serial = 0
-    const round = async (mode: 'with' | 'without', measured: boolean) => {
-      if (mode === 'without') await writer.database.query('DROP TRIGGER IF EXISTS events_notify ON events')
-      else for (const statement of notifyStatements(events)) await writer.database.query(statement)
+    const round = async (mode: keyof typeof modes, measured: boolean) => {
+      if (mode === 'trigger') for (const statement of trigger) await modes.none.database.query(statement)
+      const writer = modes[mode]
       const t = performance.now()
       await Promise.all(
         Array.from({ length: 8 }, async (_, w) => {
@@ -332,20 +348,28 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
         }),
       )
       if (measured) totals[mode] += performance.now() - t
+      if (mode === 'trigger') await modes.none.database.query('DROP TRIGGER bench_notify ON events')
     }
-    await round('with', false)
-    await round('without', false)
+    for (const mode of ['none', 'afterCommit', 'trigger'] as const) await round(mode, false)
     for (let r = 0; r < (quick ? 3 : 5); r++) {
-      await round('with', true)
-      await round('without', true)
+      for (const mode of ['none', 'afterCommit', 'trigger'] as const) await round(mode, true)
     }
-    metrics.push({
-      name: 'consumers.write8_notify_vs_without',
-      backend,
-      value: totals.without / totals.with,
-      unit: 'x',
-      target: null,
-    })
+    metrics.push(
+      {
+        name: 'consumers.write8_notify_after_commit_vs_none',
+        backend,
+        value: totals.none / totals.afterCommit,
+        unit: 'x',
+        target: null,
+      },
+      {
+        name: 'consumers.write8_notify_trigger_vs_none',
+        backend,
+        value: totals.none / totals.trigger,
+        unit: 'x',
+        target: null,
+      },
+    )
     await b.close()
   }
   return metrics

@@ -61,6 +61,8 @@ export class ConsumerRunner {
   #lost = false
   #checkpoint = 0
   #tail: LogTail | undefined
+  /** The next batch, read while the current one is applied. */
+  #prefetched: Promise<RewindEvent[]> | undefined
   #blocked = new Map<string, number>()
   #heartbeat: ReturnType<typeof setInterval> | undefined
   #notified = false
@@ -123,7 +125,9 @@ export class ConsumerRunner {
         }
         if (this.#lost) throw new Resync('lease lost')
         if (this.#control || Date.now() - this.#lastControl > 1000) await this.#controlPass()
-        const events = await this.#tail!.poll(this.consumer.batchSize)
+        const prefetched = this.#prefetched
+        this.#prefetched = undefined
+        const events = await (prefetched ?? this.#tail!.poll(this.consumer.batchSize))
         failures = 0
         if (events.length === 0) {
           if (this.#tail!.atGap) {
@@ -137,6 +141,13 @@ export class ConsumerRunner {
           continue
         }
         gapWait = 2
+        if (events.length === this.consumer.batchSize) {
+          // A full batch: more is waiting. Read the next one while this one is applied (the tail's cursor is
+          // in memory only; a batch that is never applied is never checkpointed).
+          const next = this.#tail!.poll(this.consumer.batchSize)
+          next.catch(() => {})
+          this.#prefetched = next
+        }
         if (this.consumer.kind === 'projection') await this.#settle(events)
         else await this.#deliver(events)
       } catch (error) {
@@ -204,6 +215,7 @@ export class ConsumerRunner {
     if (!this.#leased) return
     this.#leased = false
     this.#tail = undefined
+    this.#prefetched = undefined
     this.deps.held(this.consumer.name, -1)
     if (release && !this.#lost) {
       await checkpoints

@@ -1,7 +1,7 @@
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
-import { qualifiedName, quoteIdent } from '../schema/names.js'
+import { quoteIdent } from '../schema/names.js'
 
-/** The channel a log's inserts are announced on (NOTIFY), and the one consumer commands use. */
+/** The channel a log's commits are announced on (NOTIFY), and the one consumer commands use. */
 export function eventsChannel(table: PgTable): string {
   const { name, schema } = getTableConfig(table)
   // Plain lower-case identifiers: PGlite's listen() does not quote the channel.
@@ -11,30 +11,6 @@ export function eventsChannel(table: PgTable): string {
     .slice(0, 63)
 }
 export const CONTROL_CHANNEL = 'rewind_consumers'
-
-/**
- * The statements that announce new events: a statement-level trigger on the log sends `NOTIFY` on
- * {@link eventsChannel}, which PostgreSQL delivers when the writing transaction commits (and drops when it
- * rolls back). Idempotent; `createTables()` runs them, `rewind schema --trigger` prints them for a migration.
- */
-export function notifyStatements(table: PgTable): string[] {
-  const { name, schema } = getTableConfig(table)
-  const fnName = `${name}_notify`
-  const fn = schema ? `${quoteIdent(schema)}.${quoteIdent(fnName)}` : quoteIdent(fnName)
-  const trigger = quoteIdent(`${name}_notify`)
-  const target = qualifiedName(table)
-  const channel = eventsChannel(table).replace(/'/g, "''")
-  return [
-    `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('${channel}', '');
-  RETURN NULL;
-END
-$$`,
-    `DROP TRIGGER IF EXISTS ${trigger} ON ${target}`,
-    `CREATE TRIGGER ${trigger} AFTER INSERT ON ${target} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-  ]
-}
 
 interface PgClientLike {
   connect(): Promise<unknown>
@@ -52,7 +28,7 @@ interface PGliteListenLike {
 }
 
 /**
- * Wake-ups without busy polling: LISTEN on the log's channel and the control channel. On PostgreSQL a
+ * Wake-ups without busy polling: LISTEN on the log's channel (see commit-notify.ts) and the control channel. On PostgreSQL a
  * connection of its own (made with the pool's settings, so it takes no place in the pool), reconnected after
  * a failure; on PGlite the instance's own `listen` (one process). Listeners hear every notification;
  * consumers also poll at an interval, so a lost connection only slows them down.

@@ -60,7 +60,8 @@ export class LogTail {
       if (event.position !== this.#cursor + 1) {
         if (this.#gapBound === undefined && this.gapGraceMs > 0) {
           const now = Date.now()
-          if (this.#gapSeen?.position !== this.#cursor + 1) this.#gapSeen = { position: this.#cursor + 1, at: now }
+          if (this.#gapSeen?.position !== this.#cursor + 1)
+            this.#gapSeen = { position: this.#cursor + 1, at: now }
           if (now - this.#gapSeen.at < this.gapGraceMs) break
         }
         if (this.#gapBound === undefined) {

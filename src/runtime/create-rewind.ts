@@ -1,11 +1,12 @@
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
 import type { CallOptions } from '../actions/changeset.js'
 import { ActionEngine, type EventSink, type ExecOptions } from '../actions/pipeline.js'
+import { CommitNotifier, notifyOnCommit } from '../consumers/commit-notify.js'
 import { Consumers } from '../consumers/consumers.js'
 import type { Consumer } from '../consumers/definitions.js'
 import { InlineProjections } from '../consumers/inline.js'
 import { checkConsumers, consumerTables } from '../consumers/registration.js'
-import { notifyStatements } from '../consumers/wake-ups.js'
+import { eventsChannel } from '../consumers/wake-ups.js'
 import { type Database, databaseFromDrizzle } from '../data/database.js'
 import { failureIn } from '../errors/database-failure.js'
 import { definitionError, RewindError } from '../errors/rewind-error.js'
@@ -76,6 +77,12 @@ export interface RewindConfig<R extends readonly AnyResource[]> {
    * `rewind.consumers.start()` is called. Needs `eventLog`.
    */
   readonly consumers?: readonly Consumer[]
+  /**
+   * After each commit that recorded events, send a `NOTIFY` so that consumers in every process wake at once
+   * (coalesced; outside the action's transaction). Default true with an event log; without it, consumers find
+   * new events at their poll interval.
+   */
+  readonly notifyCommits?: boolean
 }
 
 /**
@@ -103,6 +110,7 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     log: EventLog | undefined,
     close?: () => Promise<void>,
     consumers: readonly Consumer[] = [],
+    notifyCommits = true,
   ) {
     this.#db = db
     this.resources = resources
@@ -110,9 +118,18 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     this.#consumerList = consumers
     const inline = consumers.filter((c) => c.kind === 'projection' && c.lifecycle === 'inline')
     // Inline projections run where the pipeline records the event: the log's sink, wrapped.
-    const sink: EventSink | undefined =
+    let sink: EventSink | undefined =
       log && inline.length > 0 ? new InlineProjections(log, db, inline as never) : log
-    this.#engine = new ActionEngine(db, resources, sink)
+    let engineDb = db
+    if (log && sink && notifyCommits) {
+      // Commits that recorded events wake the consumers (see commit-notify.ts).
+      ;({ db: engineDb, sink } = notifyOnCommit(
+        db,
+        sink,
+        new CommitNotifier(db, eventsChannel(log.config.table)),
+      ))
+    }
+    this.#engine = new ActionEngine(engineDb, resources, sink)
     this.#close = close
   }
 
@@ -322,7 +339,6 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     return [
       ...createTableStatements([...tables, this.#log.config.table, ...consumerTables(this.#consumerList)]),
       ...appendOnlyStatements(this.#log.config.table),
-      ...notifyStatements(this.#log.config.table),
     ]
   }
 
@@ -475,7 +491,7 @@ export async function createRewind<const R extends readonly AnyResource[]>(
   } else {
     db = databaseFromDrizzle(config.db, tables)
   }
-  const rewind = new Rewind<R>(db, resources, log, close, consumers)
+  const rewind = new Rewind<R>(db, resources, log, close, consumers, config.notifyCommits ?? true)
   if (createTables) await rewind.createTables()
   return rewind
 }

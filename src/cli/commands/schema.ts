@@ -1,4 +1,3 @@
-import { notifyStatements } from '../../consumers/wake-ups.js'
 import { appendOnlyStatements } from '../../events/append-only.js'
 import { defineCommand } from '../command.js'
 import { EXIT, UsageError } from '../errors.js'
@@ -19,7 +18,7 @@ export const schemaCommand = defineCommand({
     trigger: {
       type: 'boolean',
       description:
-        "only the event log's triggers (append-only, and the NOTIFY that wakes consumers), as a drizzle-kit migration (statements split by --> statement-breakpoint)",
+        "only the event log's append-only trigger, as a drizzle-kit migration (statements split by --> statement-breakpoint)",
     },
   },
   examples: [
@@ -36,9 +35,7 @@ export const schemaCommand = defineCommand({
         const table = rewind.eventLog?.config.table
         if (!table) throw new UsageError('--trigger: this app has no event log (createRewind({ eventLog }))')
         // drizzle-kit's migrator runs a file's statements one at a time, split at these markers.
-        out.line(
-          `${[...appendOnlyStatements(table), ...notifyStatements(table)].join(';\n--> statement-breakpoint\n')};`,
-        )
+        out.line(`${appendOnlyStatements(table).join(';\n--> statement-breakpoint\n')};`)
         return EXIT.OK
       }
       const statements = rewind.schemaSql()
