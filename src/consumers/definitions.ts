@@ -122,7 +122,16 @@ export interface ProjectionConfig extends ConsumerOptions {
   readonly lifecycle?: 'inline' | 'async'
   /** The Drizzle tables the projection owns: created by `createTables()`, emptied by a rebuild. */
   readonly tables?: readonly unknown[]
-  readonly handlers: (on: On<ProjectionContext>) => readonly EventHandler<ProjectionContext>[]
+  /** A handler per event: `(on) => [on(Resource, 'action', (event, ctx) => ...), ...]`. */
+  readonly handlers?: (on: On<ProjectionContext>) => readonly EventHandler<ProjectionContext>[]
+  /**
+   * Instead of `handlers` (async projections): one call per batch with its events in position order, in the
+   * batch's transaction, for projections that write a batch in a few statements. If it fails, the batch is
+   * applied one event at a time, so a failing event is found, retried and parked (or stopped on).
+   */
+  readonly handleBatch?: (events: readonly ConsumerEvent[], ctx: ProjectionContext) => unknown
+  /** With `handleBatch`: which events it gets (default every event). */
+  readonly filter?: { readonly resources?: readonly (AnyResource | string)[] }
 }
 
 /** What {@link defineSubscription} takes: per-event `handlers`, or `handleBatch`. */
@@ -153,7 +162,9 @@ export interface Projection extends ConsumerBase {
   readonly kind: 'projection'
   readonly lifecycle: 'inline' | 'async'
   readonly tables: readonly unknown[]
+  /** Per-event handlers (empty with `handleBatch`). */
   readonly handlers: readonly EventHandler<ProjectionContext>[]
+  readonly handleBatch: ((events: readonly ConsumerEvent[], ctx: ProjectionContext) => unknown) | undefined
 }
 
 /** A subscription (see {@link defineSubscription}). */
@@ -258,7 +269,7 @@ function base(
 
 function matcher(
   tenant: string | undefined,
-  handlers: readonly EventHandler<unknown>[] | undefined,
+  handlers: readonly EventHandler<never>[] | undefined,
   resources: ReadonlySet<string> | undefined,
 ): ConsumerBase['matches'] {
   return (event) => {
@@ -296,13 +307,31 @@ export function defineProjection(name: string, config: ProjectionConfig): Projec
       `defineProjection "${name}": lifecycle must be 'inline' or 'async', got ${JSON.stringify(lifecycle)}`,
     )
   }
-  if (typeof config.handlers !== 'function') {
+  const hasBatch = config.handleBatch !== undefined
+  if (hasBatch === (config.handlers !== undefined)) {
+    throw definitionError(
+      `defineProjection "${name}": give either handlers: (on) => [on(Resource, 'action', handler), ...] or handleBatch: (events, ctx) => ..., not ${hasBatch ? 'both' : 'neither'}`,
+    )
+  }
+  if (hasBatch && (typeof config.handleBatch !== 'function' || lifecycle === 'inline')) {
+    throw definitionError(
+      `defineProjection "${name}": handleBatch must be a function, and goes with async projections (an inline projection runs per event: use handlers)`,
+    )
+  }
+  if (!hasBatch && typeof config.handlers !== 'function') {
     throw definitionError(
       `defineProjection "${name}": expected handlers: (on) => [on(Resource, 'action', handler), ...]`,
     )
   }
-  const handlers = config.handlers(on as On<ProjectionContext>)
-  if (!Array.isArray(handlers) || handlers.length === 0) {
+  if (config.filter !== undefined && !hasBatch) {
+    throw definitionError(
+      `defineProjection "${name}": filter goes with handleBatch; per-event handlers filter by their on(...)`,
+    )
+  }
+  const handlers: readonly EventHandler<ProjectionContext>[] = hasBatch
+    ? []
+    : config.handlers!(on as On<ProjectionContext>)
+  if (!hasBatch && (!Array.isArray(handlers) || handlers.length === 0)) {
     throw definitionError(`defineProjection "${name}": handlers must return at least one on(...)`)
   }
   if (
@@ -322,8 +351,15 @@ export function defineProjection(name: string, config: ProjectionConfig): Projec
     lifecycle,
     tables: [...(config.tables ?? [])],
     handlers,
-    matches: matcher(b.tenant, handlers, undefined),
+    handleBatch: config.handleBatch,
+    matches: matcher(b.tenant, hasBatch ? undefined : handlers, resourceSet(config.filter)),
   }
+}
+
+function resourceSet(filter: { readonly resources?: readonly (AnyResource | string)[] } | undefined) {
+  return filter?.resources
+    ? new Set(filter.resources.map((r) => (typeof r === 'string' ? r : r.name)))
+    : undefined
 }
 
 /**
@@ -363,9 +399,7 @@ export function defineSubscription(name: string, config: SubscriptionConfig): Su
   if (handlers !== undefined && (!Array.isArray(handlers) || handlers.length === 0)) {
     throw definitionError(`defineSubscription "${name}": handlers must return at least one on(...)`)
   }
-  const resources = config.filter?.resources
-    ? new Set(config.filter.resources.map((r) => (typeof r === 'string' ? r : r.name)))
-    : undefined
+  const resources = resourceSet(config.filter)
   return {
     ...b,
     kind: 'subscription',

@@ -24,23 +24,53 @@ export async function applyProjection(
   event: RewindEvent,
   ctx: ProjectionContext,
 ): Promise<void> {
+  if (projection.handleBatch) return applyProjectionBatch(projection, [event], ctx)
   for (const h of handlersFor(projection.handlers, event)) {
     try {
       await h.handle(event as ConsumerEvent, ctx)
     } catch (error) {
-      if (isRewindError(error) && error.details.projection === projection.name) throw error
-      throw new RewindError(
-        'INTERNAL',
-        `projection "${projection.name}" failed on ${event.resource}.${event.action} (event ${event.id}, position ${event.position}): ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-          resource: event.resource,
-          action: event.action,
-          details: { projection: projection.name, eventId: event.id, position: event.position },
-        },
-      )
+      throw projectionFailure(projection, event, error)
     }
   }
+}
+
+/** Runs a projection for several events (one `handleBatch` call, or the handlers event by event). */
+export async function applyProjectionBatch(
+  projection: Projection,
+  events: readonly RewindEvent[],
+  ctx: ProjectionContext,
+): Promise<void> {
+  if (events.length === 0) return
+  if (!projection.handleBatch) {
+    for (const event of events) await applyProjection(projection, event, ctx)
+    return
+  }
+  try {
+    await projection.handleBatch(events as ConsumerEvent[], ctx)
+  } catch (error) {
+    throw projectionFailure(projection, events.length === 1 ? events[0]! : undefined, error, events)
+  }
+}
+
+function projectionFailure(
+  projection: Projection,
+  event: RewindEvent | undefined,
+  error: unknown,
+  batch?: readonly RewindEvent[],
+): RewindError {
+  if (isRewindError(error) && error.details.projection === projection.name) return error
+  const reason = error instanceof Error ? error.message : String(error)
+  const where = event
+    ? `on ${event.resource}.${event.action} (event ${event.id}, position ${event.position})`
+    : `on a batch of ${batch!.length} events (positions ${batch![0]!.position} to ${batch![batch!.length - 1]!.position})`
+  return new RewindError('INTERNAL', `projection "${projection.name}" failed ${where}: ${reason}`, {
+    cause: error,
+    ...(event ? { resource: event.resource, action: event.action } : {}),
+    details: {
+      projection: projection.name,
+      ...(event ? { eventId: event.id, position: event.position } : {}),
+    },
+  })
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { PgTable } from 'drizzle-orm/pg-core'
 import type { Database } from '../data/database.js'
 import { isRewindError, RewindError } from '../errors/rewind-error.js'
+import type { RewindEvent } from '../events/event-log.js'
 import { qualifiedName } from '../schema/names.js'
 import { checkpoints, type Run } from './checkpoint-store.js'
 import { deadLetters } from './dead-letters.js'
 import type { Projection } from './definitions.js'
-import { applyProjection, projectionContext } from './inline.js'
+import { applyProjection, applyProjectionBatch, projectionContext } from './inline.js'
 import type { LogReads } from './log-reads.js'
 
 /** What a rebuild did. */
@@ -40,7 +41,7 @@ export async function rebuildProjection(
   projection: Projection,
 ): Promise<RebuildResult> {
   const { name } = projection
-  let events = 0
+  let applied = 0
   let until = 0
   try {
     await db.transaction(async (client) => {
@@ -60,23 +61,22 @@ export async function rebuildProjection(
       for (let after = 0; after < until; ) {
         const page = await reads.page((t, p) => client.queryText(t, p ?? []), after, until, PAGE)
         if (page.length === 0) break
-        for (const event of page) {
-          if (skipped.has(event.position) || !projection.matches(event)) continue
+        const chosen = page.filter((e) => !skipped.has(e.position) && projection.matches(e))
+        if (projection.handleBatch && chosen.length > 0) {
+          try {
+            await applyProjectionBatch(projection, chosen, ctx)
+          } catch (error) {
+            throw rebuildFailure(name, error, chosen)
+          }
+          applied += chosen.length
+        }
+        for (const event of projection.handleBatch ? [] : chosen) {
           try {
             await applyProjection(projection, event, ctx)
           } catch (error) {
-            throw new RewindError(
-              'REPLAY',
-              `rebuild of projection "${name}" failed at event ${event.id} (position ${event.position}, ${event.resource}.${event.action}); nothing was changed. Fix the handler, or skip the event: rewind consumers skip ${name} ${event.id}`,
-              {
-                cause: isRewindError(error) ? (error.cause ?? error) : error,
-                resource: event.resource,
-                action: event.action,
-                details: { eventId: event.id, position: event.position, projection: name },
-              },
-            )
+            throw rebuildFailure(name, error, [event])
           }
-          events++
+          applied++
         }
         after = page[page.length - 1]!.position
       }
@@ -95,5 +95,27 @@ export async function rebuildProjection(
       },
     )
   }
-  return { projection: name, events, position: until }
+  return { projection: name, events: applied, position: until }
+}
+
+/** A rebuild's failure: `REPLAY`, naming the event (or the batch a batch handler failed on). */
+function rebuildFailure(name: string, error: unknown, events: readonly RewindEvent[]): RewindError {
+  const first = events[0]!
+  const last = events[events.length - 1]!
+  const where =
+    events.length === 1
+      ? `at event ${first.id} (position ${first.position}, ${first.resource}.${first.action})`
+      : `in the batch of positions ${first.position} to ${last.position}`
+  return new RewindError(
+    'REPLAY',
+    `rebuild of projection "${name}" failed ${where}; nothing was changed. Fix the handler, or skip the event: rewind consumers skip ${name} <event>`,
+    {
+      cause: isRewindError(error) ? (error.cause ?? error) : error,
+      ...(events.length === 1 ? { resource: first.resource, action: first.action } : {}),
+      details: {
+        projection: name,
+        ...(events.length === 1 ? { eventId: first.id, position: first.position } : {}),
+      },
+    },
+  )
 }

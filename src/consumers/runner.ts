@@ -12,7 +12,7 @@ import {
   recordKey,
   type Subscription,
 } from './definitions.js'
-import { applyProjection, projectionContext } from './inline.js'
+import { applyProjection, applyProjectionBatch, projectionContext } from './inline.js'
 import type { LogReads } from './log-reads.js'
 import type { WakeUps } from './wake-ups.js'
 
@@ -40,6 +40,8 @@ class Resync extends Error {}
 class Stopped extends Error {}
 
 const GAP_GRACE_MS = 20
+/** A batch handler failed on a batch of several events: which one is not known. */
+const SPLIT = -1
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -314,6 +316,11 @@ export class ConsumerRunner {
     while (queue.length > 0) {
       const r = await this.#apply(queue)
       if (r === undefined) return
+      if (r.index === SPLIT) {
+        // A batch handler failed: find the failing event by applying the events one at a time.
+        for (const event of queue) await this.#settle([event])
+        return
+      }
       if (r.index > 0) {
         await this.#settle(queue.slice(0, r.index))
         queue = queue.slice(r.index)
@@ -337,14 +344,33 @@ export class ConsumerRunner {
         const fence = await checkpoints.fence(run, name, this.partition, this.deps.owner, from)
         if (fence !== 'ok') throw new Resync(fence)
         let ctx: Awaited<ReturnType<typeof projectionContext>> | undefined
+        const batch: [number, RewindEvent][] = []
         for (let i = 0; i < list.length; i++) {
           const event = list[i]!
           if (!this.#mine(event) || (await this.#parkIfBehind(run, event))) continue
+          if (projection.handleBatch) {
+            batch.push([i, event])
+            continue
+          }
           ctx ??= await projectionContext(this.deps.db, client, false)
           try {
             await applyProjection(projection, event, ctx)
           } catch (error) {
             failed = { index: i, error }
+            throw error
+          }
+        }
+        if (batch.length > 0) {
+          ctx ??= await projectionContext(this.deps.db, client, false)
+          try {
+            await applyProjectionBatch(
+              projection,
+              batch.map(([, e]) => e),
+              ctx,
+            )
+          } catch (error) {
+            // One event: that one failed. Several: which one is not known (SPLIT: apply them one by one).
+            failed = { index: batch.length === 1 ? batch[0]![0] : SPLIT, error }
             throw error
           }
         }

@@ -254,6 +254,27 @@ describe.each(backends)('consumers on $name', (backend) => {
     expect(delivered.map((d) => d.position)).toEqual(log.map((e) => e.position))
   })
 
+  it('wakes on a commit without polling: LISTEN/NOTIFY (the poll interval is ten minutes here)', async () => {
+    const tdb = await fresh()
+    const writer = await make(tdb, [])
+    const follower = await make(tdb, [itemNamesProjection('names')])
+    await follower.consumers.start({ pollMs: 600_000 })
+    // Ready (the checkpoint exists, the lease is taken, the tail has looked once): now only a NOTIFY wakes it.
+    await until(async () => (await follower.consumers.status())[0]!.state === 'running')
+    await new Promise((r) => setTimeout(r, 100))
+    for (let i = 0; i < 3; i++) {
+      const item = await writer.run(Item, 'create', { name: `woken ${i}`, qty: i })
+      await until(async () => (await readModel(writer)).has(item.id), 60_000)
+    }
+    // catchUp waits for what was committed before it; a stopped consumer makes it fail, naming the consumer.
+    await writer.run(Item, 'create', { name: 'poison' })
+    await expect(follower.consumers.catchUp({ timeoutMs: 120_000 })).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringContaining('consumer "names" is stopped'),
+    })
+    await expect(follower.consumers.catchUp({ only: ['nope'] })).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+
   it('a subscription delivers at least once in order, retries with backoff, parks a poisoned event and goes on', async () => {
     const tdb = await fresh()
     const delivered: { position: number; id: string; attempt: number; recordId: string }[] = []
@@ -302,6 +323,49 @@ describe.each(backends)('consumers on $name', (backend) => {
     expect(after).toEqual([...after].sort((x, y) => x - y))
     await expect(rewind.consumers.retry('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' })
     await expect(rewind.consumers.skip('mailer', 999_999)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+
+  it('a batch projection: one call per batch in its transaction; a failing batch is split to find and park its event', async () => {
+    const tdb = await fresh()
+    const calls: number[] = []
+    const rewind = await make(tdb, [
+      defineProjection('batched', {
+        batchSize: 50,
+        retry: { attempts: 2, initialDelayMs: 5, onExhausted: 'park' },
+        filter: { resources: [Item] },
+        handleBatch: async (events, { sql }) => {
+          calls.push(events.length)
+          if (events.some((e) => e.data.name === 'poison')) throw new Error('poisoned batch')
+          await sql(
+            `INSERT INTO applied (consumer, position, n) SELECT 'batched', p, 1 FROM unnest($1::int8[]) AS p
+             ON CONFLICT (consumer, position) DO UPDATE SET n = applied.n + 1`,
+            [`{${events.map((e) => e.position).join(',')}}`],
+          )
+        },
+      }),
+    ])
+    await someWrites(rewind, 6)
+    const poison = await rewind.run(Item, 'create', { name: 'poison', qty: 0 })
+    await someWrites(rewind, 4)
+    await rewind.consumers.start({ pollMs: 20 })
+    await until(() => caughtUp(rewind, 'batched'))
+    const log = await all(rewind)
+    const poisonAt = log.find((e) => e.recordId === poison.id)!.position
+    const counts = await appliedCounts(rewind, 'batched')
+    expect(counts.map(([p]) => p)).toEqual(log.map((e) => e.position).filter((p) => p !== poisonAt))
+    expect(counts.every(([, n]) => n === 1)).toBe(true)
+    expect(Math.max(...calls)).toBeGreaterThan(1)
+    expect((await rewind.consumers.deadLetters('batched')).map((l) => [l.position, l.status])).toEqual([
+      [poisonAt, 'parked'],
+    ])
+    // A rebuild meets the poisoned event again: it fails and changes nothing; skipped, it is passed over.
+    await expect(rewind.consumers.rebuild('batched')).rejects.toMatchObject({ code: 'REPLAY' })
+    expect(await appliedCounts(rewind, 'batched')).toEqual(counts)
+    await rewind.consumers.skip('batched', log.find((e) => e.position === poisonAt)!.id)
+    await rewind.database.query(`DELETE FROM applied`)
+    await rewind.consumers.rebuild('batched')
+    await until(() => caughtUp(rewind, 'batched'))
+    expect((await appliedCounts(rewind, 'batched')).map(([p]) => p)).toEqual(counts.map(([p]) => p))
   })
 
   it('the stop policy: the consumer stops on a failing event until it is retried or skipped by name', async () => {

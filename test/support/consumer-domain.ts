@@ -71,7 +71,7 @@ export const totals = pgTable('item_totals', {
   qty: integer('qty').notNull(),
 })
 
-type Handlers = ProjectionConfig['handlers']
+type Handlers = NonNullable<ProjectionConfig['handlers']>
 
 /** The item_names projection's handlers; a create named "poison" fails (always). */
 export const itemNameHandlers =
@@ -109,14 +109,14 @@ export const itemNameHandlers =
 
 export function itemNamesProjection(
   name = 'itemNames',
-  options: Omit<ProjectionConfig, 'handlers' | 'tables'> = {},
+  options: Omit<ProjectionConfig, 'handlers' | 'handleBatch' | 'filter' | 'tables'> = {},
 ) {
   return defineProjection(name, { tables: [itemNames], handlers: itemNameHandlers(name), ...options })
 }
 
 export function totalsProjection(
   name = 'totals',
-  options: Omit<ProjectionConfig, 'handlers' | 'tables'> = {},
+  options: Omit<ProjectionConfig, 'handlers' | 'handleBatch' | 'filter' | 'tables'> = {},
 ) {
   return defineProjection(name, {
     tables: [totals],
@@ -135,7 +135,9 @@ export function totalsProjection(
 }
 
 /** A projection split by record into 2 partitions; it only counts its applications (table `applied`). */
-export function partsProjection(options: Omit<ProjectionConfig, 'handlers' | 'tables' | 'partitions'> = {}) {
+export function partsProjection(
+  options: Omit<ProjectionConfig, 'handlers' | 'handleBatch' | 'filter' | 'tables' | 'partitions'> = {},
+) {
   return defineProjection('parts', {
     ...options,
     partitions: 2,
