@@ -56,6 +56,33 @@ const nameProjection = (name: string) =>
     ],
   })
 
+/** The same read model written a batch at a time: one statement per batch (`handleBatch`). */
+const batchProjection = (name: string) =>
+  defineProjection(name, {
+    tables: [itemNames],
+    batchSize: 500,
+    filter: { resources: [Item] },
+    handleBatch: async (events, { sql }) => {
+      const names = new Map<string, string | null>()
+      for (const e of events) {
+        if (e.action === 'destroy') names.set(e.recordId, null)
+        else if (e.action === 'create' || e.action === 'rename') names.set(e.recordId, String(e.data.name))
+      }
+      const live = [...names].filter(([, n]) => n !== null)
+      const gone = [...names].filter(([, n]) => n === null).map(([id]) => id)
+      const array = (values: readonly string[]) =>
+        `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`
+      if (live.length > 0) {
+        await sql(
+          `INSERT INTO bench_item_names (id, name) SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name`,
+          [array(live.map(([id]) => id)), array(live.map(([, n]) => n!))],
+        )
+      }
+      if (gone.length > 0) await sql(`DELETE FROM bench_item_names WHERE id = ANY($1::text[])`, [array(gone)])
+    },
+  })
+
 function open(
   db: unknown,
   consumers: Parameters<typeof createRewind>[0]['consumers'] = [],
@@ -123,6 +150,7 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
   const metrics: Metric[] = []
   const logSize = quick ? 20_000 : 100_000
   let projectionRate = 0
+  let batchRate = 0
 
   // ── throughput over a standing log ──────────────────────────────────────────────────────────────────
   {
@@ -147,7 +175,10 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
         }),
       ],
       ['projection', nameProjection('bench_projection')],
+      ['batch', batchProjection('bench_batch')],
     ] as const) {
+      // Each projection starts from an empty table.
+      await writer.database.query('TRUNCATE bench_item_names').catch(() => {})
       const rewind = await open(b.db, [consumer])
       const t = performance.now()
       await rewind.consumers.start({ pollMs: 100 })
@@ -164,9 +195,17 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
         unit: 'events/s',
         target: null,
       },
+      {
+        name: 'consumers.projection_batch_events_per_s',
+        backend,
+        value: rates.batch!,
+        unit: 'events/s',
+        target: null,
+      },
     )
     await b.close()
     projectionRate = rates.projection!
+    batchRate = rates.batch!
   }
 
   // ── 8 writers, a projection and a subscription following ───────────────────────────────────────────
@@ -265,6 +304,14 @@ export async function consumers(backend: BackendName, quick: boolean): Promise<M
         name: 'consumers.projection_vs_writers8',
         backend,
         value: projectionRate / rate,
+        unit: 'x',
+        target: 5,
+        direction: 'min',
+      },
+      {
+        name: 'consumers.projection_batch_vs_writers8',
+        backend,
+        value: batchRate / rate,
         unit: 'x',
         target: 5,
         direction: 'min',
