@@ -99,6 +99,19 @@ export const deadLetters = {
     return rows.map(letter)
   },
 
+  /**
+   * Takes a dead letter asked to be retried off the list, in the caller's transaction, before its event is
+   * applied: the row stays locked until the transaction ends, so two processes never apply it both (the second
+   * finds it gone). False when it is not there (any more).
+   */
+  async take(run: Run, consumer: string, position: number): Promise<boolean> {
+    const rows = await run(
+      `DELETE FROM ${T} WHERE consumer = $1 AND position = $2::text::int8 AND status = 'retry' RETURNING 1 AS x`,
+      [consumer, String(position)],
+    )
+    return rows.length > 0
+  },
+
   /** Done with: the event took effect (in the caller's transaction, for projections). */
   async remove(run: Run, consumer: string, position: number): Promise<void> {
     await run(`DELETE FROM ${T} WHERE consumer = $1 AND position = $2::text::int8`, [

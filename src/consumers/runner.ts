@@ -264,8 +264,9 @@ export class ConsumerRunner {
             const projection = this.consumer
             await this.deps.db.transaction(async (client) => {
               const run: Run = (t, p) => client.query(t, p ?? [])
+              // Taken first: its row stays locked until the commit, so it is applied once, whoever else tries.
+              if (!(await deadLetters.take(run, name, letter.position))) return
               await applyProjection(projection, event, await projectionContext(this.deps.db, client, false))
-              await deadLetters.remove(run, name, letter.position)
             })
           } else {
             await this.#handleOne(this.consumer, event, attempt)
