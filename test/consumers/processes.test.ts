@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PGlite } from '@electric-sql/pglite'
+import { drizzle } from 'drizzle-orm/pglite'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRewind, createTableStatements, type Rewind, type RewindEvent } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
@@ -6,10 +11,12 @@ import { killChildren, startChild as start } from '../support/children.js'
 import { applied, events, foldItems, resources } from '../support/consumer-domain.js'
 import { until } from '../support/until.js'
 import { testConsumers } from './consumer-process.js'
+import { pgliteConsumers } from './pglite-process.js'
 
 const STRESS = process.env.STRESS === '1'
 const WRITER = fileURLToPath(new URL('./writer.ts', import.meta.url))
 const CONSUMER = fileURLToPath(new URL('./consumer-process.ts', import.meta.url))
+const PGLITE_APP = fileURLToPath(new URL('./pglite-process.ts', import.meta.url))
 const postgres = backends.filter((b) => b.name === 'postgres')
 const TIMEOUT = STRESS ? 1_800_000 : 600_000
 
@@ -122,6 +129,80 @@ describe.each(postgres)('consumer processes on $name', (backend) => {
       console.log(
         `consumer processes: ${written} events, ${killed} kills, ${deliveries.filter((d) => Number(d.n) > 1).length} redelivered, ${parked.length} parked`,
       )
+    },
+    TIMEOUT,
+  )
+})
+
+/** The log, every event, in position order. */
+async function wholeLog(rewind: Rewind): Promise<RewindEvent[]> {
+  const log: RewindEvent[] = []
+  for (let after = 0; ; ) {
+    const page = await rewind.events({ afterPosition: after, limit: 10_000 })
+    log.push(...page.events)
+    if (page.nextAfterPosition === undefined) return log
+    after = page.nextAfterPosition
+  }
+}
+
+describe('consumers in an embedded PGlite process', () => {
+  it(
+    'an app process (writers and consumers) killed with SIGKILL again and again: reopened, the projections equal a fold of the log, each event applied once',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rewind-consumers-'))
+      try {
+        const rounds = STRESS ? 15 : 5
+        for (let round = 0; round < rounds; round++) {
+          const app = start(PGLITE_APP, { PGLITE_DIR: dir, SEED: String(round + 1), PGLITE_PROCESS: '1' })
+          await until(() => app.lines.includes('started'))
+          await new Promise((r) => setTimeout(r, 200 + Math.random() * 600))
+          app.proc.kill('SIGKILL')
+          await app.exited
+        }
+        const client = new PGlite(dir)
+        const rewind = await createRewind({
+          db: drizzle({ client }),
+          resources,
+          eventLog: { table: events, actors: { systemActor: () => 'test' } },
+          consumers: pgliteConsumers(),
+        })
+        try {
+          await rewind.consumers.start({ pollMs: 50 })
+          await rewind.consumers.catchUp({ timeoutMs: 300_000 })
+          const log = await wholeLog(rewind)
+          expect(log.length).toBeGreaterThan(rounds)
+          const model = new Map(
+            (await rewind.database.query('SELECT id, name, qty::text FROM item_names')).map((r) => [
+              r.id!,
+              { name: r.name!, qty: Number(r.qty) },
+            ]),
+          )
+          expect(model).toEqual(foldItems(log))
+          const poisoned = new Set(
+            log.filter((e) => e.action === 'create' && e.data.name === 'poison').map((e) => e.recordId),
+          )
+          const parked = log.filter((e) => poisoned.has(e.recordId)).map((e) => e.position)
+          expect((await rewind.consumers.deadLetters('names')).map((l) => l.position)).toEqual(parked)
+          for (const [name, expected] of [
+            ['names', log.map((e) => e.position).filter((p) => !parked.includes(p))],
+            ['parts', log.map((e) => e.position)],
+          ] as const) {
+            const counts = (
+              await rewind.database.query(
+                'SELECT position::text, n::text FROM applied WHERE consumer = $1 ORDER BY applied.position',
+                [name],
+              )
+            ).map((r) => [Number(r.position), Number(r.n)])
+            expect(counts.map(([p]) => p)).toEqual(expected)
+            expect(counts.filter(([, n]) => n !== 1)).toEqual([])
+          }
+        } finally {
+          await rewind.close()
+          await client.close()
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     },
     TIMEOUT,
   )
