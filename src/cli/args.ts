@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { parseTimestamp } from '../data/pg-text.js'
 import { recordIdText } from '../events/event-log.js'
 import type { AnyResource } from '../resource/define-resource.js'
+import { parseRecordId } from '../runtime/record-id.js'
 import type { AnyRewind } from './config.js'
 import { UsageError } from './errors.js'
 import { unknownNameMessage } from './suggest.js'
@@ -251,16 +252,9 @@ export function resolveResource(rewind: AnyRewind, name: string): AnyResource {
 
 /** A record id as typed, as the primary key's app value (a number or bigint for integer keys), or a usage error. */
 export function resolveRecordId(resource: AnyResource, text: string): unknown {
-  const codec = resource.codecs.get(resource.primaryKey)!
-  // Integer keys take a number (mode 'number') or a bigint (mode 'bigint'): try what the column accepts.
-  const candidates: unknown[] = /^-?\d+$/.test(text) ? [Number(text), BigInt(text), text] : [text]
-  let first: string | undefined
-  for (const candidate of candidates) {
-    const cast = codec.fromApp(candidate)
-    if (cast.ok) return codec.toApp(cast.value)
-    first ??= cast.message
-  }
-  throw new UsageError(`invalid ${resource.name} id "${text}": ${first}`)
+  const parsed = parseRecordId(resource, text)
+  if (!parsed.ok) throw new UsageError(`invalid ${resource.name} id "${text}": ${parsed.message}`)
+  return parsed.id
 }
 
 /** The text of a record id as the log stores it. */

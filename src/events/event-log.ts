@@ -287,10 +287,27 @@ export class EventLog implements EventSink {
     filter: EventFilter = {},
   ): Promise<EventPage> {
     const params = new Params()
+    const conds = this.conditions(params, filter)
+    const limit = pageLimit(filter.limit)
+    const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : ''
+    const rows = await query(
+      `SELECT ${this.selectList()} FROM ${this.#table}${where} ORDER BY ${this.#table}.${quoteIdent(this.codecs.get('position')!.name)} ASC LIMIT ${limit + 1}`,
+      params.values,
+    )
+    const events = rows.slice(0, limit).map((row) => this.decode(row))
+    return {
+      events,
+      nextAfterPosition: rows.length > limit ? events[events.length - 1]!.position : undefined,
+    }
+  }
+
+  /**
+   * @internal the SQL conditions of a filter (everything but `limit`), combined with AND by the caller. Fails
+   * with VALIDATION naming the field when a value is malformed.
+   */
+  conditions(params: Params, filter: Omit<EventFilter, 'limit'>): string[] {
     const conds: string[] = []
     const col = (key: string) => quoteIdent(this.codecs.get(key)!.name)
-    const bad = (field: string, message: string) =>
-      new RewindError('VALIDATION', `events: ${field} ${message}`, { issues: [{ path: [field], message }] })
     if (filter.resource !== undefined) {
       const name = typeof filter.resource === 'string' ? filter.resource : filter.resource.name
       conds.push(`${col('resource')} = ${params.raw(name)}`)
@@ -305,13 +322,13 @@ export class EventLog implements EventSink {
     for (const [key, value] of Object.entries(filter.actor ?? {})) {
       const codec = this.codecs.get(key)
       if (!codec || !this.config.actorKeys.includes(key)) {
-        throw bad(
+        throw filterError(
           'actor',
           `"${key}" is not an actor column (actor columns: ${this.config.actorKeys.join(', ') || 'none'})`,
         )
       }
       const cast = codec.fromApp(value)
-      if (!cast.ok) throw bad(`actor.${key}`, cast.message)
+      if (!cast.ok) throw filterError(`actor.${key}`, cast.message)
       conds.push(`${col(key)} = ${params.add(codec, cast.value)}`)
     }
     for (const [field, op] of [
@@ -321,7 +338,7 @@ export class EventLog implements EventSink {
       const v = filter[field]
       if (v === undefined) continue
       const cast = this.codecs.get('occurredAt')!.fromApp(v)
-      if (!cast.ok || cast.value === null) throw bad(field, cast.ok ? 'is required' : cast.message)
+      if (!cast.ok || cast.value === null) throw filterError(field, cast.ok ? 'is required' : cast.message)
       conds.push(`${col('occurredAt')} ${op} ${params.raw(cast.value as string, 'timestamptz')}`)
     }
     for (const [field, op] of [
@@ -330,29 +347,17 @@ export class EventLog implements EventSink {
     ] as const) {
       const v = filter[field]
       if (v === undefined) continue
-      if (!Number.isSafeInteger(v)) throw bad(field, `must be an integer, got ${String(v)}`)
+      if (!Number.isSafeInteger(v)) throw filterError(field, `must be an integer, got ${String(v)}`)
       conds.push(`${col('position')} ${op} ${params.raw(String(v), 'int8')}`)
     }
-    const limit = filter.limit ?? 100
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
-      throw bad('limit', `must be an integer from 1 to ${MAX_PAGE}, got ${String(limit)}`)
-    const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : ''
-    const rows = await query(
-      `SELECT ${this.#selectList()} FROM ${this.#table}${where} ORDER BY ${this.#table}.${col('position')} ASC LIMIT ${limit + 1}`,
-      params.values,
-    )
-    const events = rows.slice(0, limit).map((row) => this.decode(row))
-    return {
-      events,
-      nextAfterPosition: rows.length > limit ? events[events.length - 1]!.position : undefined,
-    }
+    return conds
   }
 
   /**
    * @internal the select list of every event column as text, aliased by key. (ORDER BY must then name the
    * table's column, qualified, or it would sort the text alias.)
    */
-  #selectList(only?: ReadonlySet<string>): string {
+  selectList(only?: ReadonlySet<string>): string {
     return [...this.codecs.values()]
       .filter((c) => !only || only.has(c.key))
       .map((c) => `${quoteIdent(c.name)}::text AS ${quoteIdent(c.key)}`)
@@ -364,7 +369,7 @@ export class EventLog implements EventSink {
    * only those a replay uses (decode such rows with {@link decodeReplayed}).
    */
   selectSql(where: string, limit: number, columns: 'all' | 'replayed' = 'all'): string {
-    return `SELECT ${this.#selectList(columns === 'replayed' ? REPLAYED_KEYS : undefined)} FROM ${this.#table}${where ? ` WHERE ${where}` : ''} ORDER BY ${this.#table}.${quoteIdent(this.codecs.get('position')!.name)} ASC LIMIT ${limit}`
+    return `SELECT ${this.selectList(columns === 'replayed' ? REPLAYED_KEYS : undefined)} FROM ${this.#table}${where ? ` WHERE ${where}` : ''} ORDER BY ${this.#table}.${quoteIdent(this.codecs.get('position')!.name)} ASC LIMIT ${limit}`
   }
 
   /** A stored row to an event, decrypting what the configured keys can. */
@@ -424,6 +429,21 @@ export class EventLog implements EventSink {
       tenant: c.tenant.fromText(row.tenant ?? null) as string | null,
     }
   }
+}
+
+/** A filter value that is malformed: VALIDATION naming the field. */
+function filterError(field: string, message: string): RewindError {
+  return new RewindError('VALIDATION', `events: ${field} ${message}`, {
+    issues: [{ path: [field], message }],
+  })
+}
+
+/** The page size of a filter: default 100, an integer from 1 to {@link MAX_PAGE}. */
+export function pageLimit(limit: number | undefined): number {
+  const n = limit ?? 100
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE)
+    throw filterError('limit', `must be an integer from 1 to ${MAX_PAGE}, got ${String(n)}`)
+  return n
 }
 
 function castOf(codec: ColumnCodec): string {
