@@ -3,6 +3,9 @@ import { parseTimestamp } from '../data/pg-text.js'
 import { recordIdText } from '../events/event-log.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { parseRecordId } from '../runtime/record-id.js'
+
+export { resourceNames } from '../runtime/resource-names.js'
+
 import type { AnyRewind } from './config.js'
 import { UsageError } from './errors.js'
 import { unknownNameMessage } from './suggest.js'
@@ -232,15 +235,6 @@ export function parseActors(pairs: readonly string[] | undefined): Record<string
     actor[pair.slice(0, eq)] = pair.slice(eq + 1)
   }
   return actor
-}
-
-/** The names of the resources events may carry: the app's, and those replay overrides name. */
-export function resourceNames(rewind: AnyRewind): string[] {
-  const names = new Set(rewind.resources.keys())
-  for (const o of rewind.eventLog?.config.replayOverrides ?? []) {
-    names.add(typeof o.resource === 'string' ? o.resource : o.resource.name)
-  }
-  return [...names]
 }
 
 /** The app's resource of that name, or a usage error that lists them (and suggests the closest). */
