@@ -10,7 +10,8 @@ import { backends } from '../support/backends.js'
 import { everything, HOSTILE, openFixture, readSse, type StudioFixture, studioOf, TOKEN } from './support.js'
 
 /** The positions of the event rows of a page, top to bottom. */
-const positions = (body: string) => [...body.matchAll(/<tr data-row data-position="(\d+)"/g)].map((m) => Number(m[1]))
+const positions = (body: string) =>
+  [...body.matchAll(/<tr data-row data-position="(\d+)"/g)].map((m) => Number(m[1]))
 const param = (body: string) => /<code class="parameter">([^<]*)<\/code>/.exec(body)?.[1]
 
 describe.each(backends)('the studio over HTTP on $name', (backend) => {
@@ -53,7 +54,9 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
         expect(r.body).toContain('Access token needed')
         expect(r.body).not.toContain(ada)
       }
-      expect((await s.text(`${path}${path.includes('?') ? '&' : '?'}token=nope`, { token: null })).status).toBe(401)
+      expect(
+        (await s.text(`${path}${path.includes('?') ? '&' : '?'}token=nope`, { token: null })).status,
+      ).toBe(401)
     }
   })
 
@@ -65,12 +68,17 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
     expect(cookie).toMatch(/^rewind_studio_[0-9a-f]{12}=/)
     expect(cookie).toMatch(/HttpOnly/i)
     expect(cookie).toMatch(/SameSite=Strict/i)
-    const next = await s.text('/log?resource=User', { token: null, headers: { cookie: cookie.split(';')[0]! } })
+    const next = await s.text('/log?resource=User', {
+      token: null,
+      headers: { cookie: cookie.split(';')[0]! },
+    })
     expect(next.status).toBe(200)
     expect(next.body).toContain('User.create')
     // Another studio's token does not open this one, and its cookie has another name.
     const other = studioOf(fx.app, { token: 'another-token-another-token' })
-    expect((await other.text('/log', { token: null, headers: { cookie: cookie.split(';')[0]! } })).status).toBe(401)
+    expect(
+      (await other.text('/log', { token: null, headers: { cookie: cookie.split(';')[0]! } })).status,
+    ).toBe(401)
     await other.studio.close()
   })
 
@@ -153,7 +161,8 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
     const hostileEvent = (await fx.app.events({ resource: 'Org', limit: 100 })).events.find(
       (e) => e.recordId === fx.hostile.id,
     )!
-    const escaped = '&lt;script&gt;window.__pwned = 1&lt;/script&gt;&lt;img src=x onerror=&quot;window.__pwned = 2&quot;&gt;'
+    const escaped =
+      '&lt;script&gt;window.__pwned = 1&lt;/script&gt;&lt;img src=x onerror=&quot;window.__pwned = 2&quot;&gt;'
     for (const path of [
       '/log',
       '/log?resource=Org',
@@ -168,9 +177,9 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
       expect(body, path).toContain(escaped.slice(0, 40))
     }
     // The actor column holds the same text: escaped where the actor is shown.
-    expect((await s.text(`/log?actorColumn=systemActor&actor=${encodeURIComponent(HOSTILE)}`)).body).toContain(
-      'systemActor</span>=&lt;script&gt;',
-    )
+    expect(
+      (await s.text(`/log?actorColumn=systemActor&actor=${encodeURIComponent(HOSTILE)}`)).body,
+    ).toContain('systemActor</span>=&lt;script&gt;')
     // A value echoed back in an error is escaped too.
     const bad = await s.text(`/log?from=${encodeURIComponent('<script>alert(1)</script>')}`)
     expect(bad.status).toBe(400)
@@ -189,7 +198,9 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
 
   it('masks sensitive values unless started with reveal', async () => {
     const events = (await fx.app.events({ resource: 'User', recordId: fx.secret.id })).events
-    const hash = (await fx.app.database.query('SELECT hashed_password AS h FROM users WHERE id = $1', [fx.secret.id]))[0]!.h!
+    const hash = (
+      await fx.app.database.query('SELECT hashed_password AS h FROM users WHERE id = $1', [fx.secret.id])
+    )[0]!.h!
     expect(hash).toMatch(/^sha256:/)
     const masked = [`/records/User/${fx.secret.id}`, `/events/${events[0]!.id}`, '/log', '/log?resource=User']
     for (const path of masked) {
@@ -260,18 +271,22 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
   it("shows a record's timeline, its state just after any event, and the difference between two points", async () => {
     const history = await fx.app.history(Article, article)
     const { body } = await s.text(`/records/Article/${article}`)
-    const shown = [...body.matchAll(/<li class="entry[^"]*"[^>]*>\s*<div class="head">\s*<a href="\/events\/(\d+)"/g)].map((m) =>
-      Number(m[1]),
-    )
+    const shown = [
+      ...body.matchAll(/<li class="entry[^"]*"[^>]*>\s*<div class="head">\s*<a href="\/events\/(\d+)"/g),
+    ].map((m) => Number(m[1]))
     expect(shown).toEqual(history.map((h) => h.id).reverse())
     const archive = history.find((h) => h.action === 'archive')!
     const atArchive = await s.text(`/records/Article/${article}?at=${archive.id}`)
-    expect(atArchive.body).toMatch(/<tr class="changed"[^>]*><th scope="row">status<\/th><td><span class="str">&quot;archived&quot;/)
+    expect(atArchive.body).toMatch(
+      /<tr class="changed"[^>]*><th scope="row">status<\/th><td><span class="str">&quot;archived&quot;/,
+    )
     expect(atArchive.body).toContain('An earlier state')
     const create = history[0]!
     const diff = await s.text(`/records/Article/${article}?from=${create.id}&to=${archive.id}`)
     expect(diff.body).toMatch(/<table class="diff compare" data-compare>/)
-    expect(diff.body).toMatch(/<th scope="row">status<\/th><td class="from"><span class="str">&quot;draft&quot;<\/span><\/td><td class="arrow">→<\/td><td class="to"><span class="str">&quot;archived&quot;/)
+    expect(diff.body).toMatch(
+      /<th scope="row">status<\/th><td class="from"><span class="str">&quot;draft&quot;<\/span><\/td><td class="arrow">→<\/td><td class="to"><span class="str">&quot;archived&quot;/,
+    )
     // The states the page folds from the history are the ones time travel rebuilds, for every record and event.
     for (const [resource, ids] of [
       [Article, [article]],
@@ -285,7 +300,8 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
           const expected = await fx.app.timeTravel.canonicalStateAt(resource, id, { eventId: entry.id })
           const got = states[i]
           expect(got && Object.fromEntries(got), `${resource.name} ${id} #${entry.position}`).toEqual(
-            expected && Object.fromEntries([...resource.codecs.keys()].map((k) => [k, expected.get(k) ?? null])),
+            expected &&
+              Object.fromEntries([...resource.codecs.keys()].map((k) => [k, expected.get(k) ?? null])),
           )
         }
       }
@@ -296,17 +312,18 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
     const counts = async () => {
       const { body } = await s.text('/overview')
       return Object.fromEntries(
-        [...body.matchAll(/<a href="\/log\?resource=(\w+)">\w+<\/a>(?:[^<]|<(?!td))*<\/th>\s*<td class="n">([\d,]+)<\/td>/g)].map(
-          (m) => [m[1]!, Number(m[2]!.replaceAll(',', ''))],
-        ),
+        [
+          ...body.matchAll(
+            /<a href="\/log\?resource=(\w+)">\w+<\/a>(?:[^<]|<(?!td))*<\/th>\s*<td class="n">([\d,]+)<\/td>/g,
+          ),
+        ].map((m) => [m[1]!, Number(m[2]!.replaceAll(',', ''))]),
       )
     }
     const inDb = async () =>
       Object.fromEntries(
-        (await fx.app.database.query('SELECT resource, count(*)::int AS n FROM events GROUP BY 1')).map((r) => [
-          r.resource!,
-          Number(r.n),
-        ]),
+        (await fx.app.database.query('SELECT resource, count(*)::int AS n FROM events GROUP BY 1')).map(
+          (r) => [r.resource!, Number(r.n)],
+        ),
       )
     expect(await counts()).toEqual(await inDb())
     await fx.app.run(Org, 'create', { name: 'Counted Org' })
@@ -336,7 +353,10 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
     const resumed = await s.request(stream, { headers: { 'last-event-id': rows[0]!.id! } })
     const later = await fx.app.run(Org, 'create', { name: 'After the resume' })
     const again = await readSse(resumed, (m) => m.some((x) => x.event === 'events'))
-    const data = again.filter((m) => m.event === 'events').map((m) => m.data).join('')
+    const data = again
+      .filter((m) => m.event === 'events')
+      .map((m) => m.data)
+      .join('')
     expect(data).toContain(later.id)
     expect(data).not.toContain(made.id)
   })

@@ -24,7 +24,12 @@ export async function openFixture(backend: Backend): Promise<StudioFixture> {
   const tdb = await backend.create()
   const app = await createApp(tdb.db)
   const scenario = await runScenario(app)
-  const hostile = await app.run(Org, 'create', { name: HOSTILE }, { actor: { type: 'system', name: HOSTILE } })
+  const hostile = await app.run(
+    Org,
+    'create',
+    { name: HOSTILE },
+    { actor: { type: 'system', name: HOSTILE } },
+  )
   const password = 'correct horse battery staple'
   const secret = await app.run(User, 'create', { email: 'sec@example.com', name: 'Sec', password })
   return {
