@@ -1,3 +1,4 @@
+// Functions passed to page.evaluate run in the page: `globalThis` there is the window (this file has no DOM types).
 /**
  * The studio in a real browser: Debian's chromium (/usr/bin/chromium, installed by .ci/run when missing),
  * driven by playwright-core (each launch gets a fresh profile of its own), against a studio serving on an ephemeral port on 127.0.0.1. Writes a screenshot
@@ -82,7 +83,7 @@ describe.each(backends)('the studio in chromium on $name', (backend) => {
     )
     await page.goto(`${studio.origin}/records/Org/${fx.hostile.id}`)
     await expect(page.locator('section.state').textContent()).resolves.toContain(JSON.stringify(HOSTILE))
-    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined()
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()
     expect(dialogs).toEqual([])
     await shot('script-as-text')
   })
@@ -114,7 +115,9 @@ describe.each(backends)('the studio in chromium on $name', (backend) => {
     const shown = () =>
       page
         .locator('tbody[data-rows] tr')
-        .evaluateAll((trs) => trs.map((t) => (t as HTMLElement).dataset.position))
+        .evaluateAll((trs) =>
+          trs.map((t) => (t as unknown as { dataset: Record<string, string> }).dataset.position),
+        )
     await page.goto(`${studio.origin}/log?limit=4`)
     expect(await shown()).toEqual(all.slice(0, 4))
     await page.click('a[rel="next"]')
@@ -142,7 +145,9 @@ describe.each(backends)('the studio in chromium on $name', (backend) => {
     await page.waitForURL(/\/overview$/)
     await page.goto(`${studio.origin}/log`)
     await page.keyboard.press('/')
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('resource')
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('name'))).toBe(
+      'resource',
+    )
   })
 
   it("shows a record's timeline and its state just after an event, and compares two points", async () => {
@@ -221,7 +226,9 @@ describe.each(backends)('the studio in chromium on $name', (backend) => {
   it('follows the dark colour scheme', async () => {
     const dark = await browser.newPage({ viewport: { width: 1366, height: 800 }, colorScheme: 'dark' })
     await dark.goto(studio.url)
-    const background = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor)
+    const background = await dark.evaluate(
+      () => (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor,
+    )
     expect(background).toBe('rgb(21, 23, 27)')
     await dark.screenshot({ path: join(SHOTS, `${backend.name}-log-dark.png`) })
     await dark.close()
