@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { type Context, Hono } from 'hono'
+import { databaseFailure } from '../errors/database-failure.js'
 import { isRewindError, type RewindError } from '../errors/rewind-error.js'
 import type { Rewind } from '../runtime/create-rewind.js'
 import { sensitiveKeys } from '../runtime/masking.js'
@@ -65,7 +66,18 @@ export function createStudio(rewind: Rewind<any>, options: StudioOptions = {}): 
     throw new Error('the studio token must be at least 16 characters of A-Z, a-z, 0-9, _ and -')
   }
   const reveal = options.reveal === true
-  const query = (text: string, params: (string | null)[]) => rewind.database.queryText(text, params)
+  // Each read is planned for its own filter values: a prepared statement's generic plan for "newest first,
+  // WHERE resource = $1 AND action = $2" may walk the whole position index for a pair that has no events.
+  const query = async (text: string, params: (string | null)[]) => {
+    try {
+      return await rewind.database.transaction(async (client) => {
+        await client.query('SET LOCAL plan_cache_mode = force_custom_plan')
+        return client.queryText(text, params)
+      })
+    } catch (error) {
+      throw databaseFailure(error)
+    }
+  }
   const ctx: StudioContext = {
     rewind,
     log,
