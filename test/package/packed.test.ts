@@ -133,27 +133,19 @@ beforeAll(async () => {
     // esbuild (under drizzle-kit) checks its binary in an install script, which npm 11 runs only when allowed.
     JSON.stringify({ name: 'packed-app', private: true, type: 'module', allowScripts: { esbuild: true } }),
   )
-  const install = await run(
-    'npm',
-    [
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      tarball,
-      pinned('drizzle-orm'),
-      // What this app uses besides: the compiler and Node's types, zod for an argument schema, pg and its
-      // types for PostgreSQL, PGlite for a data directory of its own, drizzle-kit for migrations.
-      pinned('typescript'),
-      pinned('@types/node'),
-      pinned('zod'),
-      pinned('pg'),
-      pinned('@types/pg'),
-      pinned('@electric-sql/pglite'),
-      pinned('drizzle-kit'),
-    ],
-    { cwd: app },
-  )
+  const install = await npmInstall([
+    tarball,
+    pinned('drizzle-orm'),
+    // What this app uses besides: the compiler and Node's types, zod for an argument schema, pg and its
+    // types for PostgreSQL, PGlite for a data directory of its own, drizzle-kit for migrations.
+    pinned('typescript'),
+    pinned('@types/node'),
+    pinned('zod'),
+    pinned('pg'),
+    pinned('@types/pg'),
+    pinned('@electric-sql/pglite'),
+    pinned('drizzle-kit'),
+  ])
   if (install.code !== 0) throw new Error(`npm install failed: ${shown(install)}`)
 
   for (const entry of readdirSync(fixture, { withFileTypes: true })) {
@@ -172,6 +164,9 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true })
 })
 
+/** npm install in the app, from npm's cache where it can. */
+const npmInstall = (packages: readonly string[]) =>
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...packages], { cwd: app })
 /** The app's TypeScript compiler. */
 const tsc = (args: readonly string[]) =>
   run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '--pretty', 'false', ...args], {
@@ -347,18 +342,7 @@ describe('the packed package', () => {
       const missing = await rewindBin(['studio', '--port', '0', '--config', 'rewind.config.ts'], env)
       expect(missing.code, shown(missing)).toBe(1)
       expect(missing.stderr).toContain('npm install hono @hono/node-server')
-      const install = await run(
-        'npm',
-        [
-          'install',
-          '--prefer-offline',
-          '--no-audit',
-          '--no-fund',
-          pinned('hono'),
-          pinned('@hono/node-server'),
-        ],
-        { cwd: app },
-      )
+      const install = await npmInstall([pinned('hono'), pinned('@hono/node-server')])
       expect(install.code, shown(install)).toBe(0)
       const child = spawn(
         join(app, 'node_modules/.bin/rewind'),
