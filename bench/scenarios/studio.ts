@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { createStudio } from '../../src/studio/app.js'
 import { type BackendName, BENCH_DIR, type Metric, median, openDb, openRewind } from '../lib.js'
-import { settle } from './log-scale.js'
 import { appendGroups, appendHotRecord } from './log.js'
+import { settle } from './log-scale.js'
 
 const TOKEN = 'bench-token-bench-token'
 
@@ -78,9 +78,12 @@ export async function studioPages(backend: BackendName, quick: boolean): Promise
       database.queryText = original
       for (const [text, params] of statements) {
         if (/pg_current_snapshot\(\)::text AS snapshot$/.test(text.trim())) continue
-        const plan = (await database.query(`EXPLAIN ${text}`, params as (string | null)[])).map((r) => Object.values(r)[0]).join('\n')
+        const plan = (await database.query(`EXPLAIN ${text}`, params as (string | null)[]))
+          .map((r) => Object.values(r)[0])
+          .join('\n')
         plans.push(`-- ${name} (${path})\n${text}\n${plan}\n`)
-        if (/Seq Scan on events/.test(plan)) throw new Error(`${name}: a sequential scan of the log:\n${text}\n${plan}`)
+        if (/Seq Scan on events/.test(plan))
+          throw new Error(`${name}: a sequential scan of the log:\n${text}\n${plan}`)
       }
       database.queryText = (text, params) => {
         seen.push([text, params])
@@ -100,13 +103,32 @@ export async function studioPages(backend: BackendName, quick: boolean): Promise
         times.push(performance.now() - t)
       }
       const p50 = median(times)
-      metrics.push({ name: `studio.${name}.ms_p50`, backend, value: p50, unit: 'ms', target, direction: 'max' })
-      metrics.push({ name: `studio.${name}.ms_p99`, backend, value: quantile(times, 0.99), unit: 'ms', target: null })
+      metrics.push({
+        name: `studio.${name}.ms_p50`,
+        backend,
+        value: p50,
+        unit: 'ms',
+        target,
+        direction: 'max',
+      })
+      metrics.push({
+        name: `studio.${name}.ms_p99`,
+        backend,
+        value: quantile(times, 0.99),
+        unit: 'ms',
+        target: null,
+      })
     }
     // The overview counts the whole log on its first visit, then only what committed since.
     const t = performance.now()
     await get('/overview')
-    metrics.push({ name: 'studio.overview.first_ms', backend, value: performance.now() - t, unit: 'ms', target: null })
+    metrics.push({
+      name: 'studio.overview.first_ms',
+      backend,
+      value: performance.now() - t,
+      unit: 'ms',
+      target: null,
+    })
     const times: number[] = []
     for (let i = 0; i < runs; i++) {
       const s = performance.now()
