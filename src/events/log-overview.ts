@@ -126,6 +126,17 @@ function pageSql(log: EventLog, branches: string[][], order: 'ASC' | 'DESC', lim
   return `SELECT * FROM (${branches.map((b) => `(${select(b)})`).join(' UNION ALL ')}) AS merged ORDER BY "__position" ${order} LIMIT ${limit}`
 }
 
+/** The events at these positions, in position order: one probe of the position index each. */
+export async function eventsAt(log: EventLog, query: Query, positions: readonly number[]): Promise<RewindEvent[]> {
+  const unique = [...new Set(positions)]
+  if (unique.length === 0) return []
+  if (!unique.every((p) => Number.isSafeInteger(p))) throw new RewindError('VALIDATION', 'events: positions must be integers')
+  const rows = await query(log.selectSql(`${col(log, 'position')} = ANY($1::int8[])`, unique.length), [
+    `{${unique.join(',')}}`,
+  ])
+  return rows.map((row) => log.decode(row))
+}
+
 /** The log's current moment, to ask later for what committed after it ({@link eventsSince}). */
 export async function logSnapshot(query: Query): Promise<LogSnapshot> {
   const [row] = await query('SELECT pg_current_snapshot()::text AS snapshot', [])

@@ -1,6 +1,7 @@
 import type { Json } from '../../data/column-codec.js'
-import type { HistoryEntry } from '../../replay/time-travel.js'
-import type { AnyResource } from '../../resource/define-resource.js'
+import type { ReplayedEvent } from '../../events/event-log.js'
+import { eventsAt } from '../../events/log-overview.js'
+import { changesBetween, type HistoryEntry } from '../../replay/time-travel.js'
 import { maskHistoryEntry, maskState } from '../../runtime/masking.js'
 import { eventHref, href, recordHref, type StudioContext } from '../context.js'
 import { type Html, html } from '../html.js'
@@ -9,36 +10,19 @@ import { BadRequest, eventIdParam, recordIdText, resourceText } from '../params.
 import { actionHtml, actorHtml, metadataHtml, timeHtml, valueHtml } from '../values.js'
 
 /** Timeline entries shown on each side of the selected one. */
-const WINDOW = 100
+const WINDOW = 50
 
-/** The record's state after each entry of its history (undefined where it did not exist), canonical values. */
-export function statesAfter(
-  resource: AnyResource,
-  history: readonly HistoryEntry[],
-): (Map<string, Json> | undefined)[] {
-  const out: (Map<string, Json> | undefined)[] = []
-  let state: Map<string, Json> | undefined
-  for (const entry of history) {
-    if (entry.destroyed) state = undefined
-    else {
-      // History's changes are the difference between the states before and after (null where unset).
-      state = new Map(state ?? [...resource.codecs.keys()].map((k) => [k, null]))
-      for (const [key, change] of Object.entries(entry.changes)) state.set(key, change.to)
-    }
-    out.push(state)
-  }
-  return out
+/** One event of the record as the fold saw it: the event's state columns, and the record before and after. */
+interface Step {
+  readonly event: ReplayedEvent
+  readonly before: ReadonlyMap<string, Json> | undefined
+  readonly after: ReadonlyMap<string, Json> | undefined
 }
 
-/** The entry of an event id given in a parameter, or a 400 naming it when the record has no such event. */
-function entryIndex(
-  history: readonly HistoryEntry[],
-  name: string,
-  id: number | string,
-  label: string,
-): number {
+/** The step of an event id given in a parameter, or a 400 naming it when the record has no such event. */
+function stepIndex(steps: readonly Step[], name: string, id: number | string, label: string): number {
   const norm = (v: number | string) => String(v).toLowerCase().replaceAll('-', '')
-  const i = history.findIndex((h) => norm(h.id) === norm(id))
+  const i = steps.findIndex((s) => norm(s.event.id) === norm(id))
   if (i < 0) throw new BadRequest(name, `event ${id} is not an event of ${label}`)
   return i
 }
@@ -46,7 +30,9 @@ function entryIndex(
 /**
  * `GET /records/:resource/:id`: the record's timeline (each event with actor, time, version, metadata and
  * field changes), its state just after any event (`?at=`), and the difference between two points (`?from=&to=`).
- * Everything from the log alone, in one read of the record's events.
+ * From the log alone: one fold over the record's events reading only the columns that make up its state (as
+ * `stateAt` does), then the whole events for the part of the timeline shown (up to {@link WINDOW} on each side
+ * of the selected event), so a long history costs a fold, not the decoding of every event.
  */
 export async function recordPage(
   ctx: StudioContext,
@@ -62,53 +48,81 @@ export async function recordPage(
   if ((from === undefined) !== (to === undefined)) {
     throw new BadRequest(from === undefined ? 'from' : 'to', 'a comparison needs both from and to')
   }
-  const history = await ctx.rewind.history(resource, id as never)
-  if (history.length === 0) return undefined
+  const steps: Step[] = []
+  await ctx.rewind.timeTravel.fold<ReplayedEvent>(
+    resource,
+    id,
+    undefined,
+    'replayed',
+    (event, before, after) => {
+      steps.push({ event, before, after })
+    },
+  )
+  if (steps.length === 0) return undefined
   const label = `${resource.name} ${idText}`
-  const states = statesAfter(resource, history)
-  const selected = at !== undefined ? entryIndex(history, 'at', at, label) : history.length - 1
+  const selected = at !== undefined ? stepIndex(steps, 'at', at, label) : steps.length - 1
   const compare =
     from !== undefined && to !== undefined
-      ? ([entryIndex(history, 'from', from, label), entryIndex(history, 'to', to, label)] as const)
+      ? ([stepIndex(steps, 'from', from, label), stepIndex(steps, 'to', to, label)] as const)
       : undefined
-  const entries = history.map((h) => maskHistoryEntry(h, ctx.sensitive))
-  const shown = (i: number) => {
-    const s = states[i]
+  const lo = Math.max(0, selected - WINDOW)
+  const hi = Math.min(steps.length - 1, selected + WINDOW)
+  // The whole events (actor, time, metadata) of what the page shows: the window, the ends, the compared two.
+  const shownIndexes = new Set([0, steps.length - 1, ...(compare ?? [])])
+  for (let i = lo; i <= hi; i++) shownIndexes.add(i)
+  const full = new Map(
+    (
+      await eventsAt(
+        ctx.log,
+        ctx.query,
+        [...shownIndexes].map((i) => steps[i]!.event.position),
+      )
+    ).map((e) => [e.position, e]),
+  )
+  const entry = (i: number): HistoryEntry => {
+    const { event, before, after } = steps[i]!
+    const whole = full.get(event.position)!
+    return maskHistoryEntry(
+      { ...whole, changes: changesBetween(before, after), destroyed: after === undefined },
+      ctx.sensitive,
+    )
+  }
+  const stateAfter = (i: number) => {
+    const s = steps[i]!.after
     return s ? maskState(resource, s, ctx.sensitive) : undefined
   }
-  const sel = entries[selected]!
-  const state = shown(selected)
-  const first = entries[0]!
-  const last = entries[entries.length - 1]!
+  const sel = entry(selected)
+  const state = stateAfter(selected)
+  const first = entry(0)
+  const last = entry(steps.length - 1)
   const self = (params: Record<string, string | number | undefined>) =>
     recordHref(resource.name, idText, params)
   const point = (e: HistoryEntry) =>
     html`<a href="${eventHref(e.id)}">#${e.position}</a> ${actionHtml(e)} at ${timeHtml(e.occurredAt)}`
 
-  const lo = Math.max(0, selected - WINDOW)
-  const hi = Math.min(entries.length - 1, selected + WINDOW)
   const timeline: Html[] = []
-  for (let i = hi; i >= lo; i--) timeline.push(entryHtml(entries[i]!, i === selected, self, sel))
+  for (let i = hi; i >= lo; i--) timeline.push(entryHtml(entry(i), i === selected, self, sel))
+  const latest = selected === steps.length - 1
 
   return page({
     title: `${resource.name} ${idText}`,
     reveal: ctx.reveal,
     body: html`<h1><a href="${href('/log', { resource: resource.name })}">${resource.name}</a> <code class="id">${idText}</code></h1>
-<p class="sub">${entries.length} event${entries.length === 1 ? '' : 's'}: first ${point(first)}, last ${point(last)} · <a href="${href('/log', { resource: resource.name, record: first.recordId })}">these events in the log</a></p>
+<p class="sub">${steps.length} event${steps.length === 1 ? '' : 's'}: first ${point(first)}, last ${point(last)} · <a href="${href('/log', { resource: resource.name, record: first.recordId })}">these events in the log</a></p>
 <div class="record">
 <section class="state" aria-labelledby="state-heading">
-  <h2 id="state-heading">${selected === entries.length - 1 ? 'State now' : 'State'} <small>just after ${point(sel)}</small></h2>
-  ${selected !== entries.length - 1 ? html`<p class="note">An earlier state. <a href="${self({})}">The state now</a></p>` : ''}
+  <h2 id="state-heading">${latest ? 'State now' : 'State'} <small>just after ${point(sel)}</small></h2>
+  ${latest ? '' : html`<p class="note">An earlier state. <a href="${self({})}">The state now</a></p>`}
   ${state ? stateTable(state, sel) : html`<p class="gone">${sel.destroyed ? 'Destroyed by this event.' : 'Did not exist.'}</p>`}
 </section>
 <section class="timeline" aria-labelledby="timeline-heading">
   <h2 id="timeline-heading">Timeline <small>newest first</small></h2>
-  ${hi < entries.length - 1 ? html`<p class="more"><a href="${self({ at: String(entries[hi + 1]!.id) })}">Newer events…</a></p>` : ''}
+  ${hi < steps.length - 1 ? html`<p class="more"><a href="${self({ at: String(steps[hi + 1]!.event.id) })}">Newer events…</a></p>` : ''}
   <ol class="entries" data-table>${timeline}</ol>
-  ${lo > 0 ? html`<p class="more"><a href="${self({ at: String(entries[lo - 1]!.id) })}">Older events…</a></p>` : ''}
+  ${lo > 0 ? html`<p class="more"><a href="${self({ at: String(steps[lo - 1]!.event.id) })}">Older events…</a></p>` : ''}
 </section>
 </div>
-${compareSection(entries, lo, hi, selected, compare, shown, idText)}`,
+${compareSection(entry, lo, hi, selected, compare, stateAfter, idText)}`,
   })
 }
 
@@ -151,7 +165,7 @@ ${
 }
 
 function compareSection(
-  entries: readonly HistoryEntry[],
+  entry: (i: number) => HistoryEntry,
   lo: number,
   hi: number,
   selected: number,
@@ -165,7 +179,7 @@ function compareSection(
     // The window of the timeline, and the two compared entries wherever they are.
     const indexes = new Set([...Array.from({ length: hi - lo + 1 }, (_, i) => hi - i), a, b])
     for (const i of [...indexes].sort((x, y) => y - x)) {
-      const e = entries[i]!
+      const e = entry(i)
       out.push(
         html`<option value="${String(e.id)}"${i === chosen ? html` selected` : ''}>#${e.position} ${e.resource}.${e.action} ${e.occurredAt}</option>`,
       )
@@ -182,11 +196,12 @@ function compareSection(
     )
     const missing = (s: Record<string, unknown> | undefined) =>
       s ? '' : html`<p class="gone">did not exist</p>`
-    result = html`<p>From just after <a href="${eventHref(entries[a]!.id)}">#${entries[a]!.position}</a> to just after <a href="${eventHref(entries[b]!.id)}">#${entries[b]!.position}</a>: ${rows.length ? `${rows.length} field${rows.length === 1 ? '' : 's'} differ` : 'no field differs'}.</p>
+    const [ea, eb] = [entry(a), entry(b)]
+    result = html`<p>From just after <a href="${eventHref(ea.id)}">#${ea.position}</a> to just after <a href="${eventHref(eb.id)}">#${eb.position}</a>: ${rows.length ? `${rows.length} field${rows.length === 1 ? '' : 's'} differ` : 'no field differs'}.</p>
 ${missing(left)}${missing(right)}
 ${
   rows.length
-    ? html`<table class="diff compare" data-compare><thead><tr><th scope="col">Field</th><th scope="col">#${entries[a]!.position}</th><th></th><th scope="col">#${entries[b]!.position}</th></tr></thead><tbody>${rows.map(
+    ? html`<table class="diff compare" data-compare><thead><tr><th scope="col">Field</th><th scope="col">#${ea.position}</th><th></th><th scope="col">#${eb.position}</th></tr></thead><tbody>${rows.map(
         (k) =>
           html`<tr><th scope="row">${k}</th><td class="from">${left ? valueHtml(left[k] ?? null, 400) : '—'}</td><td class="arrow">→</td><td class="to">${right ? valueHtml(right[k] ?? null, 400) : '—'}</td></tr>`,
       )}</tbody></table>`
@@ -196,7 +211,7 @@ ${
   return html`<section class="compare" aria-labelledby="compare-heading">
 <h2 id="compare-heading">Compare two points</h2>
 <form method="get" class="inline">
-  <input type="hidden" name="at" value="${String(entries[selected]!.id)}">
+  <input type="hidden" name="at" value="${String(entry(selected).id)}">
   <label>From just after <select name="from">${options(a)}</select></label>
   <label>to just after <select name="to">${options(b)}</select></label>
   <button type="submit">Compare</button>
