@@ -127,10 +127,15 @@ function pageSql(log: EventLog, branches: string[][], order: 'ASC' | 'DESC', lim
 }
 
 /** The events at these positions, in position order: one probe of the position index each. */
-export async function eventsAt(log: EventLog, query: Query, positions: readonly number[]): Promise<RewindEvent[]> {
+export async function eventsAt(
+  log: EventLog,
+  query: Query,
+  positions: readonly number[],
+): Promise<RewindEvent[]> {
   const unique = [...new Set(positions)]
   if (unique.length === 0) return []
-  if (!unique.every((p) => Number.isSafeInteger(p))) throw new RewindError('VALIDATION', 'events: positions must be integers')
+  if (!unique.every((p) => Number.isSafeInteger(p)))
+    throw new RewindError('VALIDATION', 'events: positions must be integers')
   const rows = await query(log.selectSql(`${col(log, 'position')} = ANY($1::int8[])`, unique.length), [
     `{${unique.join(',')}}`,
   ])
