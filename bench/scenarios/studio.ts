@@ -51,8 +51,8 @@ export async function studioPages(backend: BackendName, quick: boolean): Promise
       ['log.older_page', `/log?before=${Math.floor(size / 2)}`, null],
       ['record.timeline', `/records/Item/${item}`, 50],
       ['record.state_at_event', `/records/Item/${item}?at=${itemEvents[2]!.id}`, 50],
-      ['record.timeline_1000_events', `/records/Item/${hot}`, null],
-      ['record.state_at_event_1000_events', `/records/Item/${hot}?at=${hotMiddle}`, null],
+      ['record.timeline_1000_events', `/records/Item/${hot}`, 50],
+      ['record.state_at_event_1000_events', `/records/Item/${hot}?at=${hotMiddle}`, 50],
     ]
     const get = async (path: string) => {
       const response = await studio.fetch(
