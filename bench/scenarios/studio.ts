@@ -62,20 +62,40 @@ export async function studioPages(backend: BackendName, quick: boolean): Promise
       if (response.status !== 200) throw new Error(`${path}: ${response.status} ${body.slice(0, 300)}`)
       return body
     }
-    // The plans of what each page sends, on this log.
+    // The plans of what each page sends, on this log: every statement, whether the library's own reads send it
+    // (queryText) or the studio's (in a transaction of their own, after SET LOCAL).
+    type Params = readonly (string | null)[] | undefined
     const database = rewind.database
     const plans: string[] = []
-    const original = database.queryText.bind(database)
-    let seen: [string, readonly (string | null)[] | undefined][] = []
-    database.queryText = (text, params) => {
-      seen.push([text, params])
-      return original(text, params)
+    let seen: [string, Params][] | undefined
+    const record = (text: string, params: Params) => {
+      if (seen && !/^SET LOCAL/.test(text)) seen.push([text, params])
     }
+    const queryText = database.queryText.bind(database)
+    const transaction = database.transaction.bind(database)
+    database.queryText = (text, params) => {
+      record(text, params)
+      return queryText(text, params)
+    }
+    database.transaction = (fn) =>
+      transaction((client) =>
+        fn({
+          ...client,
+          query: (text, params) => {
+            record(text, params)
+            return client.query(text, params)
+          },
+          queryText: (text, params) => {
+            record(text, params)
+            return client.queryText(text, params)
+          },
+        }),
+      )
     for (const [name, path] of pages) {
       seen = []
       await get(path)
       const statements = seen
-      database.queryText = original
+      seen = undefined
       for (const [text, params] of statements) {
         if (/pg_current_snapshot\(\)::text AS snapshot$/.test(text.trim())) continue
         const plan = (await database.query(`EXPLAIN ${text}`, params as (string | null)[]))
@@ -85,12 +105,9 @@ export async function studioPages(backend: BackendName, quick: boolean): Promise
         if (/Seq Scan on events/.test(plan))
           throw new Error(`${name}: a sequential scan of the log:\n${text}\n${plan}`)
       }
-      database.queryText = (text, params) => {
-        seen.push([text, params])
-        return original(text, params)
-      }
     }
-    database.queryText = original
+    database.queryText = queryText
+    database.transaction = transaction
     writeFileSync(new URL(`./results/studio-plans-${backend}.txt`, BENCH_DIR), plans.join('\n'))
 
     const runs = quick ? 15 : 31
