@@ -1,5 +1,5 @@
 import type { Json } from '../data/column-codec.js'
-import type { RewindEvent } from '../events/event-log.js'
+import type { RewindEvent } from '../events/event.js'
 import type { ConsistencyFinding } from '../replay/check-consistency.js'
 import type { HistoryEntry } from '../replay/time-travel.js'
 import type { TableDifferences } from '../replay/verify.js'

@@ -1,6 +1,6 @@
-import type { RawRow } from '../data/database.js'
-import type { EventLog } from '../events/event-log.js'
-import { type LogSnapshot, logActivity } from '../events/log-overview.js'
+import type { EventStore } from '../events/store/event-store.js'
+import type { Reader } from '../events/store/event-table.js'
+import type { LogSnapshot } from '../events/store/read-since.js'
 
 /** One resource's activity: events per action, the latest time. */
 export interface ResourceActivity {
@@ -24,7 +24,7 @@ export type Range = (typeof RANGES)[number]
 /**
  * Exact event counts per resource, action and hour, for the overview. Counting a large log on every request
  * cannot be fast (a million rows take a second), so the studio counts the whole log once, on the first
- * overview, and from then on adds only the events committed since the last count ({@link logActivity} with a
+ * overview, and from then on adds only the events committed since the last count (`EventStore.activity` with a
  * snapshot, through the transaction-id index): each event is counted once, whatever order transactions commit
  * in. Held in memory: one number per resource, action and hour that has events.
  */
@@ -35,8 +35,8 @@ export class Activity {
   #chain: Promise<void> = Promise.resolve()
 
   constructor(
-    readonly log: EventLog,
-    readonly query: (text: string, params: (string | null)[]) => Promise<RawRow[]>,
+    readonly store: EventStore,
+    readonly reader: Reader,
   ) {}
 
   /** Brings the counts up to now (the whole log the first time). Calls run one after another. */
@@ -48,7 +48,7 @@ export class Activity {
   }
 
   async #step(): Promise<void> {
-    const { counts, snapshot } = await logActivity(this.log, this.query, this.#snapshot)
+    const { counts, snapshot } = await this.store.activity(this.reader, this.#snapshot)
     for (const c of counts) {
       const byAction = this.#counts.get(c.resource) ?? new Map<string, Map<number, number>>()
       this.#counts.set(c.resource, byAction)

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { type Context, Hono } from 'hono'
 import { databaseFailure } from '../errors/database-failure.js'
 import { isRewindError, type RewindError } from '../errors/rewind-error.js'
-import type { Rewind } from '../runtime/create-rewind.js'
+import type { Reader } from '../events/store/event-table.js'
 import { sensitiveKeys } from '../runtime/masking.js'
 import { resourceNames } from '../runtime/resource-names.js'
+import type { Rewind } from '../runtime/rewind.js'
 import { Activity } from './activity.js'
 import { loadAsset } from './assets.js'
 import { requireToken } from './auth.js'
@@ -68,24 +69,26 @@ export function createStudio(rewind: Rewind<any>, options: StudioOptions = {}): 
   const reveal = options.reveal === true
   // Each read is planned for its own filter values: a prepared statement's generic plan for "newest first,
   // WHERE resource = $1 AND action = $2" may walk the whole position index for a pair that has no events.
-  const query = async (text: string, params: (string | null)[]) => {
-    try {
-      return await rewind.database.transaction(async (client) => {
-        await client.query('SET LOCAL plan_cache_mode = force_custom_plan')
-        return client.queryText(text, params)
-      })
-    } catch (error) {
-      throw databaseFailure(error)
-    }
+  const reader: Reader = {
+    async queryText(text, params = []) {
+      try {
+        return await rewind.database.transaction(async (client) => {
+          await client.query('SET LOCAL plan_cache_mode = force_custom_plan')
+          return client.queryText(text, params)
+        })
+      } catch (error) {
+        throw databaseFailure(error)
+      }
+    },
   }
   const ctx: StudioContext = {
     rewind,
     log,
-    query,
+    reader,
     reveal,
     sensitive: sensitiveKeys(rewind, reveal),
     resourceNames: resourceNames(rewind),
-    activity: new Activity(log, query),
+    activity: new Activity(log.store, reader),
     liveIntervalMs: options.liveIntervalMs ?? 1000,
   }
   const live = new LiveStreams()

@@ -1,15 +1,15 @@
-import type { RawRow } from '../data/database.js'
 import type { EventLog } from '../events/event-log.js'
-import type { Rewind } from '../runtime/create-rewind.js'
+import type { Reader } from '../events/store/event-table.js'
 import type { SensitiveKeys } from '../runtime/masking.js'
+import type { Rewind } from '../runtime/rewind.js'
 import type { Activity } from './activity.js'
 
 /** What every page and stream of one studio reads with. */
 export interface StudioContext {
   readonly rewind: Rewind<any>
   readonly log: EventLog
-  /** Reads outside a transaction, as the library's own reads run them. */
-  readonly query: (text: string, params: (string | null)[]) => Promise<RawRow[]>
+  /** Reads, each planned for its own values (see app.ts). */
+  readonly reader: Reader
   /** Sensitive values are shown (started with --reveal). */
   readonly reveal: boolean
   readonly sensitive: SensitiveKeys

@@ -1,6 +1,5 @@
 import type { Context } from 'hono'
 import { streamSSE } from 'hono/streaming'
-import { eventsSince } from '../events/log-overview.js'
 import type { StudioContext } from './context.js'
 import { eventRow, logQuery } from './pages/log.js'
 import { BadRequest, optional, snapshotText } from './params.js'
@@ -26,7 +25,7 @@ export class LiveStreams {
    * `GET /log/stream?<the log page's filters>&snapshot=...`: server-sent events with the rows of events that
    * match the filters and commit after the page was read, newest first, as the log page renders them (escaped
    * on the server, like the page). Each message's id is the moment it reaches, so a reconnecting browser
-   * (`Last-Event-ID`) resumes exactly there: no event skipped, none sent twice (see `eventsSince`).
+   * (`Last-Event-ID`) resumes exactly there: no event skipped, none sent twice (see `EventStore.since`).
    */
   handle(ctx: StudioContext, c: Context): Response {
     if (this.#closed) return c.text('the studio is closing', 503)
@@ -50,7 +49,7 @@ export class LiveStreams {
         try {
           let quiet = 0
           while (open) {
-            const batch = await eventsSince(ctx.log, ctx.query, filter, since, LIVE_LIMIT)
+            const batch = await ctx.log.store.since(ctx.reader, filter, since, LIVE_LIMIT)
             if (!open) break
             if (batch.events.length || batch.overflow) {
               const rows = batch.events

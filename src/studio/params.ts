@@ -1,5 +1,5 @@
 import { parseTimestamp } from '../data/pg-text.js'
-import { isLogSnapshot, type LogSnapshot } from '../events/log-overview.js'
+import { isLogSnapshot, type LogSnapshot } from '../events/store/read-since.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { parseRecordId } from '../runtime/record-id.js'
 

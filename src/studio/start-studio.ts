@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import type { Rewind } from '../runtime/create-rewind.js'
+import type { Rewind } from '../runtime/rewind.js'
 import { createStudio, type StudioOptions } from './app.js'
 
 /** Where and how a studio serves. */

@@ -1,4 +1,4 @@
-import type { RewindEvent } from '../events/event-log.js'
+import type { RewindEvent } from '../events/event.js'
 import { MASK, MASKED } from '../runtime/masking.js'
 import { type Html, html } from './html.js'
 

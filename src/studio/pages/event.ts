@@ -1,3 +1,4 @@
+import type { RewindEvent } from '../../events/event.js'
 import { maskEvent } from '../../runtime/masking.js'
 import { href, recordHref, type StudioContext } from '../context.js'
 import { type Html, html } from '../html.js'
@@ -8,17 +9,15 @@ import { actionHtml, actorHtml, jsonText, timeHtml, valueHtml } from '../values.
 /** `GET /events/:id`: one event, every field of it, with links to its record and the log around it. */
 export async function eventPage(ctx: StudioContext, idText: string): Promise<Html | undefined> {
   const id = eventIdText('id', idText)
-  let position: number | undefined
+  let raw: RewindEvent | undefined
   try {
-    position = await ctx.log.positionOf(ctx.query, id, 'id')
+    raw = await ctx.log.store.event(ctx.reader, id, 'id')
   } catch (error) {
     // A well-shaped id the column refuses (a number past the bigint range, a uuid in a bigint log).
     if ((error as { code?: string }).code === 'VALIDATION')
       throw new BadRequest('id', `${idText} is not an event id of this log`)
     throw error
   }
-  if (position === undefined) return undefined
-  const [raw] = (await ctx.rewind.events({ afterPosition: position - 1, limit: 1 })).events
   if (!raw) return undefined
   const e = maskEvent(raw, ctx.sensitive)
   const known = ctx.rewind.resources.has(e.resource)

@@ -1,5 +1,4 @@
 import { appendOnlyProblems } from '../../events/append-only.js'
-import { newestEvents } from '../../events/log-overview.js'
 import type { ConsistencyReport } from '../../replay/check-consistency.js'
 import type { VerifyResult } from '../../replay/verify.js'
 import { maskDifferences, maskFindings } from '../../runtime/masking.js'
@@ -17,8 +16,11 @@ import { timeHtml, valueHtml } from '../values.js'
  */
 export async function healthPage(ctx: StudioContext, query: URLSearchParams): Promise<Html> {
   const run = choiceParam(query, 'run', ['check', 'verify'] as const)
-  const [latest] = (await newestEvents(ctx.log, ctx.query, {}, { limit: 1 })).events
-  const triggers = await appendOnlyProblems(ctx.query, ctx.log.config.table)
+  const [latest] = (await ctx.log.store.newest(ctx.reader, {}, { limit: 1 })).events
+  const triggers = await appendOnlyProblems(
+    (text, params) => ctx.reader.queryText(text, params),
+    ctx.log.config.table,
+  )
   let check: ConsistencyReport | undefined
   let verify: VerifyResult | undefined
   const started = performance.now()

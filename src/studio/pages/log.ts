@@ -1,6 +1,5 @@
-import type { RewindEvent } from '../../events/event-log.js'
-import { recordIdText as canonicalRecordId } from '../../events/event-log.js'
-import { type LogFilter, logSnapshot, newestEvents } from '../../events/log-overview.js'
+import { recordIdText as canonicalRecordId, type RewindEvent } from '../../events/event.js'
+import type { NewestFilter } from '../../events/store/event-store.js'
 import { maskEvent } from '../../runtime/masking.js'
 import { eventHref, href, recordHref, type StudioContext } from '../context.js'
 import { type Html, html } from '../html.js'
@@ -26,7 +25,7 @@ const FILTER_PARAMS = [
 /** The log's filters as the URL gives them: what the form shows back, and the filter of the reads. */
 export interface LogQuery {
   readonly form: Readonly<Partial<Record<(typeof FILTER_PARAMS)[number], string>>>
-  readonly filter: LogFilter
+  readonly filter: NewestFilter
 }
 
 /** Reads and checks the filter parameters of the log page and its stream (400 naming a malformed one). */
@@ -39,7 +38,7 @@ export function logQuery(ctx: StudioContext, query: URLSearchParams): LogQuery {
       form[name] = v
     }
   }
-  const filter: { -readonly [K in keyof LogFilter]: LogFilter[K] } = {}
+  const filter: { -readonly [K in keyof NewestFilter]: NewestFilter[K] } = {}
   if (form.resource !== undefined) {
     if (!ctx.resourceNames.includes(form.resource)) {
       throw new BadRequest(
@@ -105,8 +104,8 @@ export async function logPage(ctx: StudioContext, query: URLSearchParams): Promi
   // The newest page follows the log: the stream sends what commits after this moment (taken before the
   // page is read, so nothing falls between; an event in both is shown once, by position).
   const newest = before === undefined && after === undefined
-  const snapshot = newest ? await logSnapshot(ctx.query) : undefined
-  const result = await newestEvents(ctx.log, ctx.query, filter, {
+  const snapshot = newest ? await ctx.log.store.snapshot(ctx.reader) : undefined
+  const result = await ctx.log.store.newest(ctx.reader, filter, {
     ...(before !== undefined ? { before } : {}),
     ...(after !== undefined ? { after } : {}),
     limit,

@@ -1,4 +1,3 @@
-import { newestEvents } from '../../events/log-overview.js'
 import { maskEvent } from '../../runtime/masking.js'
 import { RANGES, rangeBuckets } from '../activity.js'
 import { eventsChart } from '../chart.js'
@@ -27,7 +26,7 @@ export async function overviewPage(ctx: StudioContext, query: URLSearchParams): 
   const { start, hours, count } = rangeBuckets(range, Math.floor(Date.now() / 3_600_000), ctx.activity.span())
   const buckets = ctx.activity.buckets(start, hours, count)
   const recent = await Promise.all(
-    names.map((resource) => newestEvents(ctx.log, ctx.query, { resource }, { limit: 3 })),
+    names.map((resource) => ctx.log.store.newest(ctx.reader, { resource }, { limit: 3 })),
   )
   const total = resources.reduce((n, r) => n + r.events, 0)
   return page({

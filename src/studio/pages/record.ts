@@ -1,6 +1,5 @@
 import type { Json } from '../../data/column-codec.js'
-import type { ReplayedEvent } from '../../events/event-log.js'
-import { eventsAt } from '../../events/log-overview.js'
+import type { ReplayedEvent } from '../../events/event.js'
 import { changesBetween, type HistoryEntry } from '../../replay/time-travel.js'
 import { maskHistoryEntry, maskState } from '../../runtime/masking.js'
 import { eventHref, href, recordHref, type StudioContext } from '../context.js'
@@ -72,9 +71,8 @@ export async function recordPage(
   for (let i = lo; i <= hi; i++) shownIndexes.add(i)
   const full = new Map(
     (
-      await eventsAt(
-        ctx.log,
-        ctx.query,
+      await ctx.log.store.at(
+        ctx.reader,
         [...shownIndexes].map((i) => steps[i]!.event.position),
       )
     ).map((e) => [e.position, e]),
