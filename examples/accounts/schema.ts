@@ -1,6 +1,9 @@
 import { bigint, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { eventLogTable } from 'rewind-es'
 
+// Rewind's consumer tables (checkpoints and leases, dead letters): exported here, drizzle-kit migrates them too.
+export { rewindConsumers, rewindDeadLetters } from 'rewind-es'
+
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 6, mode: 'string' })
 
 export const orgs = pgTable('orgs', {

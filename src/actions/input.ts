@@ -1,9 +1,9 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { castMessage, type Json } from '../data/column-codec.js'
 import { type Issue, RewindError } from '../errors/rewind-error.js'
+import type { ActionDefinition } from '../resource/action.js'
+import { ExactValue } from '../resource/changeset.js'
 import type { AnyResource } from '../resource/define-resource.js'
-import type { ActionDefinition } from './action.js'
-import { ExactValue } from './changeset.js'
 
 /** The caller's input, split and checked: accepted columns (app values and their canonical casts) and arguments. */
 export interface ParsedInput {
@@ -45,14 +45,14 @@ export function inputShape(def: ActionDefinition): {
  * Checks an action's input: a plain object whose keys are accepted columns or declared arguments, with
  * values that fit their columns and schemas. Fails with one `VALIDATION` error listing every issue.
  */
-export async function parseInput(
+export function parseInput(
   resource: AnyResource,
   actionName: string,
   def: ActionDefinition,
   input: unknown,
   /** Replay passes recorded canonical values as {@link ExactValue}s, which skip the app-value cast. */
   allowExact = false,
-): Promise<ParsedInput> {
+): ParsedInput | Promise<ParsedInput> {
   const issues: Issue[] = []
   const attributes = new Map<string, unknown>()
   const castAttributes = new Map<string, Json>()
@@ -101,29 +101,39 @@ export async function parseInput(
       })
     }
   }
+  // Schemas are validated synchronously when they can be (most are): no promise, no extra turn.
+  const results: (StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>)[] = []
+  let async = false
   for (const name of argNames) {
-    const schema = def.arguments[name]
-    let result = (schema as StandardSchemaV1)['~standard'].validate(argInputs[name])
-    if (result instanceof Promise) result = await result
-    if (result.issues) {
-      const sensitive = resource.sensitive.has(name)
-      for (const issue of result.issues) {
-        const sub = (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? p.key : p)) as (
-          | string
-          | number
-        )[]
-        issues.push({
-          path: [name, ...sub.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-          message: sensitive ? sensitiveIssueMessage(issue) : issue.message,
-        })
-      }
-    } else {
-      args[name] = result.value
-    }
+    const result = (def.arguments[name] as StandardSchemaV1)['~standard'].validate(argInputs[name])
+    if (result instanceof Promise) async = true
+    results.push(result)
   }
-  if (issues.length > 0) throw fail()
-  // argInputs has no prototype (a "__proto__" key stays a key); the copy given out is a plain object.
-  return { attributes, castAttributes, args, argInputs: argNames.size > 0 ? { ...argInputs } : {} }
+  const finish = (settled: readonly StandardSchemaV1.Result<unknown>[]): ParsedInput => {
+    let i = 0
+    for (const name of argNames) {
+      const result = settled[i++]!
+      if (result.issues) {
+        const sensitive = resource.sensitive.has(name)
+        for (const issue of result.issues) {
+          const sub = (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? p.key : p)) as (
+            | string
+            | number
+          )[]
+          issues.push({
+            path: [name, ...sub.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+            message: sensitive ? sensitiveIssueMessage(issue) : issue.message,
+          })
+        }
+      } else {
+        args[name] = result.value
+      }
+    }
+    if (issues.length > 0) throw fail()
+    // argInputs has no prototype (a "__proto__" key stays a key); the copy given out is a plain object.
+    return { attributes, castAttributes, args, argInputs: argNames.size > 0 ? { ...argInputs } : {} }
+  }
+  return async ? Promise.all(results).then(finish) : finish(results as StandardSchemaV1.Result<unknown>[])
 }
 
 /**
@@ -138,40 +148,4 @@ function sensitiveIssueMessage(issue: StandardSchemaV1.Issue): string {
   return typeof expected === 'string' && expected.length > 0 && expected.length <= 80
     ? `is invalid: expected ${expected} (the schema's message is withheld: the argument is sensitive)`
     : "is invalid (the schema's message is withheld: the argument is sensitive)"
-}
-
-/** Encodes a value for an event payload as JSON, exactly; returns the encoder used for non-JSON values. */
-export function encodeArgument(value: unknown): { value: Json; encoder?: string } {
-  if (value === undefined) return { value: null }
-  if (value instanceof Date)
-    return { value: Number.isNaN(value.getTime()) ? null : value.toISOString(), encoder: 'date' }
-  if (typeof value === 'bigint') return { value: String(value), encoder: 'bigint' }
-  if (value instanceof Uint8Array) {
-    return {
-      value: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64'),
-      encoder: 'base64',
-    }
-  }
-  if (typeof value === 'number' && !Number.isFinite(value)) return { value: String(value), encoder: 'number' }
-  if (Array.isArray(value)) {
-    const items = value.map(encodeArgument)
-    const enc = items.find((i) => i.encoder)?.encoder
-    return enc
-      ? { value: items.map((i) => i.value), encoder: `array:${enc}` }
-      : { value: items.map((i) => i.value) }
-  }
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, Json> = {}
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) continue
-      Object.defineProperty(out, k, {
-        value: encodeArgument(v).value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
-    }
-    return { value: out }
-  }
-  return { value: value as Json }
 }

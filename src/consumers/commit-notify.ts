@@ -1,9 +1,9 @@
-import type { EventSink, WriteEvent } from '../actions/pipeline.js'
-import type { Database, SqlClient } from '../data/database.js'
+import type { Database } from '../data/database.js'
 
 /**
- * Announces commits that recorded events: after such a transaction commits, one `NOTIFY` on the log's channel
- * (sent on its own, outside the writers' transactions), so consumers in every process wake at once.
+ * Announces commits that recorded events: the action engine's after-commit observer kicks it, and it sends one
+ * `NOTIFY` on the log's channel (on its own, outside the writers' transactions), so consumers in every process
+ * wake at once.
  *
  * Why not a trigger on the log: PostgreSQL serializes the commits of transactions that sent a NOTIFY (a lock
  * held through the commit record's flush), which took 8 concurrent writers to less than half their rate
@@ -40,42 +40,5 @@ export class CommitNotifier {
     } finally {
       this.#inFlight = false
     }
-  }
-}
-
-/**
- * The action engine's database and event sink, wrapped so that a transaction in which the sink recorded an
- * event kicks the notifier once it has committed (and never when it rolled back).
- */
-export function notifyOnCommit(
-  db: Database,
-  sink: EventSink,
-  notifier: CommitNotifier,
-): { readonly db: Database; readonly sink: EventSink } {
-  const recorded = new WeakSet<SqlClient>()
-  return {
-    sink: {
-      tracks: (resource, action) => sink.tracks(resource, action),
-      async record(client: SqlClient, event: WriteEvent) {
-        await sink.record(client, event)
-        recorded.add(client)
-      },
-    },
-    db: {
-      kind: db.kind,
-      drizzle: db.drizzle,
-      query: (text, params) => db.query(text, params),
-      queryText: (text, params) => db.queryText(text, params),
-      drizzleFor: (client) => db.drizzleFor(client),
-      async transaction(fn) {
-        let used: SqlClient | undefined
-        const result = await db.transaction((client) => {
-          used = client
-          return fn(client)
-        })
-        if (used && recorded.has(used)) notifier.kick()
-        return result
-      },
-    },
   }
 }

@@ -6,7 +6,6 @@ import type { EventLog } from '../events/event-log.js'
 import { checkpoints, type Run } from './checkpoint-store.js'
 import { type DeadLetter, deadLetters } from './dead-letters.js'
 import type { Consumer, Projection } from './definitions.js'
-import { type LogReads, logReads } from './log-reads.js'
 import { type RebuildResult, rebuildProjection } from './rebuild.js'
 import { ConsumerRunner } from './runner.js'
 import { CONTROL_CHANNEL, eventsChannel, WakeUps } from './wake-ups.js'
@@ -56,7 +55,6 @@ export interface ConsumerStatus {
  */
 export class Consumers {
   readonly #byName: ReadonlyMap<string, Consumer>
-  readonly #reads: LogReads
   readonly #run: Run
   #runners: ConsumerRunner[] = []
   #wake: WakeUps | undefined
@@ -69,7 +67,6 @@ export class Consumers {
     consumers: readonly Consumer[],
   ) {
     this.#byName = new Map(consumers.map((c) => [c.name, c]))
-    this.#reads = logReads(log)
     this.#run = (text, params) => db.query(text, params ?? [])
   }
 
@@ -139,7 +136,7 @@ export class Consumers {
           c.start === 'beginning'
             ? 0
             : c.start === 'now'
-              ? await this.#reads.settledEnd(this.db)
+              ? await this.log.store.settledEnd(this.db)
               : c.start.afterPosition
         await checkpoints.create(this.#run, c.name, p, c.kind, start)
       }
@@ -155,7 +152,6 @@ export class Consumers {
     const deps = {
       db: this.db,
       log: this.log,
-      reads: this.#reads,
       wake,
       owner,
       leaseMs,
@@ -198,7 +194,7 @@ export class Consumers {
         (!options.only || options.only.includes(c.name)),
     )
     if (chosen.length === 0) return
-    const target = await this.#reads.settledEnd(this.db)
+    const target = await this.log.store.settledEnd(this.db)
     const deadline = Date.now() + (options.timeoutMs ?? 30_000)
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       const rows = await checkpoints.list(this.#run)
@@ -236,7 +232,7 @@ export class Consumers {
     const rows = await checkpoints.list(this.#run)
     const open = await deadLetters.openCounts(this.#run)
     const out: ConsumerStatus[] = []
-    const end = await this.#reads.end(this.#run)
+    const end = await this.log.store.end(this.db)
     for (const c of this.#byName.values()) {
       if (c.kind === 'projection' && c.lifecycle === 'inline') {
         out.push({
@@ -259,7 +255,7 @@ export class Consumers {
       const mine = rows.filter((r) => r.name === c.name)
       for (let p = 0; p < c.partitions; p++) {
         const r = mine.find((x) => x.partition === p)
-        const lag = await this.#reads.lag(this.#run, r?.position ?? 0)
+        const lag = await this.log.store.lag(this.db, r?.position ?? 0)
         out.push({
           name: c.name,
           kind: c.kind,
@@ -279,7 +275,7 @@ export class Consumers {
     }
     for (const r of rows) {
       if (this.#byName.has(r.name)) continue
-      const lag = await this.#reads.lag(this.#run, r.position)
+      const lag = await this.log.store.lag(this.db, r.position)
       out.push({
         name: r.name,
         kind: r.kind === 'projection' ? 'projection' : 'subscription',
@@ -306,7 +302,7 @@ export class Consumers {
   }
 
   async #letter(name: string, eventId: unknown): Promise<DeadLetter> {
-    const position = await this.log.positionOf((t, p) => this.db.queryText(t, p), eventId, 'eventId')
+    const position = await this.log.store.positionOf(this.db, eventId, 'eventId')
     const letter =
       position === undefined
         ? undefined
@@ -371,7 +367,7 @@ export class Consumers {
         `"${name}" is a subscription; only projections are rebuilt (their side effects are outside the database)`,
       )
     }
-    const result = await rebuildProjection(this.db, this.#reads, c as Projection)
+    const result = await rebuildProjection(this.db, this.log.store, c as Projection)
     await this.#notify()
     return result
   }

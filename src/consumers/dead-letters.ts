@@ -1,5 +1,5 @@
 import type { RawRow } from '../data/database.js'
-import type { RewindEvent } from '../events/event-log.js'
+import type { RewindEvent } from '../events/event.js'
 import { qualifiedName } from '../schema/names.js'
 import type { Run } from './checkpoint-store.js'
 import { recordKey } from './definitions.js'

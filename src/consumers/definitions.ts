@@ -1,7 +1,7 @@
 import type { PgDatabase } from 'drizzle-orm/pg-core'
 import type { Json } from '../data/column-codec.js'
 import { definitionError } from '../errors/rewind-error.js'
-import type { RewindEvent } from '../events/event-log.js'
+import type { RewindEvent } from '../events/event.js'
 import type { ActionInput, ActionName, AnyResource, InferRecord } from '../resource/define-resource.js'
 
 /** A value as the log holds it: dates, bigints and bytes as strings, JSON as JSON. */

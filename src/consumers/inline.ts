@@ -1,7 +1,7 @@
-import type { EventSink, WriteEvent } from '../actions/pipeline.js'
+import type { RecordedEventObserver } from '../actions/observers.js'
 import type { Database, SqlClient } from '../data/database.js'
 import { isRewindError, RewindError } from '../errors/rewind-error.js'
-import type { EventLog, RewindEvent } from '../events/event-log.js'
+import type { RewindEvent } from '../events/event.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { type ConsumerEvent, handlersFor, type Projection, type ProjectionContext } from './definitions.js'
 
@@ -74,52 +74,47 @@ function projectionFailure(
 }
 
 /**
- * The event sink of an instance with inline projections: records the event as the log does, then, in the
- * same transaction, runs every inline projection that handles it. This is the one hook into the action
- * pipeline: the pipeline calls `record(client, event)` after the row write, and does not call it in replay.
- * An event no inline projection handles is recorded exactly as without projections (no RETURNING).
+ * The inline projections of an instance, as the action engine's observer of recorded events (the one hook
+ * into the pipeline): the `recordEvent` step hands over each event an inline projection handles, as stored,
+ * on the action's client, and each matching projection runs there, in the action's transaction. Actions no
+ * inline projection handles record their event as without projections (no RETURNING, nothing decoded). The
+ * engine does not record events in replay, so projections never run there.
  */
-export class InlineProjections implements EventSink {
-  readonly #byResource = new Map<string, Projection[]>()
+export class InlineProjections implements RecordedEventObserver {
+  /** Per resource name and action (`resource\u0000action`), the projections whose handlers take it. */
+  readonly #byAction = new Map<string, readonly Projection[]>()
   readonly #contexts = new WeakMap<SqlClient, Promise<ProjectionContext>>()
 
   constructor(
-    readonly log: EventLog,
     readonly db: Database,
-    projections: readonly Projection[],
-  ) {
-    for (const p of projections) {
-      for (const h of p.handlers) {
-        const list = this.#byResource.get(h.resource) ?? []
-        if (!list.includes(p)) list.push(p)
-        this.#byResource.set(h.resource, list)
-      }
+    readonly projections: readonly Projection[],
+  ) {}
+
+  #candidates(resource: string, action: string): readonly Projection[] {
+    const key = `${resource}\u0000${action}`
+    let list = this.#byAction.get(key)
+    if (!list) {
+      list = this.projections.filter((p) =>
+        p.handlers.some((h) => h.resource === resource && (!h.actions || h.actions.has(action))),
+      )
+      this.#byAction.set(key, list)
     }
+    return list
   }
 
-  tracks(resource: AnyResource, action: string): boolean {
-    return this.log.tracks(resource, action)
+  wants(resource: AnyResource, action: string): boolean {
+    return this.#candidates(resource.name, action).length > 0
   }
 
-  async record(client: SqlClient, event: WriteEvent): Promise<void> {
-    const candidates = (this.#byResource.get(event.resource.name) ?? []).filter((p) =>
-      p.handlers.some(
-        (h) => h.resource === event.resource.name && (!h.actions || h.actions.has(event.action)),
-      ),
-    )
-    if (candidates.length === 0) {
-      await this.log.record(client, event)
-      return
-    }
-    const recorded = await this.log.record(client, event, true)
-    for (const projection of candidates) {
-      if (!projection.matches(recorded)) continue
+  async recorded(client: SqlClient, event: RewindEvent): Promise<void> {
+    for (const projection of this.#candidates(event.resource, event.action)) {
+      if (!projection.matches(event)) continue
       let ctx = this.#contexts.get(client)
       if (!ctx) {
         ctx = projectionContext(this.db, client, false)
         this.#contexts.set(client, ctx)
       }
-      await applyProjection(projection, recorded, await ctx)
+      await applyProjection(projection, event, await ctx)
     }
   }
 }

@@ -1,13 +1,13 @@
 import type { PgTable } from 'drizzle-orm/pg-core'
 import type { Database } from '../data/database.js'
 import { isRewindError, RewindError } from '../errors/rewind-error.js'
-import type { RewindEvent } from '../events/event-log.js'
+import type { RewindEvent } from '../events/event.js'
+import type { EventStore } from '../events/store/event-store.js'
 import { qualifiedName } from '../schema/names.js'
 import { checkpoints, type Run } from './checkpoint-store.js'
 import { deadLetters } from './dead-letters.js'
 import type { Projection } from './definitions.js'
 import { applyProjection, applyProjectionBatch, projectionContext } from './inline.js'
-import type { LogReads } from './log-reads.js'
 
 /** What a rebuild did. */
 export interface RebuildResult {
@@ -37,7 +37,7 @@ const PAGE = 1000
  */
 export async function rebuildProjection(
   db: Database,
-  reads: LogReads,
+  store: EventStore,
   projection: Projection,
 ): Promise<RebuildResult> {
   const { name } = projection
@@ -49,7 +49,7 @@ export async function rebuildProjection(
       const tables = projection.tables.map((t) => qualifiedName(t as PgTable))
       if (projection.lifecycle === 'inline') {
         for (const t of tables) await run(`LOCK TABLE ${t} IN SHARE ROW EXCLUSIVE MODE`)
-        until = await reads.end(run)
+        until = await store.end(client)
       } else {
         const rows = await checkpoints.lockAll(run, name)
         until = rows.length ? Math.min(...rows.map((r) => r.position)) : 0
@@ -59,7 +59,7 @@ export async function rebuildProjection(
       const skipped = await deadLetters.skipped(run, name)
       const ctx = await projectionContext(db, client, true)
       for (let after = 0; after < until; ) {
-        const page = await reads.page((t, p) => client.queryText(t, p ?? []), after, until, PAGE)
+        const page = await store.scan(client, { afterPosition: after, untilPosition: until }, PAGE, 'all')
         if (page.length === 0) break
         const chosen = page.filter((e) => !skipped.has(e.position) && projection.matches(e))
         if (projection.handleBatch && chosen.length > 0) {

@@ -1,5 +1,6 @@
 import type { Database } from '../data/database.js'
-import type { EventLog, RewindEvent } from '../events/event-log.js'
+import type { RewindEvent } from '../events/event.js'
+import type { EventLog } from '../events/event-log.js'
 import { LogTail } from '../events/log-tail.js'
 import { checkpoints, type Run } from './checkpoint-store.js'
 import { deadLetters } from './dead-letters.js'
@@ -13,14 +14,12 @@ import {
   type Subscription,
 } from './definitions.js'
 import { applyProjection, applyProjectionBatch, projectionContext } from './inline.js'
-import type { LogReads } from './log-reads.js'
 import type { WakeUps } from './wake-ups.js'
 
 /** What every runner of a process shares. */
 export interface RunnerDeps {
   readonly db: Database
   readonly log: EventLog
-  readonly reads: LogReads
   readonly wake: WakeUps
   /** This process's name in leases. */
   readonly owner: string
@@ -189,12 +188,7 @@ export class ConsumerRunner {
     this.#checkpoint = position
     // A gap is usually a concurrent commit a moment away (whose NOTIFY wakes us): only a gap that stays open
     // for GAP_GRACE_MS costs the tail a transaction id as its bound.
-    this.#tail = new LogTail(
-      this.deps.log,
-      (text, params) => this.deps.db.queryText(text, params),
-      position,
-      GAP_GRACE_MS,
-    )
+    this.#tail = new LogTail(this.deps.log.store, this.deps.db, position, GAP_GRACE_MS)
     this.#blocked = await deadLetters.blocking(this.#run, name, this.partition)
     this.#control = true
     const every = Math.max(20, Math.floor(this.deps.leaseMs / 3))
@@ -250,7 +244,7 @@ export class ConsumerRunner {
         await deadLetters.repark(this.#run, name, letter.position, null, 0)
         continue
       }
-      const event = await this.deps.reads.at(this.#run, letter.position)
+      const [event] = await this.deps.log.store.at(this.deps.db, [letter.position])
       if (!event) {
         await deadLetters.remove(this.#run, name, letter.position)
         continue

@@ -1,8 +1,8 @@
 import { getTableName } from 'drizzle-orm'
 import { getTableConfig } from 'drizzle-orm/pg-core'
-import { type ActionBuilders, type ActionDefinition, actionBuilders } from '../actions/action.js'
 import { type ColumnCodec, tableCodecs } from '../data/column-codec.js'
 import { definitionError } from '../errors/rewind-error.js'
+import { type ActionBuilders, type ActionDefinition, actionBuilders } from './action.js'
 import type { Relationship } from './relationships.js'
 import type { AnyTable, ColumnKey, PrimaryKeyOf } from './types.js'
 
