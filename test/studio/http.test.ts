@@ -3,8 +3,12 @@
  * routes, 400s that name the parameter, escaping of the log's strings, masking, paging, the record page, the
  * overview's counts and the live stream. On PGlite, and on PostgreSQL with DATABASE_URL.
  */
+import { pgTable, text } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Article, Org, User } from '../../examples/accounts/resources.js'
+import { DEMO_KEY } from '../../examples/accounts/app.js'
+import { Article, Org, resources, User } from '../../examples/accounts/resources.js'
+import { events } from '../../examples/accounts/schema.js'
+import { createRewind, defineProjection, defineSubscription } from '../../src/index.js'
 import { backends } from '../support/backends.js'
 import { everything, HOSTILE, openFixture, readSse, type StudioFixture, studioOf, TOKEN } from './support.js'
 
@@ -429,6 +433,76 @@ describe.each(backends)('the studio over HTTP on $name', (backend) => {
     for (const path of ['/log', '/overview', '/health', `/records/User/${ada}`]) {
       const { body } = await s.text(path)
       expect(body.match(/(?:src|href)="(?!\/|#|\?)[^"]*"/g) ?? [], path).toEqual([])
+    }
+  })
+
+  it('health lists the consumers: position, lag, state, dead letters, the last error as text', async () => {
+    expect((await s.text('/health')).body).toContain('No consumers')
+    const userNames = pgTable('studio_user_names', { id: text('id').primaryKey(), name: text('name') })
+    const names = defineProjection('userNames', {
+      tables: [userNames],
+      handlers: (on) => [
+        on(User, 'create', (e, { db }) => db.insert(userNames).values({ id: e.recordId, name: e.data.name })),
+      ],
+    })
+    const failing = defineSubscription('mailer', {
+      start: 'beginning',
+      retry: { attempts: 1, onExhausted: 'park' },
+      handlers: (on) => [
+        on(Org, 'create', (e) => {
+          if (e.data.name === HOSTILE) throw new Error(`cannot mail ${HOSTILE}`)
+        }),
+      ],
+    })
+    const withConsumers = await createRewind({
+      db: fx.tdb.db,
+      resources,
+      eventLog: {
+        table: events,
+        actors: { userId: () => undefined, systemActor: () => undefined },
+        encryption: { current: 'demo', keys: { demo: DEMO_KEY } },
+      },
+      consumers: [names, failing],
+      createTables: true,
+    })
+    const studio = studioOf(withConsumers)
+    try {
+      await withConsumers.consumers.start({ pollMs: 50 })
+      await withConsumers.consumers.catchUp()
+      const end = (await fx.app.events({ limit: 1000 })).events.at(-1)!.position
+      const { status, body } = await studio.text('/health')
+      expect(status).toBe(200)
+      /** The cells of a consumer's row, as text (markup inside them taken out, entities left). */
+      const row = (name: string) => {
+        const tr = new RegExp(`<tr data-consumer="${name}">(.*?)</tr>`).exec(body)?.[1] ?? ''
+        return [...tr.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, ''))
+      }
+      expect(row('userNames')).toEqual([
+        'userNames',
+        'projection (async)',
+        '0',
+        String(end),
+        '0 events',
+        'running',
+        '0',
+        '',
+      ])
+      const mailer = row('mailer')
+      // Parked: the subscription went on to the end, with its dead letter and the error.
+      expect(mailer.slice(0, 7)).toEqual([
+        'mailer',
+        'subscription (async)',
+        '0',
+        String(end),
+        '0 events',
+        'running',
+        '1',
+      ])
+      expect(mailer[7]).toMatch(/^\d{4}-\d\d-\d\d .*cannot mail &lt;script&gt;/)
+      expect(body).not.toContain(HOSTILE)
+    } finally {
+      await studio.studio.close()
+      await withConsumers.close()
     }
   })
 })

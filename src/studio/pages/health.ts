@@ -1,3 +1,4 @@
+import type { ConsumerStatus } from '../../consumers/consumers.js'
 import { appendOnlyProblems } from '../../events/append-only.js'
 import type { ConsistencyReport } from '../../replay/check-consistency.js'
 import type { VerifyResult } from '../../replay/verify.js'
@@ -27,6 +28,7 @@ export async function healthPage(ctx: StudioContext, query: URLSearchParams): Pr
   if (run === 'check') check = await ctx.rewind.checkConsistency()
   if (run === 'verify') verify = await ctx.rewind.verifyReplay()
   const took = `${((performance.now() - started) / 1000).toFixed(1)} s`
+  const consumers = await consumerStatus(ctx)
   return page({
     title: 'Health',
     section: '/health',
@@ -53,7 +55,7 @@ export async function healthPage(ctx: StudioContext, query: URLSearchParams): Pr
   <p class="note">Replays the whole log in a transaction that is rolled back and compares every tracked table. Holds writers while it runs.</p>
   ${verify ? verifyHtml(ctx, verify, took) : html`<p><a class="button" href="${href('/health', { run: 'verify' })}">Run the verification</a></p>`}
 </section>
-${consumersSection()}`,
+${consumersSection(consumers)}`,
   })
 }
 
@@ -91,13 +93,35 @@ ${maskDifferences(result.differences, ctx.sensitive).map(
 <p class="note">Nothing was changed: the replay ran in a transaction that was rolled back.</p>`
 }
 
-/**
- * Consumers (projections, subscriptions) and how far behind the log each is. The consumers issue fills this
- * section from their checkpoints; until then there is nothing to show.
- */
-function consumersSection(): Html {
+/** Where each consumer is, as `rewind consumers` shows it. */
+async function consumerStatus(ctx: StudioContext): Promise<ConsumerStatus[]> {
+  const consumers = ctx.rewind.consumers
+  try {
+    return await consumers.status()
+  } catch (error) {
+    // An app without consumers may have left their tables out of its migrations: nothing to show then.
+    if (consumers.definitions.size === 0) return []
+    throw error
+  }
+}
+
+/** Consumers (projections, subscriptions): their positions, how far behind the log each is, their failures. */
+function consumersSection(status: readonly ConsumerStatus[]): Html {
+  const lag = (s: ConsumerStatus) =>
+    s.lifecycle === 'inline'
+      ? '–'
+      : `${s.lagEvents.toLocaleString('en-US')} event${s.lagEvents === 1 ? '' : 's'}${s.lagEvents > 0 ? `, ${s.lagSeconds.toFixed(1)} s` : ''}`
+  const state = (s: ConsumerStatus) =>
+    html`<span class="${s.state === 'stopped' ? 'bad' : s.state === 'running' || s.state === 'inline' ? 'good' : ''}">${s.state}</span>`
   return html`<section aria-labelledby="consumers-heading" data-section="consumers">
-  <h2 id="consumers-heading">Consumers</h2>
-  <p class="none">No consumers: their positions and lag will show here once the app defines projections or subscriptions.</p>
+  <h2 id="consumers-heading">Consumers <small>rewind consumers</small></h2>
+  ${
+    status.length === 0
+      ? html`<p class="none">No consumers: their positions and lag show here once the app defines projections or subscriptions (createRewind({ consumers })).</p>`
+      : html`<table class="findings"><thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Partition</th><th scope="col">Position</th><th scope="col">Lag</th><th scope="col">State</th><th scope="col">Dead letters</th><th scope="col">Last error</th></tr></thead><tbody>${status.map(
+          (s) =>
+            html`<tr data-consumer="${s.name}"><td>${s.name}${s.registered ? '' : html` <small>(not registered)</small>`}</td><td>${s.kind} (${s.lifecycle})</td><td>${s.partition}</td><td>${s.position}</td><td>${lag(s)}</td><td>${state(s)}</td><td>${s.deadLetters}</td><td>${s.lastError ? `${s.lastErrorAt ?? ''} ${s.lastError}`.trim() : ''}</td></tr>`,
+        )}</tbody></table>`
+  }
 </section>`
 }
