@@ -1,9 +1,10 @@
 import type { Database } from '../data/database.js'
+import { announce } from './wake-ups.js'
 
 /**
  * Announces commits that recorded events: the action engine's after-commit observer kicks it, and it sends one
- * `NOTIFY` on the log's channel (on its own, outside the writers' transactions), so consumers in every process
- * wake at once.
+ * `NOTIFY` on the log's channel (on its own, outside the writers' transactions; on PGlite it wakes the listeners
+ * of the process directly, see {@link announce}), so consumers in every process wake at once.
  *
  * Why not a trigger on the log: PostgreSQL serializes the commits of transactions that sent a NOTIFY (a lock
  * held through the commit record's flush), which took 8 concurrent writers to less than half their rate
@@ -33,7 +34,7 @@ export class CommitNotifier {
     try {
       do {
         this.#again = false
-        await this.db.query(`SELECT pg_notify($1, '')`, [this.channel])
+        await announce(this.db, this.channel)
       } while (this.#again)
     } catch {
       // Consumers also look at the log every pollMs: a lost notification only delays them.

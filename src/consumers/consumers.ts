@@ -8,7 +8,7 @@ import { type DeadLetter, deadLetters } from './dead-letters.js'
 import type { Consumer, Projection } from './definitions.js'
 import { type RebuildResult, rebuildProjection } from './rebuild.js'
 import { ConsumerRunner } from './runner.js'
-import { CONTROL_CHANNEL, eventsChannel, WakeUps } from './wake-ups.js'
+import { announce, CONTROL_CHANNEL, eventsChannel, WakeUps } from './wake-ups.js'
 
 /** Options of {@link Consumers.start}. */
 export interface StartOptions {
@@ -141,10 +141,7 @@ export class Consumers {
         await checkpoints.create(this.#run, c.name, p, c.kind, start)
       }
     }
-    const wake = new WakeUps((this.db.drizzle as { $client?: unknown }).$client, [
-      eventsChannel(this.log.config.table),
-      CONTROL_CHANNEL,
-    ])
+    const wake = new WakeUps(this.db, [eventsChannel(this.log.config.table), CONTROL_CHANNEL])
     await wake.start()
     this.#wake = wake
     const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
@@ -373,6 +370,6 @@ export class Consumers {
   }
 
   async #notify(): Promise<void> {
-    await this.db.query(`SELECT pg_notify($1, '')`, [CONTROL_CHANNEL]).catch(() => {})
+    await announce(this.db, CONTROL_CHANNEL).catch(() => {})
   }
 }
