@@ -7,7 +7,8 @@ import type { EventTable } from './event-table.js'
 export interface StoredEvent {
   /** The app-made id (uuidv7 logs), else undefined: the database's identity makes it. */
   readonly id: string | undefined
-  readonly recordId: string
+  /** Null only in an event appended with its row whose key the database makes (see append-following.ts). */
+  readonly recordId: string | null
   readonly resource: string
   readonly action: string
   readonly actionType: string
@@ -29,6 +30,8 @@ export type AppendLock = readonly [bigint] | readonly [number, number] | undefin
 
 /** The INSERT statements of the log: without a lock, and taking the advisory lock in the same statement. */
 export class AppendStatements {
+  /** The columns an insert writes, in the order of its parameters. */
+  readonly columns: readonly string[]
   readonly #plain: string
   readonly #locked1: string
   readonly #locked2: string
@@ -45,6 +48,7 @@ export class AppendStatements {
       ),
       ...config.actorKeys,
     ]
+    this.columns = cols
     let n = 0
     const exprs = cols.map((key) => {
       n++
