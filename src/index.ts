@@ -29,7 +29,7 @@ export {
   present,
   type ValidationOptions,
 } from './actions/validations.js'
-export type { Json } from './data/column-codec.js'
+export type { Json } from './columns/values.js'
 export {
   HTTP_STATUS,
   type Issue,

@@ -1,5 +1,5 @@
-import type { Json } from '../data/column-codec.js'
-import { castMessage, sameJson } from '../data/column-codec.js'
+import { castMessage } from '../columns/messages.js'
+import { type Json, sameJson } from '../columns/values.js'
 import type { Database, SqlClient } from '../data/database.js'
 import {
   appRecord,

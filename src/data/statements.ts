@@ -1,6 +1,7 @@
+import type { ColumnCodec } from '../columns/codec.js'
+import type { Json } from '../columns/values.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
-import type { ColumnCodec, Json } from './column-codec.js'
 import type { RawRow } from './database.js'
 
 /**
@@ -9,43 +10,12 @@ import type { RawRow } from './database.js'
  * round it.
  */
 
-/** The type to cast a text parameter to: the column type without modifiers, so that an oversized value
- * fails on assignment instead of being truncated by an explicit cast to varchar(n). */
-const castCache = new WeakMap<ColumnCodec, string>()
-
-export function castType(codec: ColumnCodec): string {
-  let cast = castCache.get(codec)
-  if (cast === undefined) {
-    cast = computeCastType(codec)
-    castCache.set(codec, cast)
-  }
-  return cast
-}
-
-function computeCastType(codec: ColumnCodec): string {
-  const col = codec.column as unknown as { enum?: { enumName: string; schema?: string } }
-  const dims = '[]'.repeat(codec.dims)
-  if (col.enum) {
-    const name = col.enum.schema
-      ? `${quoteIdent(col.enum.schema)}.${quoteIdent(col.enum.enumName)}`
-      : quoteIdent(col.enum.enumName)
-    return `${name}${dims}`
-  }
-  let base = codec.column as unknown as { baseColumn?: unknown; getSQLType(): string }
-  while (base.baseColumn) base = base.baseColumn as typeof base
-  const plain = base
-    .getSQLType()
-    .replace(/\([^)]*\)/g, '')
-    .trim()
-  return `${plain}${dims}`
-}
-
 /** Collects text parameters and hands out `$n::text::type` placeholders. */
 export class Params {
   readonly values: (string | null)[] = []
   add(codec: ColumnCodec, value: Json): string {
     this.values.push(codec.toText(value))
-    return `$${this.values.length}::text::${castType(codec)}`
+    return `$${this.values.length}::text::${codec.castType}`
   }
   raw(value: string | null, type = 'text'): string {
     this.values.push(value)

@@ -1,5 +1,8 @@
 import type { EventSink, WriteEvent } from '../actions/pipeline.js'
-import { type CastResult, type ColumnCodec, type Json, sameJson, tableCodecs } from '../data/column-codec.js'
+import type { ColumnCodec } from '../columns/codec.js'
+import { tableCodecs } from '../columns/column-codec.js'
+import type { CastResult } from '../columns/messages.js'
+import { type Json, sameJson } from '../columns/values.js'
 import type { RawRow, SqlClient } from '../data/database.js'
 import { Params } from '../data/statements.js'
 import { RewindError } from '../errors/rewind-error.js'
@@ -138,7 +141,7 @@ export class EventLog implements EventSink {
       if (key === 'data' || key === 'changedAttributes' || key === 'metadata' || key === 'encoders')
         return `$${n}::text::jsonb`
       if (key === 'version') return `$${n}::text::int4`
-      return `$${n}::text::${castOf(codec)}`
+      return `$${n}::text::${codec.castType}`
     })
     const head = `INSERT INTO ${this.#table} (${cols.map(col).join(', ')})`
     this.#insertText = `${head} VALUES (${exprs.join(', ')})`
@@ -424,10 +427,6 @@ export class EventLog implements EventSink {
       tenant: c.tenant.fromText(row.tenant ?? null) as string | null,
     }
   }
-}
-
-function castOf(codec: ColumnCodec): string {
-  return codec.sqlType.replace(/\([^)]*\)/g, '').trim()
 }
 
 function tenantText(tenant: unknown): string {

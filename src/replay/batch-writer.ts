@@ -1,7 +1,8 @@
 import type { Scope } from '../actions/scope.js'
-import type { ColumnCodec, Json } from '../data/column-codec.js'
+import type { ColumnCodec } from '../columns/codec.js'
+import type { Json } from '../columns/values.js'
 import { printArrayLiteral } from '../data/pg-text.js'
-import { canonicalRow, castType, selectList } from '../data/statements.js'
+import { canonicalRow, selectList } from '../data/statements.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 
@@ -61,7 +62,7 @@ export class BatchWriter {
       if (missing.length === 0) continue
       const pk = resource.codecs.get(resource.primaryKey)!
       const rows = await this.scope.client.queryText(
-        `SELECT ${selectList(resource)} FROM ${qualifiedName(resource.table)} WHERE ${quoteIdent(pk.name)} = ANY(CAST($1::text AS ${castType(pk)}[]))`,
+        `SELECT ${selectList(resource)} FROM ${qualifiedName(resource.table)} WHERE ${quoteIdent(pk.name)} = ANY(CAST($1::text AS ${pk.castType}[]))`,
         [printArrayLiteral(missing)],
       )
       const found = new Set<string>()
@@ -140,7 +141,7 @@ export class BatchWriter {
       if (ids.length === 0) continue
       const pk = resource.codecs.get(resource.primaryKey)!
       await this.scope.client.queryText(
-        `DELETE FROM ${qualifiedName(resource.table)} WHERE ${quoteIdent(pk.name)} = ANY(CAST($1::text AS ${castType(pk)}[]))`,
+        `DELETE FROM ${qualifiedName(resource.table)} WHERE ${quoteIdent(pk.name)} = ANY(CAST($1::text AS ${pk.castType}[]))`,
         [printArrayLiteral(ids)],
       )
     }
@@ -206,6 +207,6 @@ function unnestParams(
   const params = codecs.map((codec, i) =>
     printArrayLiteral(rows.map((r) => codec.toText(r.get(keys[i]!) ?? null))),
   )
-  const selects = codecs.map((codec, i) => `u.${names[i]}::${castType(codec)}`)
+  const selects = codecs.map((codec, i) => `u.${names[i]}::${codec.castType}`)
   return { params, selects, names }
 }

@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 
 /** Undoes `encodeArgument`: turns a recorded argument back into the value its schema was given. */
 export function decodeArgument(value: Json, encoder: string | undefined): unknown {

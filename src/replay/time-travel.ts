@@ -1,4 +1,5 @@
-import { castMessage, type Json, sameJson } from '../data/column-codec.js'
+import { castMessage } from '../columns/messages.js'
+import { type Json, sameJson } from '../columns/values.js'
 import type { RawRow } from '../data/database.js'
 import { appRecord, Params } from '../data/statements.js'
 import { RewindError } from '../errors/rewind-error.js'

@@ -1,0 +1,130 @@
+import type { PgColumn } from 'drizzle-orm/pg-core'
+import type { CastResult } from './messages.js'
+import type { Json } from './values.js'
+
+/** The value families Rewind knows how to read, write and compare exactly (one file per kind in this folder). */
+export type ValueKind =
+  | 'text'
+  | 'uuid'
+  | 'int'
+  | 'bigint'
+  | 'float'
+  | 'numeric'
+  | 'bool'
+  | 'json'
+  | 'bytea'
+  | 'timestamptz'
+  | 'timestamp'
+  | 'date'
+  | 'other'
+
+/** What Rewind knows of a column, apart from how its values move. */
+export interface ColumnInfo {
+  /** The property name in the Drizzle table (and in records and inputs). */
+  readonly key: string
+  /** The column name in the database. */
+  readonly name: string
+  readonly sqlType: string
+  /**
+   * The SQL type a text parameter is cast to (`$1::text::timestamptz`): the column type without modifiers, so an
+   * oversized value fails on assignment instead of being truncated by an explicit cast to `varchar(n)`; enum
+   * types quoted and schema-qualified; `[]` per array dimension.
+   */
+  readonly castType: string
+  readonly kind: ValueKind
+  /** Array dimensions (0 for a scalar column). */
+  readonly dims: number
+  /** `'base64'` when canonical values are base64 text of binary data (bytea and bytea arrays). */
+  readonly encoder: 'base64' | undefined
+  readonly notNull: boolean
+  readonly column: PgColumn
+}
+
+/** How one column's values move between the app, the database text format and canonical JSON. */
+export interface ColumnCodec extends ColumnInfo {
+  /** Database text output to canonical JSON. */
+  fromText(text: string | null): Json
+  /** Canonical JSON to the text Rewind sends as a parameter (cast to {@link ColumnInfo.castType} in SQL). */
+  toText(value: Json): string | null
+  /** Canonical JSON to the value the app sees in records (what Drizzle would give for this column). */
+  toApp(value: Json): unknown
+  /** An app value (input) to canonical JSON, or why it does not fit the column. */
+  fromApp(value: unknown): CastResult
+}
+
+/**
+ * One non-null value of a column kind: the whole value of a scalar column, or one element of an array column.
+ * Each kind implements it in its own file; the scalar and array codecs handle null and nesting around it.
+ */
+export interface ElementCodec {
+  fromText(text: string): Json
+  toText(value: Json): string
+  toApp(value: Json): unknown
+  fromApp(value: unknown): CastResult
+  /** What the database driver would hand to Drizzle for this canonical value (a `customType`'s fromDriver gets it). */
+  driverValue(value: Json): unknown
+}
+
+/**
+ * What most kinds do, which a kind overrides where it differs: the text is the canonical value, the app value
+ * is what the Drizzle column maps it to.
+ */
+export abstract class BaseElement implements ElementCodec {
+  /** The column's SQL type as declared (`varchar(10)`), as messages name it. */
+  protected readonly expected: string
+
+  constructor(protected readonly column: PgColumn) {
+    this.expected = column.getSQLType()
+  }
+
+  fromText(text: string): Json {
+    return text
+  }
+
+  toText(value: Json): string {
+    return String(value)
+  }
+
+  toApp(value: Json): unknown {
+    return this.column.mapFromDriverValue(value)
+  }
+
+  driverValue(value: Json): unknown {
+    return value
+  }
+
+  abstract fromApp(value: unknown): CastResult
+}
+
+/** The descriptive part every column codec shares; the scalar and the array codec add the moves. */
+export abstract class BaseColumnCodec implements ColumnCodec {
+  readonly key: string
+  readonly name: string
+  readonly sqlType: string
+  readonly castType: string
+  readonly kind: ValueKind
+  readonly dims: number
+  readonly encoder: 'base64' | undefined
+  readonly notNull: boolean
+  readonly column: PgColumn
+
+  constructor(
+    info: ColumnInfo,
+    protected readonly element: ElementCodec,
+  ) {
+    this.key = info.key
+    this.name = info.name
+    this.sqlType = info.sqlType
+    this.castType = info.castType
+    this.kind = info.kind
+    this.dims = info.dims
+    this.encoder = info.encoder
+    this.notNull = info.notNull
+    this.column = info.column
+  }
+
+  abstract fromText(text: string | null): Json
+  abstract toText(value: Json): string | null
+  abstract toApp(value: Json): unknown
+  abstract fromApp(value: unknown): CastResult
+}
