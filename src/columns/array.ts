@@ -1,5 +1,5 @@
 import { parseArrayLiteral, printArrayLiteral } from '../data/pg-text.js'
-import { BaseColumnCodec } from './codec.js'
+import { ColumnCodec } from './codec.js'
 import { bad, badWith, type CastResult, mismatch, ok } from './messages.js'
 import type { Json } from './values.js'
 
@@ -8,7 +8,7 @@ import type { Json } from './values.js'
  * every non-null element goes through the element codec of the column's kind. Canonical values are nested
  * JSON arrays.
  */
-export class ArrayCodec extends BaseColumnCodec {
+export class ArrayCodec extends ColumnCodec {
   fromText(text: string | null): Json {
     return text === null ? null : this.#fromTexts(parseArrayLiteral(text))
   }

@@ -18,8 +18,12 @@ export type ValueKind =
   | 'date'
   | 'other'
 
-/** What Rewind knows of a column, apart from how its values move. */
-export interface ColumnInfo {
+/**
+ * How one column's values move between the app, the database text format and canonical JSON. Built once per
+ * column by `columnCodec` (column-codec.ts): a scalar codec (scalar.ts) or an array codec (array.ts) around the
+ * element codec of the column's kind.
+ */
+export abstract class ColumnCodec {
   /** The property name in the Drizzle table (and in records and inputs). */
   readonly key: string
   /** The column name in the database. */
@@ -38,19 +42,37 @@ export interface ColumnInfo {
   readonly encoder: 'base64' | undefined
   readonly notNull: boolean
   readonly column: PgColumn
+
+  constructor(
+    info: ColumnInfo,
+    protected readonly element: ElementCodec,
+  ) {
+    this.key = info.key
+    this.name = info.name
+    this.sqlType = info.sqlType
+    this.castType = info.castType
+    this.kind = info.kind
+    this.dims = info.dims
+    this.encoder = info.encoder
+    this.notNull = info.notNull
+    this.column = info.column
+  }
+
+  /** Database text output to canonical JSON. */
+  abstract fromText(text: string | null): Json
+  /** Canonical JSON to the text Rewind sends as a parameter (cast to {@link castType} in SQL). */
+  abstract toText(value: Json): string | null
+  /** Canonical JSON to the value the app sees in records (what Drizzle would give for this column). */
+  abstract toApp(value: Json): unknown
+  /** An app value (input) to canonical JSON, or why it does not fit the column. */
+  abstract fromApp(value: unknown): CastResult
 }
 
-/** How one column's values move between the app, the database text format and canonical JSON. */
-export interface ColumnCodec extends ColumnInfo {
-  /** Database text output to canonical JSON. */
-  fromText(text: string | null): Json
-  /** Canonical JSON to the text Rewind sends as a parameter (cast to {@link ColumnInfo.castType} in SQL). */
-  toText(value: Json): string | null
-  /** Canonical JSON to the value the app sees in records (what Drizzle would give for this column). */
-  toApp(value: Json): unknown
-  /** An app value (input) to canonical JSON, or why it does not fit the column. */
-  fromApp(value: unknown): CastResult
-}
+/** What a column codec is built from: everything but the moves. */
+export type ColumnInfo = Pick<
+  ColumnCodec,
+  'key' | 'name' | 'sqlType' | 'castType' | 'kind' | 'dims' | 'encoder' | 'notNull' | 'column'
+>
 
 /**
  * One non-null value of a column kind: the whole value of a scalar column, or one element of an array column.
@@ -93,38 +115,5 @@ export abstract class BaseElement implements ElementCodec {
     return value
   }
 
-  abstract fromApp(value: unknown): CastResult
-}
-
-/** The descriptive part every column codec shares; the scalar and the array codec add the moves. */
-export abstract class BaseColumnCodec implements ColumnCodec {
-  readonly key: string
-  readonly name: string
-  readonly sqlType: string
-  readonly castType: string
-  readonly kind: ValueKind
-  readonly dims: number
-  readonly encoder: 'base64' | undefined
-  readonly notNull: boolean
-  readonly column: PgColumn
-
-  constructor(
-    info: ColumnInfo,
-    protected readonly element: ElementCodec,
-  ) {
-    this.key = info.key
-    this.name = info.name
-    this.sqlType = info.sqlType
-    this.castType = info.castType
-    this.kind = info.kind
-    this.dims = info.dims
-    this.encoder = info.encoder
-    this.notNull = info.notNull
-    this.column = info.column
-  }
-
-  abstract fromText(text: string | null): Json
-  abstract toText(value: Json): string | null
-  abstract toApp(value: Json): unknown
   abstract fromApp(value: unknown): CastResult
 }

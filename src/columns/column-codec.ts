@@ -63,7 +63,7 @@ function baseType(sqlType: string): string {
     .trim()
 }
 
-/** See {@link ColumnInfo.castType}. */
+/** The cast type of a column: see {@link ColumnCodec.castType}. */
 function castTypeOf(column: PgColumn, element: PgColumn, dims: number): string {
   const brackets = '[]'.repeat(dims)
   const e = (column as PgColumn & { enum?: { enumName: string; schema?: string } }).enum

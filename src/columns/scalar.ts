@@ -1,9 +1,9 @@
-import { BaseColumnCodec } from './codec.js'
+import { ColumnCodec } from './codec.js'
 import { type CastResult, ok } from './messages.js'
 import type { Json } from './values.js'
 
 /** The codec of a column that is not an array: null stays null, any other value is its kind's element. */
-export class ScalarCodec extends BaseColumnCodec {
+export class ScalarCodec extends ColumnCodec {
   fromText(text: string | null): Json {
     return text === null ? null : this.element.fromText(text)
   }
