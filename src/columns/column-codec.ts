@@ -64,9 +64,10 @@ function baseType(sqlType: string): string {
 }
 
 /** The cast type of a column: see {@link ColumnCodec.castType}. */
-function castTypeOf(column: PgColumn, element: PgColumn, dims: number): string {
+function castTypeOf(element: PgColumn, dims: number): string {
   const brackets = '[]'.repeat(dims)
-  const e = (column as PgColumn & { enum?: { enumName: string; schema?: string } }).enum
+  // The enum is on the element column: an array column's own SQL type names it unquoted (`Mood[]`).
+  const e = (element as PgColumn & { enum?: { enumName: string; schema?: string } }).enum
   if (e) {
     const name = e.schema ? `${quoteIdent(e.schema)}.${quoteIdent(e.enumName)}` : quoteIdent(e.enumName)
     return `${name}${brackets}`
@@ -91,7 +92,7 @@ export function columnCodec(key: string, column: PgColumn): ColumnCodec {
     key,
     name: column.name,
     sqlType,
-    castType: castTypeOf(column, element, dims),
+    castType: castTypeOf(element, dims),
     kind,
     dims,
     encoder: kind === 'bytea' ? 'base64' : undefined,
