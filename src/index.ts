@@ -3,6 +3,28 @@
  * @module
  */
 
+export type { Json } from './columns/values.js'
+export {
+  HTTP_STATUS,
+  type Issue,
+  isRewindError,
+  RewindError,
+  type RewindErrorCode,
+} from './errors/rewind-error.js'
+export { appendOnlyStatements } from './events/append-only.js'
+export { type KeyProvider, type KeyRing, keyRing } from './events/encryption.js'
+export type { ActionEvent, EventEncoders, EventFilter, EventPage, RewindEvent } from './events/event.js'
+export type { EventLogConfig, Ordering, ReplayOverride } from './events/event-log-config.js'
+export {
+  type EventIdMode,
+  type EventLogTable,
+  type EventLogTableOptions,
+  eventLogTable,
+} from './events/event-log-table.js'
+export type { ConsistencyFinding, ConsistencyReport } from './replay/check-consistency.js'
+export type { ReplayOptions, ReplayProgress, ReplayResult, SkippedEvent } from './replay/replay-options.js'
+export type { FieldChange, HistoryEntry, PointInTime } from './replay/time-travel.js'
+export type { RowDifference, TableDifferences, VerifyOptions, VerifyResult } from './replay/verify.js'
 export type {
   ActionBuilders,
   ActionDefinition,
@@ -17,40 +39,9 @@ export type {
   UpdateConfig,
   Validation,
   ValidationObject,
-} from './actions/action.js'
-export { change, generateId, manageRelated, relate, setAttribute, timestamps } from './actions/changes.js'
-export { Changeset, exact, type HookContext } from './actions/changeset.js'
-export {
-  equals,
-  length,
-  match,
-  notEquals,
-  oneOf,
-  present,
-  type ValidationOptions,
-} from './actions/validations.js'
-export type { Json } from './columns/values.js'
-export {
-  HTTP_STATUS,
-  type Issue,
-  isRewindError,
-  RewindError,
-  type RewindErrorCode,
-} from './errors/rewind-error.js'
-export { appendOnlyStatements } from './events/append-only.js'
-export { type KeyProvider, type KeyRing, keyRing } from './events/encryption.js'
-export type { EventEncoders, EventFilter, EventPage, RewindEvent } from './events/event-log.js'
-export type { EventLogConfig, Ordering, ReplayOverride } from './events/event-log-config.js'
-export {
-  type EventIdMode,
-  type EventLogTable,
-  type EventLogTableOptions,
-  eventLogTable,
-} from './events/event-log-table.js'
-export type { ConsistencyFinding, ConsistencyReport } from './replay/check-consistency.js'
-export type { ReplayOptions, ReplayProgress, ReplayResult, SkippedEvent } from './replay/replay.js'
-export type { FieldChange, HistoryEntry, PointInTime } from './replay/time-travel.js'
-export type { RowDifference, TableDifferences, VerifyOptions, VerifyResult } from './replay/verify.js'
+} from './resource/action.js'
+export { change, generateId, manageRelated, relate, setAttribute, timestamps } from './resource/changes.js'
+export { Changeset, exact, type HookContext } from './resource/changeset.js'
 export type {
   ActionInput,
   ActionName,
@@ -64,12 +55,17 @@ export type {
 export { defineResource } from './resource/define-resource.js'
 export { belongsTo, hasMany, hasOne, type Relationship } from './resource/relationships.js'
 export {
-  createRewind,
-  Rewind,
-  type RewindConfig,
-  type RunOptions,
-  type Target,
-} from './runtime/create-rewind.js'
+  equals,
+  length,
+  match,
+  notEquals,
+  oneOf,
+  present,
+  type ValidationOptions,
+} from './resource/validations.js'
+export { createRewind, type RewindConfig } from './runtime/create-rewind.js'
 export type { ListOptions } from './runtime/reads.js'
+export { Rewind } from './runtime/rewind.js'
+export type { RunOptions, Target } from './runtime/run-options.js'
 export { createTableStatements, sortTablesByDependencies } from './schema/create-tables.js'
 export { uuidv7 } from './util/uuidv7.js'

@@ -2,9 +2,9 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { castMessage } from '../columns/messages.js'
 import type { Json } from '../columns/values.js'
 import { type Issue, RewindError } from '../errors/rewind-error.js'
+import type { ActionDefinition } from '../resource/action.js'
+import { ExactValue } from '../resource/changeset.js'
 import type { AnyResource } from '../resource/define-resource.js'
-import type { ActionDefinition } from './action.js'
-import { ExactValue } from './changeset.js'
 
 /** The caller's input, split and checked: accepted columns (app values and their canonical casts) and arguments. */
 export interface ParsedInput {
@@ -139,40 +139,4 @@ function sensitiveIssueMessage(issue: StandardSchemaV1.Issue): string {
   return typeof expected === 'string' && expected.length > 0 && expected.length <= 80
     ? `is invalid: expected ${expected} (the schema's message is withheld: the argument is sensitive)`
     : "is invalid (the schema's message is withheld: the argument is sensitive)"
-}
-
-/** Encodes a value for an event payload as JSON, exactly; returns the encoder used for non-JSON values. */
-export function encodeArgument(value: unknown): { value: Json; encoder?: string } {
-  if (value === undefined) return { value: null }
-  if (value instanceof Date)
-    return { value: Number.isNaN(value.getTime()) ? null : value.toISOString(), encoder: 'date' }
-  if (typeof value === 'bigint') return { value: String(value), encoder: 'bigint' }
-  if (value instanceof Uint8Array) {
-    return {
-      value: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64'),
-      encoder: 'base64',
-    }
-  }
-  if (typeof value === 'number' && !Number.isFinite(value)) return { value: String(value), encoder: 'number' }
-  if (Array.isArray(value)) {
-    const items = value.map(encodeArgument)
-    const enc = items.find((i) => i.encoder)?.encoder
-    return enc
-      ? { value: items.map((i) => i.value), encoder: `array:${enc}` }
-      : { value: items.map((i) => i.value) }
-  }
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, Json> = {}
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) continue
-      Object.defineProperty(out, k, {
-        value: encodeArgument(v).value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
-    }
-    return { value: out }
-  }
-  return { value: value as Json }
 }

@@ -1,6 +1,7 @@
 import type { SqlClient } from '../data/database.js'
 import { isRewindError, RewindError } from '../errors/rewind-error.js'
-import type { AfterTransactionHook, Registered } from './changeset.js'
+import type { AfterTransactionHook, Registered } from '../resource/changeset.js'
+import { SqlRowStore } from '../rows/sql-row-store.js'
 
 /** How one action in a transaction ended: its record, or its own error. */
 type Outcome =
@@ -19,13 +20,15 @@ export interface PendingHooks {
 /** One transaction's shared state: the client, and the after-transaction hooks of every action in it. */
 export interface Scope {
   readonly client: SqlClient
+  /** The row store of the transaction: actions read and write their rows through it. */
+  readonly rows: SqlRowStore
   readonly afterTransaction: PendingHooks[]
   /** Savepoints of nested actions opened so far (their names are numbered). */
   savepoints: number
 }
 
 export function newScope(client: SqlClient): Scope {
-  return { client, afterTransaction: [], savepoints: 0 }
+  return { client, rows: new SqlRowStore(client), afterTransaction: [], savepoints: 0 }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { parseTimestamp } from '../data/pg-text.js'
-import { recordIdText } from '../events/event-log.js'
+import { recordIdText } from '../events/event.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { AnyRewind } from './config.js'
 import { UsageError } from './errors.js'

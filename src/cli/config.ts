@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { isAbsolute, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { Rewind } from '../runtime/create-rewind.js'
+import type { Rewind } from '../runtime/rewind.js'
 import { UsageError } from './errors.js'
 
 /** What the `rewind` function of a configuration receives. */

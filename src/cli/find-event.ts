@@ -1,5 +1,5 @@
 import { isRewindError } from '../errors/rewind-error.js'
-import type { RewindEvent } from '../events/event-log.js'
+import type { RewindEvent } from '../events/event.js'
 import type { AnyRewind } from './config.js'
 import { UsageError } from './errors.js'
 
@@ -13,20 +13,16 @@ export async function findEvent(
   option: string,
   id: number | string,
 ): Promise<RewindEvent> {
-  const log = rewind.eventLog
-  // Without a log, the public API's own error is the clearest.
-  if (!log) return (await rewind.events({ limit: 1 })).events[0]!
-  let at: number | undefined
+  let event: RewindEvent | undefined
   try {
-    at = await log.positionOf((text, params) => rewind.database.query(text, params), id, option)
+    event = await rewind.event(id)
   } catch (error) {
     if (isRewindError(error, 'VALIDATION'))
       throw new UsageError(`invalid ${option} "${id}": ${error.issues[0]?.message ?? error.message}`)
     throw error
   }
-  if (at === undefined) {
+  if (event === undefined) {
     throw new Error(`${option} ${id}: no event with this id (see the ID column of \`rewind events\`)`)
   }
-  const page = await rewind.events({ afterPosition: at - 1, limit: 1 })
-  return page.events[0]!
+  return event
 }

@@ -1,5 +1,5 @@
-import type { RewindEvent } from '../events/event-log.js'
-import type { Rewind } from '../runtime/create-rewind.js'
+import type { RewindEvent } from '../events/event.js'
+import type { Rewind } from '../runtime/rewind.js'
 
 /** What people see in place of a sensitive value unless `--reveal` is given. */
 export const MASK = '•••'

@@ -1,4 +1,4 @@
-import type { ReplayProgress } from '../replay/replay.js'
+import type { ReplayProgress } from '../replay/replay-options.js'
 import type { Output } from './output.js'
 
 const BAR_WIDTH = 30

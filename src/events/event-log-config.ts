@@ -1,9 +1,9 @@
 import { getTableName } from 'drizzle-orm'
 import type { PgTable } from 'drizzle-orm/pg-core'
-import type { WriteEvent } from '../actions/pipeline.js'
 import { definitionError } from '../errors/rewind-error.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { type KeyProvider, type KeyRing, keyRing } from './encryption.js'
+import type { ActionEvent } from './event.js'
 import { eventLogInfo } from './event-log-table.js'
 
 /** Routes events of one (resource, action, versions) to other actions at replay. */
@@ -27,7 +27,7 @@ export type Ordering =
       readonly advisoryLock:
         | 'global'
         | 'tenant'
-        | ((event: WriteEvent) => bigint | number | readonly [number, number])
+        | ((event: ActionEvent) => bigint | number | readonly [number, number])
       /** The key of the global lock (and of events without a tenant). Default 2147483647. */
       readonly key?: number | bigint
     }
@@ -249,7 +249,7 @@ export function verifyResourceEvents(resource: AnyResource): void {
 /** The advisory-lock key of an event, or undefined in the default mode. */
 export function advisoryKey(
   ordering: Ordering,
-  event: WriteEvent,
+  event: ActionEvent,
 ): readonly [bigint] | readonly [number, number] | undefined {
   if (ordering === 'rowLocks') return undefined
   const fallback = BigInt(ordering.key ?? 2147483647)

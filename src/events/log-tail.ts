@@ -1,6 +1,6 @@
-import type { RawRow } from '../data/database.js'
-import { quoteIdent } from '../schema/names.js'
-import type { EventLog, RewindEvent } from './event-log.js'
+import type { RewindEvent } from './event.js'
+import type { EventStore } from './store/event-store.js'
+import type { Reader } from './store/event-table.js'
 
 /** The xmin of `xmin:xmax:xip,...` (pg_current_snapshot()). */
 function snapshotXmin(text: string): bigint {
@@ -23,8 +23,8 @@ export class LogTail {
   #gapBound: bigint | undefined
 
   constructor(
-    readonly log: EventLog,
-    readonly query: (text: string, params: (string | null)[]) => Promise<RawRow[]>,
+    readonly store: EventStore,
+    readonly reader: Reader,
     afterPosition = 0,
   ) {
     this.#cursor = afterPosition
@@ -37,19 +37,14 @@ export class LogTail {
 
   /** The next events in position order (possibly none); call again to continue. */
   async poll(limit = 1000): Promise<RewindEvent[]> {
-    const position = quoteIdent(this.log.codecs.get('position')!.name)
-    const select = this.log
-      .selectSql(`${position} > $1::int8`, limit)
-      .replace(/^SELECT /, 'SELECT pg_current_snapshot()::text AS "__snapshot", ')
-    const rows = await this.query(select, [String(this.#cursor)])
+    const rows = await this.store.tailRows(this.reader, this.#cursor, limit)
     const out: RewindEvent[] = []
     for (const row of rows) {
-      const event = this.log.decode(row)
+      const event = this.store.rows.decode(row)
       if (event.position !== this.#cursor + 1) {
         if (this.#gapBound === undefined) {
           // Positions before this one may still commit: wait for every transaction that could hold them.
-          const [bound] = await this.query('SELECT pg_current_xact_id()::text AS x', [])
-          this.#gapBound = BigInt(bound?.x ?? '0')
+          this.#gapBound = await this.store.currentTransactionId(this.reader)
           break
         }
         if (snapshotXmin(row.__snapshot ?? '0:0:') <= this.#gapBound) break

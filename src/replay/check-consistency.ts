@@ -1,7 +1,6 @@
 import type { Json } from '../columns/values.js'
 import { isRewindError } from '../errors/rewind-error.js'
 import { appendOnlyProblems } from '../events/append-only.js'
-import { qualifiedName, quoteIdent } from '../schema/names.js'
 import { listNames } from '../util/list-names.js'
 import type { Replayer } from './replay.js'
 import { verifyReplay } from './verify.js'
@@ -44,23 +43,19 @@ export async function checkConsistency(
   const max = options.maxFindings ?? 1000
   const findings: ConsistencyFinding[] = []
   const log = replayer.log
-  const table = qualifiedName(log.config.table)
-  const col = (key: string) => quoteIdent(log.codecs.get(key)!.name)
+  const reader = replayer.db
 
   const known = new Set([...replayer.resources.keys()])
   for (const o of log.config.replayOverrides)
     known.add(typeof o.resource === 'string' ? o.resource : o.resource.name)
-  const resources = await replayer.db.query(
-    `SELECT ${col('resource')} AS r, count(*) AS n FROM ${table} GROUP BY 1`,
-  )
   let events = 0
-  for (const row of resources) {
-    events += Number(row.n)
-    if (!known.has(row.r!)) {
+  for (const [resource, n] of await log.store.countByResource(reader)) {
+    events += n
+    if (!known.has(resource)) {
       findings.push({
         kind: 'unknown-resource',
-        resource: row.r!,
-        message: `${row.n} event(s) of resource "${row.r}", which this Rewind instance does not know and no override routes`,
+        resource,
+        message: `${n} event(s) of resource "${resource}", which this Rewind instance does not know and no override routes`,
       })
     }
   }
@@ -72,22 +67,17 @@ export async function checkConsistency(
     findings.push({ kind: 'append-only-trigger', message })
   }
 
-  const [positions] = await replayer.db.query(
-    `SELECT count(*) FILTER (WHERE ${col('position')} IS NULL OR ${col('position')} <= 0) AS bad,
-            count(*) - count(DISTINCT ${col('position')}) AS dup,
-            count(*) FILTER (WHERE ${col('transactionId')} IS NULL OR ${col('transactionId')} > pg_current_xact_id()) AS badxid
-     FROM ${table}`,
-  )
-  if (Number(positions?.bad) > 0 || Number(positions?.dup) > 0) {
+  const malformed = await log.store.malformedCounts(reader)
+  if (malformed.badPositions > 0 || malformed.duplicatePositions > 0) {
     findings.push({
       kind: 'malformed-position',
-      message: `${positions?.bad} event(s) with a missing or non-positive position, ${positions?.dup} duplicate position(s)`,
+      message: `${malformed.badPositions} event(s) with a missing or non-positive position, ${malformed.duplicatePositions} duplicate position(s)`,
     })
   }
-  if (Number(positions?.badxid) > 0) {
+  if (malformed.badTransactionIds > 0) {
     findings.push({
       kind: 'malformed-transaction-id',
-      message: `${positions?.badxid} event(s) with a missing transaction id or one from the future`,
+      message: `${malformed.badTransactionIds} event(s) with a missing transaction id or one from the future`,
     })
   }
 

@@ -1,70 +1,22 @@
-import type { ActionDefinition } from '../actions/action.js'
-import { ExactValue } from '../actions/changeset.js'
-import { inputShape } from '../actions/input.js'
-import type { ActionEngine, ExecOptions, ReplayDirective } from '../actions/pipeline.js'
+import type { ActionEngine } from '../actions/engine.js'
 import { newScope, type Scope, settleAfterTransaction } from '../actions/scope.js'
-import type { Json } from '../columns/values.js'
 import type { Database } from '../data/database.js'
-import { Params, selectByKey } from '../data/statements.js'
 import { isLostConnection } from '../errors/database-failure.js'
 import { isRewindError, RewindError } from '../errors/rewind-error.js'
-import type { EventLog, ReplayedEvent } from '../events/event-log.js'
-import type { ReplayOverride } from '../events/event-log-config.js'
+import type { ReplayedEvent } from '../events/event.js'
+import type { EventLog } from '../events/event-log.js'
+import type { EventSelection } from '../events/store/selection.js'
 import type { AnyResource } from '../resource/define-resource.js'
+import { BatchRowStore, isCannotFold } from '../rows/batch-row-store.js'
+import { rowKey } from '../rows/records.js'
+import type { RowStore } from '../rows/row-store.js'
 import { sortTablesByDependencies } from '../schema/create-tables.js'
-import { qualifiedName, quoteIdent } from '../schema/names.js'
-import { BatchWriter, CannotBatch } from './batch-writer.js'
-import { decodeArgument, UNAVAILABLE_ENCODERS } from './decode.js'
+import { qualifiedName } from '../schema/names.js'
+import { advanceSequences, clearTables } from './clear-tables.js'
 import { inLockedTransaction } from './lock-tables.js'
-
-/** What {@link Replayer.replay} takes. */
-export interface ReplayOptions {
-  /** Replay up to and including this event (wins over `untilTime`). */
-  readonly untilEventId?: number | string
-  /** Replay events that occurred at or before this time. */
-  readonly untilTime?: Date | string
-  /** Replay one tenant only: its rows are cleared and its events replayed. */
-  readonly tenant?: unknown
-  /** Called after every batch with the progress so far. */
-  readonly onProgress?: (progress: ReplayProgress) => void
-  /** Events read per query (default 500): memory stays bounded whatever the log size. */
-  readonly batchSize?: number
-  /** Update and destroy events whose record is missing: fail (default) or skip and report them. */
-  readonly missingRecords?: 'fail' | 'skip'
-  /**
-   * `'batched'` (default) folds each batch of events in memory and writes rows in bulk, falling back to one
-   * event at a time for a batch whose bulk write the database refuses; `'naive'` runs one action per event
-   * (the baseline the benchmark measures against). Both give the same tables.
-   */
-  readonly mode?: 'batched' | 'naive'
-}
-
-export interface ReplayProgress {
-  readonly done: number
-  readonly total: number
-  readonly eventsPerSecond: number
-  readonly elapsedMs: number
-}
-
-/** An event replay skipped (only with `missingRecords: 'skip'`). */
-export interface SkippedEvent {
-  readonly eventId: number | string
-  readonly position: number
-  readonly resource: string
-  readonly action: string
-  readonly reason: string
-}
-
-export interface ReplayResult {
-  /** Events read and applied (an event routed to several targets counts once). */
-  readonly eventsApplied: number
-  /** Actions run per `Resource.action`. */
-  readonly counts: Readonly<Record<string, number>>
-  readonly skipped: readonly SkippedEvent[]
-  readonly durationMs: number
-  /** Batches written in bulk, and batches applied one event at a time (naive mode, or a bulk write refused). */
-  readonly batches: { readonly bulk: number; readonly oneByOne: number }
-}
+import { replayCall } from './recorded-values.js'
+import type { ReplayOptions, ReplayResult, SkippedEvent } from './replay-options.js'
+import { Routes } from './routes.js'
 
 const DEFAULT_BATCH = 500
 
@@ -83,33 +35,30 @@ function skipOf(event: ReplayedEvent, error: unknown): SkippedEvent {
   }
 }
 
-/** What replaying into one action needs of its definition (see {@link Replayer}'s `#shape`). */
-interface ActionShape {
-  readonly def: ActionDefinition
-  readonly strategy: string
-  readonly accepted: ReadonlySet<string>
-  readonly argNames: ReadonlySet<string>
-  readonly allowedChanges: ReadonlySet<string>
-  /** The key of the replay's counts ("Resource.action"). */
-  readonly countKey: string
+/** What one replay has done so far. */
+interface Tally {
+  readonly counts: Record<string, number>
+  readonly skipped: SkippedEvent[]
 }
 
 /**
  * Rebuilds the tracked tables from the event log: clear, then re-run every event's action (or the actions
- * an override routes it to) with its recorded values forced, hooks off and no new events, in one transaction.
+ * an override routes it to) through the ordinary pipeline with a replay mode (recorded values forced, hooks
+ * off, no new events), in one transaction.
  */
 export class Replayer {
+  readonly routes: Routes
+
   constructor(
     readonly db: Database,
     readonly engine: ActionEngine,
     readonly log: EventLog,
     readonly resources: ReadonlyMap<string, AnyResource>,
-  ) {}
+  ) {
+    this.routes = new Routes(log.config.replayOverrides, resources)
+  }
 
   #tracked: readonly AnyResource[] | undefined
-  readonly #shapes = new Map<AnyResource, Map<string, ActionShape>>()
-  /** Each (resource, action) an event routes to when no override applies, built once. */
-  readonly #ownRoutes = new Map<string, Map<string, readonly (readonly [AnyResource, string])[]>>()
 
   /**
    * The resources whose tables replay rebuilds: those with a tracked action, and every override target. In
@@ -192,35 +141,24 @@ export class Replayer {
         `replay: batchSize must be an integer from 1 to 100000, got ${String(batchSize)}`,
       )
     }
-    const filter = await this.#filter(scope, options)
-    await this.#clear(scope, options, how.clear)
+    const store = this.log.store
+    const selection = await this.#selection(scope, options)
+    await clearTables(scope, this.trackedResources(), this.log.config.clearRecords, options.tenant, how.clear)
     // The tables were just emptied inside this transaction, so the planner's statistics say they are tiny and
     // it would scan them whole for every batch's lookups by key: make it use the primary-key indexes.
     await scope.client.query('SET LOCAL enable_seqscan = off')
 
-    const countRows = await scope.client.query(
-      `SELECT count(*) AS n FROM ${qualifiedName(this.log.config.table)}${filter.where ? ` WHERE ${filter.where}` : ''}`,
-      filter.params,
-    )
-    const total = Number(countRows[0]?.n ?? 0)
-    const counts: Record<string, number> = {}
-    const skipped: SkippedEvent[] = []
+    const total = await store.count(scope.client, selection)
+    const tally: Tally = { counts: {}, skipped: [] }
     const batches = { bulk: 0, oneByOne: 0 }
     let done = 0
     let cursor: number | undefined
-    const positionCol = quoteIdent(this.log.codecs.get('position')!.name)
     for (;;) {
-      const params = [...filter.params]
-      let where = filter.where
-      if (cursor !== undefined) {
-        params.push(String(cursor))
-        where = `${where ? `${where} AND ` : ''}${positionCol} > $${params.length}::int8`
-      }
-      const rows = await scope.client.queryText(this.log.selectSql(where, batchSize, 'replayed'), params)
-      if (rows.length === 0) break
-      const events = rows.map((row) => this.log.decodeReplayed(row))
+      const next = cursor === undefined ? selection : { ...selection, afterPosition: cursor }
+      const events = await store.scan(scope.client, next, batchSize, 'replayed')
+      if (events.length === 0) break
       if (options.mode === 'naive') {
-        for (const event of events) await this.#apply(scope, event, options, counts, skipped)
+        for (const event of events) await this.#apply(scope, scope.rows, event, options, tally)
         batches.oneByOne++
       } else {
         // An event whose action runs hooks in replay (allowHooksInReplay) needs the real write, row by row:
@@ -229,14 +167,14 @@ export class Replayer {
         let bulk = false
         let oneByOne = false
         for (let i = 0; i <= events.length; i++) {
-          const hooked = i < events.length && this.#runsHooks(events[i]!)
+          const hooked = i < events.length && this.routes.runsHooks(events[i]!)
           if (i < events.length && !hooked) continue
           if (i > start) {
-            if (await this.#applyBatch(scope, events.slice(start, i), options, counts, skipped)) bulk = true
+            if (await this.#applyBatch(scope, events.slice(start, i), options, tally)) bulk = true
             else oneByOne = true
           }
           if (hooked) {
-            await this.#apply(scope, events[i]!, options, counts, skipped)
+            await this.#apply(scope, scope.rows, events[i]!, options, tally)
             oneByOne = true
           }
           start = i + 1
@@ -253,24 +191,26 @@ export class Replayer {
         elapsedMs,
         eventsPerSecond: elapsedMs > 0 ? (done * 1000) / elapsedMs : 0,
       })
-      if (rows.length < batchSize) break
+      if (events.length < batchSize) break
     }
-    if (how.advanceSequences) await this.#advanceSequences(scope)
-    return { eventsApplied: done, counts, skipped, batches, durationMs: performance.now() - started }
+    if (how.advanceSequences) await advanceSequences(scope, this.trackedResources())
+    return {
+      eventsApplied: done,
+      counts: tally.counts,
+      skipped: tally.skipped,
+      batches,
+      durationMs: performance.now() - started,
+    }
   }
 
-  /** The WHERE clause (and its parameters) selecting the events to replay. */
-  async #filter(scope: Scope, options: ReplayOptions): Promise<{ where: string; params: (string | null)[] }> {
-    const params = new Params()
-    const conds: string[] = []
-    const col = (key: string) => quoteIdent(this.log.codecs.get(key)!.name)
+  /** The events to replay: up to `untilEventId` or `untilTime`, of one tenant or all. */
+  async #selection(scope: Scope, options: ReplayOptions): Promise<EventSelection> {
+    const store = this.log.store
+    let untilPosition: number | undefined
+    let to: string | undefined
     if (options.untilEventId !== undefined) {
-      const position = await this.log.positionOf(
-        (text, values) => scope.client.query(text, values),
-        options.untilEventId,
-        'replay: untilEventId',
-      )
-      if (position === undefined) {
+      untilPosition = await store.positionOf(scope.client, options.untilEventId, 'replay: untilEventId')
+      if (untilPosition === undefined) {
         throw new RewindError(
           'NOT_FOUND',
           `replay: no event with id ${JSON.stringify(options.untilEventId)}`,
@@ -279,145 +219,49 @@ export class Replayer {
           },
         )
       }
-      conds.push(`${col('position')} <= ${params.raw(String(position), 'int8')}`)
     } else if (options.untilTime !== undefined) {
-      const cast = this.log.codecs.get('occurredAt')!.fromApp(options.untilTime)
+      const cast = store.table.codecs.get('occurredAt')!.fromApp(options.untilTime)
       if (!cast.ok || cast.value === null) {
         const message = cast.ok ? 'is required' : cast.message
         throw new RewindError('VALIDATION', `replay: untilTime: ${message}`, {
           issues: [{ path: ['untilTime'], message }],
         })
       }
-      conds.push(`${col('occurredAt')} <= ${params.raw(cast.value as string, 'timestamptz')}`)
+      to = cast.value as string
     }
-    if (options.tenant !== undefined && options.tenant !== null) {
-      conds.push(this.log.tenantCondition(params, options.tenant))
-    }
-    return { where: conds.join(' AND '), params: params.values }
-  }
-
-  /** Clears the tracked tables: the configured hook, else every tracked table (one tenant's rows with `tenant`). */
-  async #clear(scope: Scope, options: ReplayOptions, how: 'truncate' | 'delete'): Promise<void> {
-    if (this.log.config.clearRecords) {
-      await this.log.config.clearRecords({ sql: (text, params) => scope.client.query(text, params) })
-      return
-    }
-    const tracked = this.trackedResources()
-    if (tracked.length === 0) return
-    const everyTenant = isEveryTenant(options)
-    if (everyTenant && how === 'truncate') {
-      await scope.client.query(`TRUNCATE ${tracked.map((r) => qualifiedName(r.table)).join(', ')}`)
-      return
-    }
-    // Delete rows (of one tenant, or all of them), children before parents.
-    for (const r of [...tracked].reverse()) {
-      const table = r.table
-      if (everyTenant) {
-        await scope.client.query(`DELETE FROM ${qualifiedName(table)}`)
-        continue
-      }
-      if (r.tenant === undefined) continue
-      const codec = r.codecs.get(r.tenant)!
-      const cast = codec.fromApp(options.tenant)
-      if (!cast.ok)
-        throw new RewindError('VALIDATION', `replay: tenant: ${cast.message}`, {
-          issues: [{ path: ['tenant'], message: cast.message }],
-        })
-      const params = new Params()
-      await scope.client.query(
-        `DELETE FROM ${qualifiedName(table)} WHERE ${quoteIdent(codec.name)} = ${params.add(codec, cast.value)}`,
-        params.values,
-      )
+    return {
+      ...(untilPosition !== undefined ? { untilPosition } : {}),
+      ...(to !== undefined ? { to } : {}),
+      ...(isEveryTenant(options) ? {} : { tenant: options.tenant }),
     }
   }
 
-  /** Replayed rows carry their recorded ids: move identity sequences past them (never backwards). */
-  async #advanceSequences(scope: Scope): Promise<void> {
-    for (const r of this.trackedResources()) {
-      for (const codec of r.codecs.values()) {
-        const col = codec.column as unknown as { generatedIdentity?: unknown; columnType: string }
-        if (!col.generatedIdentity && !/Serial/.test(col.columnType)) continue
-        const rows = await scope.client.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [
-          qualifiedName(r.table),
-          codec.name,
-        ])
-        const seq = rows[0]?.seq
-        if (!seq) continue
-        await scope.client.query(
-          `SELECT setval($1::regclass, GREATEST((SELECT last_value FROM ${seq}), (SELECT COALESCE(max(${quoteIdent(codec.name)}), 1) FROM ${qualifiedName(r.table)})))`,
-          [seq],
-        )
-      }
-    }
-  }
-
-  /** The (resource, action) targets of an event: the first matching override's, else its own. */
-  route(event: ReplayedEvent): readonly (readonly [AnyResource, string])[] {
-    const override = this.#override(event)
-    if (override) return override.routeTo
-    const own = this.#ownRoutes.get(event.resource)?.get(event.action)
-    if (own) return own
-    const resource = this.resources.get(event.resource)
-    if (!resource) {
-      throw new RewindError(
-        'REPLAY',
-        `event ${event.id} (position ${event.position}) is of resource "${event.resource}", which this Rewind instance does not know; register it or add a replay override`,
-        { details: { eventId: event.id, position: event.position } },
-      )
-    }
-    if (!Object.hasOwn(resource.actions, event.action)) {
-      throw new RewindError(
-        'REPLAY',
-        `event ${event.id} (position ${event.position}) is of action ${event.resource}.${event.action} v${event.version}, which no longer exists; add a replay override for it`,
-        { details: { eventId: event.id, position: event.position } },
-      )
-    }
-    const route = [[resource, event.action] as const]
-    let byAction = this.#ownRoutes.get(event.resource)
-    if (!byAction) {
-      byAction = new Map()
-      this.#ownRoutes.set(event.resource, byAction)
-    }
-    byAction.set(event.action, route)
-    return route
-  }
-
-  /** The first override that routes this event, if any. */
-  #override(event: ReplayedEvent): ReplayOverride | undefined {
-    for (const o of this.log.config.replayOverrides) {
-      const name = typeof o.resource === 'string' ? o.resource : o.resource.name
-      if (name === event.resource && o.action === event.action && o.versions.includes(event.version)) return o
-    }
-    return undefined
-  }
-
-  /** Whether one of the event's target actions runs hooks in replay (`events.allowHooksInReplay`). */
-  #runsHooks(event: ReplayedEvent): boolean {
-    return this.route(event).some(([target, action]) => this.#shape(target, action).allowedChanges.size > 0)
-  }
-
+  /**
+   * Runs one event through the pipeline, once per target action, writing through `rows`. A failure names the
+   * event; a missing record is skipped and reported with `missingRecords: 'skip'`.
+   */
   async #apply(
     scope: Scope,
+    rows: RowStore,
     event: ReplayedEvent,
     options: ReplayOptions,
-    counts: Record<string, number>,
-    skipped: SkippedEvent[],
+    tally: Tally,
   ): Promise<void> {
-    const routed = this.#override(event) !== undefined
-    for (const [target, action] of this.route(event)) {
+    const routed = this.routes.override(event) !== undefined
+    for (const [target, action] of this.routes.route(event)) {
+      const shape = this.routes.shape(target, action)
       try {
-        const called = this.#call(scope, target, action, event, routed)
-        const { input, execOptions } = called instanceof Promise ? await called : called
-        await this.engine.execute(target, action, input, execOptions, scope)
+        const call = replayCall(target, action, shape, event, routed)
+        await this.engine.execute(target, action, call.input, call.options, { scope, store: rows })
       } catch (error) {
+        if (isCannotFold(error)) throw error
         if (this.#skippable(error, options)) {
-          skipped.push(skipOf(event, error))
+          tally.skipped.push(skipOf(event, error))
           continue
         }
         throw this.#failure(event, target, action, error)
       }
-      const key = this.#shape(target, action).countKey
-      counts[key] = (counts[key] ?? 0) + 1
+      tally.counts[shape.countKey] = (tally.counts[shape.countKey] ?? 0) + 1
     }
   }
 
@@ -446,208 +290,66 @@ export class Replayer {
   }
 
   /**
-   * Applies a batch by folding it in memory and writing rows in bulk. Gives the same tables as applying the
-   * events one by one; when the fold cannot be done safely, or the database refuses a bulk statement, the
-   * batch is applied one event at a time instead (from a savepoint, so nothing of the bulk attempt remains).
+   * Applies a batch through a {@link BatchRowStore}: every event runs through the pipeline with its rows in
+   * memory, then the rows are written in bulk. Gives the same tables as applying the events one by one; when
+   * the fold cannot be done safely, or the database refuses a bulk statement, the batch is applied one event
+   * at a time instead (from a savepoint, so nothing of the bulk attempt remains), which names a failing event.
    */
   async #applyBatch(
     scope: Scope,
     events: readonly ReplayedEvent[],
     options: ReplayOptions,
-    counts: Record<string, number>,
-    skipped: SkippedEvent[],
+    tally: Tally,
   ): Promise<boolean> {
-    const writer = new BatchWriter(scope, this.trackedResources())
-    const planned = events.map((event) => ({
-      event,
-      targets: this.route(event),
-      routed: this.#override(event) !== undefined,
-    }))
-    const wanted = new Map<AnyResource, Set<string>>()
-    const createdHere = new Map<AnyResource, Set<string>>()
-    for (const { event, targets } of planned) {
-      for (const [target, action] of targets) {
-        const def = target.actions[action] as { kind: string; upsert?: unknown }
-        const id = target.codecs.get(target.primaryKey)!.fromText(event.recordId)
-        const idKey = typeof id === 'string' ? id : JSON.stringify(id)
-        // A record created earlier in this batch is already in memory: no need to look for it in the table.
-        if (createdHere.get(target)?.has(idKey)) continue
-        if (def.kind === 'create' && !def.upsert) {
-          let created = createdHere.get(target)
-          if (!created) {
-            created = new Set()
-            createdHere.set(target, created)
-          }
-          created.add(idKey)
-          continue
-        }
-        let set = wanted.get(target)
-        if (!set) {
-          set = new Set()
-          wanted.set(target, set)
-        }
-        set.add(idKey)
-      }
-    }
-    const localCounts: Record<string, number> = {}
-    const localSkipped: SkippedEvent[] = []
-    let batched = true
+    const rows = new BatchRowStore(scope.client, this.trackedResources())
+    const local: Tally = { counts: {}, skipped: [] }
+    let folded = true
     try {
-      await writer.prefetch(wanted)
-      for (const { event, targets, routed } of planned) {
-        for (const [target, action] of targets) {
-          let prepared: Awaited<ReturnType<ActionEngine['prepareReplay']>>
-          try {
-            const called = this.#call(scope, target, action, event, routed, writer)
-            const { input, execOptions } = called instanceof Promise ? await called : called
-            prepared = await this.engine.prepareReplay(target, action, input, execOptions, scope)
-          } catch (error) {
-            if (this.#skippable(error, options)) {
-              localSkipped.push(skipOf(event, error))
-              continue
-            }
-            throw this.#failure(event, target, action, error)
-          }
-          if (prepared.actionType === 'create' && !prepared.existing) writer.create(target, prepared.values)
-          else if (prepared.actionType === 'destroy' && !prepared.soft) writer.destroy(target, prepared.id!)
-          else writer.update(target, prepared.id!, prepared.values)
-          const key = this.#shape(target, action).countKey
-          localCounts[key] = (localCounts[key] ?? 0) + 1
-        }
-      }
+      await rows.prefetch(this.#wanted(events))
+      for (const event of events) await this.#apply(scope, rows, event, options, local)
       await scope.client.query('SAVEPOINT rewind_replay_batch')
       try {
-        await writer.flush()
+        await rows.flush()
         await scope.client.query('RELEASE SAVEPOINT rewind_replay_batch')
-      } catch (error) {
-        if (process.env.REWIND_DEBUG_REPLAY) console.error('bulk write refused:', (error as Error).message)
+      } catch {
+        // The database refused a bulk statement: the one-event-at-a-time path decides, and names the event.
         await scope.client.query('ROLLBACK TO SAVEPOINT rewind_replay_batch')
         await scope.client.query('RELEASE SAVEPOINT rewind_replay_batch')
-        batched = false
+        folded = false
       }
-    } catch (error) {
-      // Nothing was written: the one-event-at-a-time path decides (and names the failing event, if any).
-      if (process.env.REWIND_DEBUG_REPLAY)
-        console.error('cannot batch:', (error as Error).message, error instanceof CannotBatch)
-      batched = false
+    } catch {
+      // Nothing was written yet. A batch that cannot be folded, or an event that fails, is applied one at a
+      // time: the same tables, and the failing event named as the one-by-one path names it.
+      folded = false
     }
-    if (!batched) {
-      for (const event of events) await this.#apply(scope, event, options, counts, skipped)
+    if (!folded) {
+      for (const event of events) await this.#apply(scope, scope.rows, event, options, tally)
       return false
     }
-    for (const [k, n] of Object.entries(localCounts)) counts[k] = (counts[k] ?? 0) + n
-    skipped.push(...localSkipped)
+    for (const [k, n] of Object.entries(local.counts)) tally.counts[k] = (tally.counts[k] ?? 0) + n
+    tally.skipped.push(...local.skipped)
     return true
   }
 
-  /** What replaying into `target.action` needs of its definition, computed once per action. */
-  #shape(target: AnyResource, action: string): ActionShape {
-    let byAction = this.#shapes.get(target)
-    if (!byAction) {
-      byAction = new Map()
-      this.#shapes.set(target, byAction)
-    }
-    let shape = byAction.get(action)
-    if (!shape) {
-      const def = target.actions[action] as ActionDefinition
-      shape = {
-        def,
-        strategy: target.events.replayStrategy?.[action] ?? 'forceChange',
-        ...inputShape(def),
-        allowedChanges: new Set(target.events.allowHooksInReplay?.[action] ?? []),
-        countKey: `${target.name}.${action}`,
+  /** The rows a batch's events will read: those of updates, destroys and upserts not created earlier in it. */
+  #wanted(events: readonly ReplayedEvent[]): Map<AnyResource, Set<string>> {
+    const wanted = new Map<AnyResource, Set<string>>()
+    const createdHere = new Map<AnyResource, Set<string>>()
+    for (const event of events) {
+      for (const [target, action] of this.routes.route(event)) {
+        const def = target.actions[action] as { kind: string; upsert?: unknown }
+        const id = rowKey(target.codecs.get(target.primaryKey)!.fromText(event.recordId))
+        // A record created earlier in this batch is already in memory: no need to look for it in the table.
+        if (createdHere.get(target)?.has(id)) continue
+        const into = def.kind === 'create' && !def.upsert ? createdHere : wanted
+        let set = into.get(target)
+        if (!set) {
+          set = new Set()
+          into.set(target, set)
+        }
+        set.add(id)
       }
-      byAction.set(action, shape)
     }
-    return shape
+    return wanted
   }
-
-  /**
-   * The input and options that re-run `event` through `target.action`. Synchronous except for an upsert's
-   * create, which must first know whether its record exists.
-   *
-   * forceChange writes the values the event recorded over whatever the action computes. An event replayed
-   * through its own action keeps only the columns the event recorded (what the action computed then was
-   * recorded, so anything else would be new); an event routed to another action keeps what that action's
-   * changes compute, since the event was recorded by a different action and the target handles it
-   * (the seeds' decision for rerouted replay). asArguments merges recorded columns into the input instead.
-   * Either way, the built-in changes take the recorded id and times.
-   */
-  #call(
-    scope: Scope,
-    target: AnyResource,
-    action: string,
-    event: ReplayedEvent,
-    routed: boolean,
-    writer?: BatchWriter,
-  ): ReplayCall | Promise<ReplayCall> {
-    const { def, strategy, accepted, argNames, allowedChanges } = this.#shape(target, action)
-    const dataEnc = event.encoders.data
-    const changedEnc = event.encoders.changed
-    const pk = target.codecs.get(target.primaryKey)!
-    const id = pk.fromText(event.recordId)
-    const forceChange = strategy === 'forceChange'
-    const keepOnly = forceChange && !routed ? new Set<string>([target.primaryKey]) : undefined
-    const input: Record<string, unknown> = {}
-    for (const key of Object.keys(event.data)) {
-      if (dataEnc !== undefined && UNAVAILABLE_ENCODERS.has(dataEnc[key] ?? '')) continue
-      const value = event.data[key]!
-      if (accepted.has(key)) {
-        input[key] = new ExactValue(value)
-        keepOnly?.add(key)
-      } else if (argNames.has(key)) input[key] = decodeArgument(value, dataEnc?.[key])
-      else if (!def.ignoreUnknownInputs) {
-        // Runtime errors from mismatches are preferable to silent data loss.
-        const expected = [...accepted, ...argNames]
-        throw new RewindError(
-          'VALIDATION',
-          `the event's input has "${key}", which ${target.name}.${action} does not accept (it accepts ${expected.length ? expected.map((k) => `"${k}"`).join(', ') : 'no input'}); accept it, declare it as an argument, or set ignoreUnknownInputs: true on the action to drop it`,
-          { resource: target.name, action, issues: [{ path: [key], message: 'is not accepted' }] },
-        )
-      }
-    }
-    const forced = new Map<string, Json>([[target.primaryKey, id]])
-    const recorded = new Map<string, Json>([[target.primaryKey, id]])
-    for (const key of Object.keys(event.changedAttributes)) {
-      if (!target.codecs.has(key)) continue
-      if (changedEnc !== undefined && UNAVAILABLE_ENCODERS.has(changedEnc[key] ?? '')) continue
-      const value = event.changedAttributes[key]!
-      recorded.set(key, value)
-      if (forceChange) {
-        forced.set(key, value)
-        keepOnly?.add(key)
-      } else if (accepted.has(key) && !(key in input)) input[key] = new ExactValue(value)
-    }
-    const call = (existing: boolean): ReplayCall => {
-      const directive: ReplayDirective = {
-        forced,
-        recorded,
-        keepOnly,
-        allowedChanges,
-        existing,
-        loader: writer?.loader,
-      }
-      const tenantCodec = target.tenant !== undefined ? target.codecs.get(target.tenant)! : undefined
-      const execOptions: ExecOptions = {
-        replay: directive,
-        authorize: false,
-        context: { replaying: true, event: { id: event.id, position: event.position } },
-        tenant:
-          tenantCodec && event.tenant !== null
-            ? tenantCodec.toApp(tenantCodec.fromText(event.tenant))
-            : undefined,
-      }
-      return { input, execOptions }
-    }
-    if (!(def.kind === 'create' && def.upsert)) return call(false)
-    if (writer) return writer.load(target, id).then((row) => call(row !== undefined))
-    const q = selectByKey(target, id, undefined, false)
-    return scope.client.queryText(q.text, q.params).then((rows) => call(rows.length > 0))
-  }
-}
-
-/** What re-runs one event through one action. */
-interface ReplayCall {
-  readonly input: Record<string, unknown>
-  readonly execOptions: ExecOptions
 }

@@ -1,13 +1,14 @@
 import { castMessage } from '../columns/messages.js'
 import { type Json, sameJson } from '../columns/values.js'
-import type { RawRow } from '../data/database.js'
-import { appRecord, Params } from '../data/statements.js'
 import { RewindError } from '../errors/rewind-error.js'
-import { type ReplayedEvent, type RewindEvent, recordIdText } from '../events/event-log.js'
+import { type ReplayedEvent, type RewindEvent, recordIdText } from '../events/event.js'
+import type { EventLog } from '../events/event-log.js'
+import type { Reader } from '../events/store/event-table.js'
+import type { EventSelection } from '../events/store/selection.js'
 import type { AnyResource } from '../resource/define-resource.js'
-import { quoteIdent } from '../schema/names.js'
-import { UNAVAILABLE_ENCODERS } from './decode.js'
-import type { Replayer } from './replay.js'
+import { appRecord, type Row } from '../rows/records.js'
+import { stateAfter } from './recorded-values.js'
+import type { Routes } from './routes.js'
 
 /** One field an event changed. */
 export interface FieldChange {
@@ -37,8 +38,10 @@ const PAGE = 1000
  */
 export class TimeTravel {
   constructor(
-    readonly replayer: Replayer,
-    readonly query: (text: string, params: (string | null)[]) => Promise<RawRow[]>,
+    readonly log: EventLog,
+    readonly routes: Routes,
+    /** Where the log is read (the database, outside any transaction). */
+    readonly reader: Reader,
   ) {}
 
   /** Every event that applies to the record, oldest first, each with the field changes it made. */
@@ -71,18 +74,14 @@ export class TimeTravel {
    * @internal {@link stateAt} before the conversion to app values: each column's canonical value, as the log
    * holds it (timestamps with their microseconds, which a Date would lose). For the CLI.
    */
-  async canonicalStateAt(
-    resource: AnyResource,
-    id: unknown,
-    point: PointInTime,
-  ): Promise<Map<string, Json> | undefined> {
+  async canonicalStateAt(resource: AnyResource, id: unknown, point: PointInTime): Promise<Row | undefined> {
     if (!point || typeof point !== 'object' || (!('eventId' in point) && !('at' in point))) {
       throw new RewindError('VALIDATION', `${resource.name}.stateAt: pass { eventId } or { at }`, {
         resource: resource.name,
         issues: [{ path: [], message: 'expected { eventId } or { at }' }],
       })
     }
-    let state: Map<string, Json> | undefined
+    let state: Row | undefined
     // Only the columns that make up the state are read and decoded.
     await this.#fold<ReplayedEvent>(resource, id, point, 'replayed', (_event, _before, after) => {
       state = after
@@ -96,10 +95,9 @@ export class TimeTravel {
     id: unknown,
     point: PointInTime | undefined,
     columns: E extends RewindEvent ? 'all' : 'replayed',
-    visit: (event: E, before: Map<string, Json> | undefined, after: Map<string, Json> | undefined) => void,
+    visit: (event: E, before: Row | undefined, after: Row | undefined) => void,
   ): Promise<void> {
-    const log = this.replayer.log
-    const col = (key: string) => quoteIdent(log.codecs.get(key)!.name)
+    const store = this.log.store
     const cast = resource.codecs.get(resource.primaryKey)!.fromApp(id)
     if (!cast.ok) {
       const message = castMessage(cast, resource.sensitive.has(resource.primaryKey))
@@ -108,93 +106,41 @@ export class TimeTravel {
         issues: [{ path: ['id'], message }],
       })
     }
-    const params = new Params()
     // The record's own events, and events of other (resource, action) pairs that overrides route to it.
-    const sources = [`${col('resource')} = ${params.raw(resource.name)}`]
-    for (const o of log.config.replayOverrides) {
-      if (!o.routeTo.some(([target]) => target === resource)) continue
-      const name = typeof o.resource === 'string' ? o.resource : o.resource.name
-      if (name === resource.name) continue
-      sources.push(
-        `(${col('resource')} = ${params.raw(name)} AND ${col('action')} = ${params.raw(o.action)})`,
-      )
+    let selection: EventSelection = {
+      recordId: recordIdText(cast.value),
+      sources: [{ resource: resource.name }, ...this.routes.sourcesOf(resource)],
     }
-    let where = `${col('recordId')} = ${params.raw(recordIdText(cast.value))} AND (${sources.join(' OR ')})`
     if (point && 'eventId' in point) {
-      const position = await log.positionOf(this.query, point.eventId, 'stateAt: eventId')
+      const position = await store.positionOf(this.reader, point.eventId, 'stateAt: eventId')
       if (position === undefined)
         throw new RewindError('NOT_FOUND', `stateAt: no event with id ${JSON.stringify(point.eventId)}`, {
           details: { eventId: point.eventId },
         })
-      where += ` AND ${col('position')} <= ${params.raw(String(position), 'int8')}`
+      selection = { ...selection, untilPosition: position }
     } else if (point && 'at' in point) {
-      const at = log.codecs.get('occurredAt')!.fromApp(point.at)
+      const at = store.table.codecs.get('occurredAt')!.fromApp(point.at)
       if (!at.ok || at.value === null) {
         const message = at.ok ? 'is required' : at.message
         throw new RewindError('VALIDATION', `stateAt: at: ${message}`, {
           issues: [{ path: ['at'], message }],
         })
       }
-      where += ` AND ${col('occurredAt')} <= ${params.raw(at.value as string, 'timestamptz')}`
+      selection = { ...selection, to: at.value as string }
     }
-    let state: Map<string, Json> | undefined
-    let after: number | undefined
+    let state: Row | undefined
     for (;;) {
-      const values = [...params.values]
-      let w = where
-      if (after !== undefined) {
-        values.push(String(after))
-        w += ` AND ${col('position')} > $${values.length}::int8`
-      }
-      const rows = await this.query(log.selectSql(w, PAGE, columns), values)
-      for (const row of rows) {
-        const event = (columns === 'all' ? log.decode(row) : log.decodeReplayed(row)) as E
-        for (const [target, action] of this.replayer.route(event)) {
+      const events = (await store.scan(this.reader, selection, PAGE, columns as 'all')) as unknown as E[]
+      for (const event of events) {
+        for (const [target, action] of this.routes.route(event)) {
           if (target !== resource) continue
           const before = state
-          state = applyEvent(target, action, event, state)
+          state = stateAfter(target, this.routes.shape(target, action), event, state)
           visit(event, before, state)
         }
-        after = event.position
       }
-      if (rows.length < PAGE) return
+      if (events.length < PAGE) return
+      selection = { ...selection, afterPosition: events[events.length - 1]!.position }
     }
   }
-}
-
-/** The state after one event, from its recorded values: what a forceChange replay writes. */
-function applyEvent(
-  resource: AnyResource,
-  action: string,
-  event: ReplayedEvent,
-  state: Map<string, Json> | undefined,
-) {
-  const def = resource.actions[action] as {
-    kind: string
-    accept: readonly string[]
-    soft: boolean
-    upsert?: unknown
-  }
-  const dataEnc = event.encoders.data ?? {}
-  const changedEnc = event.encoders.changed ?? {}
-  const set = new Map<string, Json>()
-  for (const key of def.accept) {
-    if (Object.hasOwn(event.data, key) && !UNAVAILABLE_ENCODERS.has(dataEnc[key] ?? ''))
-      set.set(key, event.data[key]!)
-  }
-  for (const [key, value] of Object.entries(event.changedAttributes)) {
-    if (resource.codecs.has(key) && !UNAVAILABLE_ENCODERS.has(changedEnc[key] ?? '')) set.set(key, value)
-  }
-  if (def.kind === 'destroy' && !def.soft) return undefined
-  if (def.kind === 'create' && !(def.upsert && state)) {
-    const fresh = new Map<string, Json>()
-    for (const key of resource.codecs.keys()) fresh.set(key, null)
-    fresh.set(resource.primaryKey, resource.codecs.get(resource.primaryKey)!.fromText(event.recordId))
-    for (const [k, v] of set) fresh.set(k, v)
-    return fresh
-  }
-  if (!state) return state
-  const next = new Map(state)
-  for (const [k, v] of set) next.set(k, v)
-  return next
 }

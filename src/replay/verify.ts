@@ -1,11 +1,13 @@
 import { newScope, type Scope } from '../actions/scope.js'
 import { type Json, sameJson } from '../columns/values.js'
-import { canonicalRow, selectList } from '../data/statements.js'
 import { failureIn } from '../errors/database-failure.js'
 import type { AnyResource } from '../resource/define-resource.js'
+import { canonicalRow } from '../rows/records.js'
+import { selectList } from '../rows/row-statements.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 import { inLockedTransaction } from './lock-tables.js'
-import type { Replayer, ReplayOptions, ReplayResult } from './replay.js'
+import type { Replayer } from './replay.js'
+import type { ReplayOptions, ReplayResult } from './replay-options.js'
 
 /** How one row differs between the live table and the replayed one. */
 export interface RowDifference {

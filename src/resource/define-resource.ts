@@ -1,9 +1,9 @@
 import { getTableName } from 'drizzle-orm'
 import { getTableConfig } from 'drizzle-orm/pg-core'
-import { type ActionBuilders, type ActionDefinition, actionBuilders } from '../actions/action.js'
 import type { ColumnCodec } from '../columns/codec.js'
 import { tableCodecs } from '../columns/column-codec.js'
 import { definitionError } from '../errors/rewind-error.js'
+import { type ActionBuilders, type ActionDefinition, actionBuilders } from './action.js'
 import type { Relationship } from './relationships.js'
 import type { AnyTable, ColumnKey, PrimaryKeyOf } from './types.js'
 

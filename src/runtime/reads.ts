@@ -1,9 +1,11 @@
 import { castMessage } from '../columns/messages.js'
 import type { Database } from '../data/database.js'
-import { appRecord, canonicalRow, Params, selectByKey, selectList } from '../data/statements.js'
+import { Params } from '../data/params.js'
 import { inContext } from '../errors/database-failure.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { AnyResource } from '../resource/define-resource.js'
+import { appRecord, canonicalRow } from '../rows/records.js'
+import { selectByKey, selectList } from '../rows/row-statements.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 
 /** Filters, sort and paging of {@link Rewind.list}. */

@@ -321,6 +321,17 @@ describe.each(backends)('the event log on $name', (backend) => {
     await expectCode(rewind.events({ limit: 0 }), 'VALIDATION')
   })
 
+  it('reads one event by id: as a number or its digits, undefined when the log has none, VALIDATION when malformed', async () => {
+    const a = await rewind.run(Account, 'register', { email: 'e1@example.com', password: 'pw-12345' })
+    await rewind.run(Account, 'rename', { name: 'Y' }, { id: a.id })
+    const [first, second] = await all()
+    expect(await rewind.event(second!.id)).toEqual(second)
+    expect(await rewind.event(String(first!.id))).toEqual(first)
+    expect(await rewind.event(Number(second!.id) + 1000)).toBeUndefined()
+    const bad = await expectCode(rewind.event('not-an-id'), 'VALIDATION')
+    expect(bad.issues[0]?.path).toEqual(['eventId'])
+  })
+
   it('rejects UPDATE, DELETE and TRUNCATE on the event table', async () => {
     await rewind.run(Account, 'register', { email: 'ao@example.com', password: 'pw-12345' })
     for (const statement of ["UPDATE events SET action = 'x'", 'DELETE FROM events', 'TRUNCATE events']) {

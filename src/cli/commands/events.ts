@@ -1,4 +1,4 @@
-import type { EventFilter } from '../../events/event-log.js'
+import type { EventFilter } from '../../events/event.js'
 import {
   EVENT_FILTER_OPTIONS,
   JSON_OPTION,

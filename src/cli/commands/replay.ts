@@ -1,5 +1,5 @@
 import { getTableName } from 'drizzle-orm'
-import type { ReplayOptions, ReplayResult } from '../../replay/replay.js'
+import type { ReplayOptions, ReplayResult } from '../../replay/replay-options.js'
 import { JSON_OPTION, parseEventId, parseTime, parseWhole } from '../args.js'
 import { defineCommand } from '../command.js'
 import type { AnyRewind } from '../config.js'

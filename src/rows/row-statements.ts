@@ -1,29 +1,21 @@
 import type { ColumnCodec } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
+import { Params } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
-import type { RawRow } from './database.js'
+import type { Row } from './records.js'
 
 /**
- * The SQL Rewind runs for resources. Every parameter is text, cast to the column type in SQL, and every
- * value comes back as PostgreSQL's text output: nothing passes through a JavaScript type that would
- * round it.
+ * The single-row statements of a resource's table. Every parameter is text, cast to the column type in SQL,
+ * and every value comes back as PostgreSQL's text output: nothing passes through a JavaScript type that
+ * would round it.
  */
-
-/** Collects text parameters and hands out `$n::text::type` placeholders. */
-export class Params {
-  readonly values: (string | null)[] = []
-  add(codec: ColumnCodec, value: Json): string {
-    this.values.push(codec.toText(value))
-    return `$${this.values.length}::text::${codec.castType}`
-  }
-  raw(value: string | null, type = 'text'): string {
-    this.values.push(value)
-    return `$${this.values.length}::${type}`
-  }
+export interface Statement {
+  readonly text: string
+  readonly params: (string | null)[]
 }
 
-/** `"col" AS "key", ...` for every column, with an optional table alias and key prefix. */
+/** `"col"::text AS "key", ...` for every column, with an optional table alias and key prefix. */
 const selectCache = new WeakMap<AnyResource, Map<string, string>>()
 
 export function selectList(resource: AnyResource, alias?: string, prefix = ''): string {
@@ -35,39 +27,16 @@ export function selectList(resource: AnyResource, alias?: string, prefix = ''): 
   const cacheKey = `${alias ?? ''}\u0000${prefix}`
   let list = byKey.get(cacheKey)
   if (list === undefined) {
-    list = computeSelectList(resource, alias, prefix)
+    const parts: string[] = []
+    for (const codec of resource.codecs.values()) {
+      const col = alias ? `${alias}.${quoteIdent(codec.name)}` : quoteIdent(codec.name)
+      // Every value as PostgreSQL's text output (see SqlClient.queryText).
+      parts.push(`${col}::text AS ${quoteIdent(prefix + codec.key)}`)
+    }
+    list = parts.join(', ')
     byKey.set(cacheKey, list)
   }
   return list
-}
-
-function computeSelectList(resource: AnyResource, alias: string | undefined, prefix: string): string {
-  const parts: string[] = []
-  for (const codec of resource.codecs.values()) {
-    const col = alias ? `${alias}.${quoteIdent(codec.name)}` : quoteIdent(codec.name)
-    // Every value as PostgreSQL's text output (see SqlClient.queryText).
-    parts.push(`${col}::text AS ${quoteIdent(prefix + codec.key)}`)
-  }
-  return parts.join(', ')
-}
-
-/** A raw row (keyed by column key, possibly prefixed) to canonical values. */
-export function canonicalRow(resource: AnyResource, row: RawRow, prefix = ''): Map<string, Json> {
-  const out = new Map<string, Json>()
-  for (const codec of resource.codecs.values()) {
-    out.set(codec.key, codec.fromText(row[prefix + codec.key] ?? null))
-  }
-  return out
-}
-
-/** Canonical values to the record the app sees. */
-export function appRecord(resource: AnyResource, values: ReadonlyMap<string, Json>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const codec of resource.codecs.values()) {
-    const v = values.get(codec.key)
-    out[codec.key] = v === undefined ? null : codec.toApp(v)
-  }
-  return out
 }
 
 function codecOf(resource: AnyResource, key: string): ColumnCodec {
@@ -76,7 +45,7 @@ function codecOf(resource: AnyResource, key: string): ColumnCodec {
   return codec
 }
 
-/** `WHERE pk = $1 [AND tenant = $2]` */
+/** `pk = $1 [AND tenant = $2]` */
 export function keyCondition(
   resource: AnyResource,
   params: Params,
@@ -99,11 +68,36 @@ export function selectByKey(
   id: Json,
   tenant: Json | undefined,
   lock: boolean,
-): { text: string; params: (string | null)[] } {
+): Statement {
   const params = new Params()
   const where = keyCondition(resource, params, id, tenant)
   return {
     text: `SELECT ${selectList(resource)} FROM ${qualifiedName(resource.table)} WHERE ${where}${lock ? ' FOR UPDATE' : ''}`,
+    params: params.values,
+  }
+}
+
+/** The row whose identity columns have these values (in the tenant), locked; undefined when a value is missing. */
+export function selectByIdentity(
+  resource: AnyResource,
+  columns: readonly string[],
+  values: Row,
+  tenant: Json | undefined,
+): Statement | undefined {
+  const params = new Params()
+  const conds: string[] = []
+  for (const key of columns) {
+    const codec = codecOf(resource, key)
+    const v = values.get(key)
+    if (v === undefined || v === null) return undefined
+    conds.push(`${quoteIdent(codec.name)} = ${params.add(codec, v)}`)
+  }
+  if (resource.tenant !== undefined && tenant !== undefined && !columns.includes(resource.tenant)) {
+    const codec = codecOf(resource, resource.tenant)
+    conds.push(`${quoteIdent(codec.name)} = ${params.add(codec, tenant)}`)
+  }
+  return {
+    text: `SELECT ${selectList(resource)} FROM ${qualifiedName(resource.table)} WHERE ${conds.join(' AND ')} FOR UPDATE`,
     params: params.values,
   }
 }
@@ -122,11 +116,7 @@ export interface InsertOptions {
   }
 }
 
-export function insertRow(
-  resource: AnyResource,
-  values: ReadonlyMap<string, Json>,
-  options: InsertOptions = {},
-): { text: string; params: (string | null)[] } {
+export function insertRow(resource: AnyResource, values: Row, options: InsertOptions = {}): Statement {
   const params = new Params()
   const cols: string[] = []
   const vals: string[] = []
@@ -172,9 +162,9 @@ export function updateRow(
   resource: AnyResource,
   id: Json,
   tenant: Json | undefined,
-  values: ReadonlyMap<string, Json>,
+  values: Row,
   expectedLock?: { readonly key: string; readonly value: Json },
-): { text: string; params: (string | null)[] } {
+): Statement {
   const params = new Params()
   const table = qualifiedName(resource.table)
   const pk = quoteIdent(codecOf(resource, resource.primaryKey).name)
@@ -201,11 +191,7 @@ export function updateRow(
   return { text, params: params.values }
 }
 
-export function deleteRow(
-  resource: AnyResource,
-  id: Json,
-  tenant: Json | undefined,
-): { text: string; params: (string | null)[] } {
+export function deleteRow(resource: AnyResource, id: Json, tenant: Json | undefined): Statement {
   const params = new Params()
   const where = keyCondition(resource, params, id, tenant)
   return {

@@ -1,7 +1,7 @@
 import type { ColumnCodec } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
 import type { Issue } from '../errors/rewind-error.js'
-import type { AnyTable, ColumnKey, InsertOf, RecordOf } from '../resource/types.js'
+import type { AnyTable, ColumnKey, InsertOf, RecordOf } from './types.js'
 
 /** A value given in canonical form (exact, e.g. a timestamp with microseconds); see {@link exact}. */
 export class ExactValue {
@@ -63,6 +63,36 @@ export interface Registered<F> {
   readonly change: string | undefined
 }
 
+/** What a changeset is made of: the action, who runs it, and what the caller passed. */
+export type ChangesetInit<T extends AnyTable, Args> = Pick<
+  Changeset<T, Args>,
+  'resource' | 'action' | 'actionType' | 'input' | 'args' | 'actor' | 'tenant' | 'context' | 'replaying'
+> & {
+  /** The current record (updates and destroys), or how to build it when it is first read. */
+  readonly record: RecordOf<T> | undefined | (() => RecordOf<T> | undefined)
+}
+
+/**
+ * What the engine keeps of a changeset besides what changes see: the resource's columns, the hooks
+ * changes register, and, in replay, the values the event recorded.
+ */
+export interface ChangesetInternals {
+  /** The columns of the resource, by key. */
+  readonly codecs: ReadonlyMap<string, ColumnCodec>
+  /** Keys that were forced: later `set` calls do not change them. */
+  readonly forced: Set<string>
+  /** Columns an upsert's update path writes too (the update column of `timestamps()`). */
+  readonly alsoOnUpdate: Set<string>
+  readonly beforeActionHooks: Registered<BeforeHook>[]
+  readonly afterActionHooks: Registered<AfterActionHook<any>>[]
+  readonly beforeTransactionHooks: Registered<BeforeHook>[]
+  readonly afterTransactionHooks: Registered<AfterTransactionHook<any>>[]
+  /** The name of the change now running, so hooks it registers are attributed to it. */
+  currentChange: string | undefined
+  /** In replay, the value the event recorded for a column (undefined when it recorded none). */
+  readonly recorded: ((key: string) => Json | undefined) | undefined
+}
+
 /**
  * The pending state of one action on one record: input, arguments, who is acting, the current record, the
  * attribute values changes set, errors, and hooks. Changes and validations read and write it.
@@ -70,45 +100,45 @@ export interface Registered<F> {
 export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unknown>> {
   /** Attribute values set so far (app values, or {@link ExactValue}s), by column key. */
   readonly attributes = new Map<string, unknown>()
-  /** Keys that were forced: later `set` calls do not change them. */
-  readonly forced = new Set<string>()
   readonly errors: Issue[] = []
-  readonly beforeActionHooks: Registered<BeforeHook>[] = []
-  readonly afterActionHooks: Registered<AfterActionHook<T>>[] = []
-  readonly beforeTransactionHooks: Registered<BeforeHook>[] = []
-  readonly afterTransactionHooks: Registered<AfterTransactionHook<T>>[] = []
-  /** The name of the change now running, so hooks it registers are attributed to it. */
-  currentChange: string | undefined
-  /** @internal columns an upsert's update path writes too (the update column of `timestamps()`). */
-  readonly alsoOnUpdate = new Set<string>()
-
   /** The resource's name. */
   readonly resource: string
+  /** The primary key column. */
+  readonly primaryKey: string
+  readonly action: string
+  readonly actionType: 'create' | 'update' | 'destroy'
+  /** The accepted attributes the caller passed (app values). */
+  readonly input: Readonly<Partial<InsertOf<T>>>
+  /** The parsed arguments (schema outputs, defaults applied). */
+  readonly args: Readonly<Args>
+  readonly actor: unknown
+  readonly tenant: unknown
+  readonly context: Readonly<Record<string, unknown>>
+  /** True while the action runs as part of a replay. */
+  readonly replaying: boolean
+  #record: RecordOf<T> | undefined | (() => RecordOf<T> | undefined)
+  readonly #internals: ChangesetInternals
 
-  constructor(
-    /** @internal the columns of the resource. */
-    readonly codecs: ReadonlyMap<string, ColumnCodec>,
-    /** @internal the primary key column. */
-    readonly primaryKey: string,
-    resourceName: string,
-    readonly action: string,
-    readonly actionType: 'create' | 'update' | 'destroy',
-    /** The accepted attributes the caller passed (app values). */
-    readonly input: Readonly<Partial<InsertOf<T>>>,
-    /** The parsed arguments (schema outputs, defaults applied). */
-    readonly args: Readonly<Args>,
-    readonly actor: unknown,
-    readonly tenant: unknown,
-    readonly context: Readonly<Record<string, unknown>>,
-    /** The current record (updates and destroys), or how to build it when it is first read. */
-    record: RecordOf<T> | undefined | (() => RecordOf<T> | undefined),
-    readonly replaying: boolean,
-  ) {
-    this.resource = resourceName
-    this.#record = record
+  /** @internal the engine makes changesets. */
+  constructor(init: ChangesetInit<T, Args>, primaryKey: string, internals: ChangesetInternals) {
+    this.resource = init.resource
+    this.primaryKey = primaryKey
+    this.action = init.action
+    this.actionType = init.actionType
+    this.input = init.input
+    this.args = init.args
+    this.actor = init.actor
+    this.tenant = init.tenant
+    this.context = init.context
+    this.replaying = init.replaying
+    this.#record = init.record
+    this.#internals = internals
   }
 
-  #record: RecordOf<T> | undefined | (() => RecordOf<T> | undefined)
+  /** @internal the engine's bookkeeping of a changeset (hooks, forced keys, recorded values). */
+  static internals(cs: Changeset<any, any>): ChangesetInternals {
+    return cs.#internals
+  }
 
   /** The current record (updates and destroys), as the app sees it. */
   get record(): RecordOf<T> | undefined {
@@ -116,17 +146,11 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
     return this.#record
   }
 
-  /**
-   * @internal In replay, the values the event recorded (its record id and changed attributes): they are
-   * written whatever the changes set, so the built-in changes take them instead of computing new ones.
-   */
-  recorded: ReadonlyMap<string, Json> | undefined
-
   /** The value an attribute will have: set by this action, else the current record's. */
   get<K extends ColumnKey<T>>(key: K): RecordOf<T>[K] | undefined {
     if (this.attributes.has(key)) {
       const v = this.attributes.get(key)
-      return (v instanceof ExactValue ? this.codecs.get(key)?.toApp(v.value) : v) as RecordOf<T>[K]
+      return (v instanceof ExactValue ? this.#internals.codecs.get(key)?.toApp(v.value) : v) as RecordOf<T>[K]
     }
     return this.record?.[key]
   }
@@ -138,15 +162,26 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
 
   /** Sets an attribute (any column, accepted or not). A forced value is kept. */
   set<K extends ColumnKey<T>>(key: K, value: InsertOf<T>[K] | ExactValue): this {
-    if (!this.forced.has(key)) this.attributes.set(key, value)
+    if (!this.#internals.forced.has(key)) this.attributes.set(key, value)
     return this
   }
 
   /** Sets an attribute and keeps it against later `set` calls. */
   force<K extends ColumnKey<T>>(key: K, value: InsertOf<T>[K] | ExactValue): this {
     this.attributes.set(key, value)
-    this.forced.add(key)
+    this.#internals.forced.add(key)
     return this
+  }
+
+  /**
+   * Sets a generated value (a new id, the current time, a random token) unless this action already sets the
+   * attribute. In replay it sets the value the event recorded instead of calling `make`, so later changes see
+   * the original (replay writes the recorded value in the end anyway).
+   */
+  setGenerated<K extends ColumnKey<T>>(key: K, make: () => InsertOf<T>[K] | ExactValue): this {
+    if (this.attributes.has(key)) return this
+    const recorded = this.#internals.recorded?.(key)
+    return this.set(key, recorded !== undefined && recorded !== null ? new ExactValue(recorded) : make())
   }
 
   /** Adds a validation error; the action fails with `VALIDATION` and writes nothing. */
@@ -156,27 +191,28 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
     return this
   }
 
+  #hook<F>(list: Registered<F>[], fn: F): this {
+    list.push({ fn, change: this.#internals.currentChange })
+    return this
+  }
+
   /** Runs inside the transaction, just before the row is written. */
   beforeAction(fn: BeforeHook): this {
-    this.beforeActionHooks.push({ fn, change: this.currentChange })
-    return this
+    return this.#hook(this.#internals.beforeActionHooks, fn)
   }
 
   /** Runs inside the transaction, after the row and its event are written. */
   afterAction(fn: AfterActionHook<T>): this {
-    this.afterActionHooks.push({ fn, change: this.currentChange })
-    return this
+    return this.#hook(this.#internals.afterActionHooks, fn)
   }
 
   /** Runs before the transaction begins (for a nested action: right away, inside the parent's). */
   beforeTransaction(fn: BeforeHook): this {
-    this.beforeTransactionHooks.push({ fn, change: this.currentChange })
-    return this
+    return this.#hook(this.#internals.beforeTransactionHooks, fn)
   }
 
   /** Runs after the transaction commits (or rolls back, with the error). */
   afterTransaction(fn: AfterTransactionHook<T>): this {
-    this.afterTransactionHooks.push({ fn, change: this.currentChange })
-    return this
+    return this.#hook(this.#internals.afterTransactionHooks, fn)
   }
 }

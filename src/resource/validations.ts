@@ -131,21 +131,3 @@ export function match(
     true,
   )
 }
-
-/** The validations of an action that check a field's value (see {@link ValidationObject.field}). */
-export function valueChecks(validations: readonly unknown[]): ValidationObject<any, any>[] {
-  return validations.filter(
-    (v): v is ValidationObject<any, any> =>
-      typeof v === 'object' && v !== null && typeof (v as ValidationObject).field === 'string',
-  )
-}
-
-/** Whether the changes set the validation's field (its attribute differs from what it was before them). */
-export function setByChanges(
-  validation: ValidationObject<any, any>,
-  cs: Changeset<any, any>,
-  before: ReadonlyMap<string, unknown>,
-): boolean {
-  const field = validation.field
-  return field !== undefined && cs.attributes.has(field) && cs.attributes.get(field) !== before.get(field)
-}

@@ -2,10 +2,10 @@ import { formatMicros, nowMicros } from '../data/pg-text.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import type { ChangeObject } from './action.js'
-import { type Changeset, type ExactValue, exact } from './changeset.js'
+import { Changeset, type ExactValue, exact } from './changeset.js'
 
 /** Names a change (for `allowHooksInReplay`) and optionally makes it conditional. */
-export function change<T extends import('../resource/types.js').AnyTable = any, Args = any>(
+export function change<T extends import('./types.js').AnyTable = any, Args = any>(
   name: string,
   run: (cs: Changeset<T, Args>) => unknown,
   options: { readonly where?: (cs: Changeset<T, Args>) => boolean; readonly skipInReplay?: boolean } = {},
@@ -16,7 +16,7 @@ export function change<T extends import('../resource/types.js').AnyTable = any, 
 function missingColumn(cs: Changeset<any, any>, key: string, what: string): RewindError {
   return new RewindError(
     'INVALID_DEFINITION',
-    `${cs.resource}.${cs.action}: ${what} names column "${key}", which ${cs.resource} does not have. Columns: ${[...cs.codecs.keys()].join(', ')}`,
+    `${cs.resource}.${cs.action}: ${what} names column "${key}", which ${cs.resource} does not have. Columns: ${[...Changeset.internals(cs).codecs.keys()].join(', ')}`,
     { resource: cs.resource, action: cs.action },
   )
 }
@@ -32,7 +32,7 @@ export function setAttribute<Args = any>(
     readsRecord: typeof value === 'function',
     ...options,
     run: (cs) => {
-      if (!cs.codecs.has(key)) throw missingColumn(cs, key, 'setAttribute')
+      if (!Changeset.internals(cs).codecs.has(key)) throw missingColumn(cs, key, 'setAttribute')
       cs.set(
         key as never,
         (typeof value === 'function' ? (value as (c: typeof cs) => unknown)(cs) : value) as never,
@@ -41,14 +41,9 @@ export function setAttribute<Args = any>(
   }
 }
 
-/** The current time as an exact value for a timestamp column, with microseconds (in replay, the time the event recorded). */
-export function nowFor(cs: Changeset<any, any>, key: string): ExactValue | Date {
-  const codec = cs.codecs.get(key)
-  if (!codec) throw missingColumn(cs, key, 'a timestamp change')
-  // Replay writes the recorded time over whatever this returns: take it rather than read the clock.
-  const recorded = cs.recorded?.get(key)
-  if (recorded !== undefined && recorded !== null) return exact(recorded)
-  const micros = nowMicros()
+/** The current time as an exact value for a timestamp column, with microseconds. */
+function timeFor(cs: Changeset<any, any>, key: string, micros: bigint): ExactValue | Date {
+  const codec = Changeset.internals(cs).codecs.get(key)!
   if (codec.kind === 'timestamptz') return exact(`${formatMicros(micros)}Z`)
   if (codec.kind === 'timestamp') return exact(formatMicros(micros))
   return new Date(Number(micros / 1000n))
@@ -57,7 +52,7 @@ export function nowFor(cs: Changeset<any, any>, key: string): ExactValue | Date 
 /**
  * Sets the create timestamp on creates and the update timestamp on every write, in the app, with
  * microseconds (so events and records agree exactly). Defaults: `createdAt` and `updatedAt`. In replay it
- * sets the times the event recorded.
+ * sets the times the event recorded (see {@link Changeset.setGenerated}).
  */
 export function timestamps(
   options: { readonly create?: string | false; readonly update?: string | false } = {},
@@ -68,14 +63,21 @@ export function timestamps(
     name: 'timestamps',
     readsRecord: false,
     run: (cs) => {
-      const now = updateKey ? nowFor(cs, updateKey) : createKey ? nowFor(cs, createKey) : undefined
-      if (cs.actionType === 'create' && createKey) {
-        if (!cs.isChanging(createKey as never))
-          cs.set(createKey as never, (now ?? nowFor(cs, createKey)) as never)
+      const { codecs } = Changeset.internals(cs)
+      for (const key of [createKey, updateKey])
+        if (key && !codecs.has(key)) throw missingColumn(cs, key, 'timestamps()')
+      // One reading of the clock for both columns, so a new record's two times are equal.
+      let micros: bigint | undefined
+      const clock = (key: string) => () => {
+        micros ??= nowMicros()
+        return timeFor(cs, key, micros) as never
       }
-      if (updateKey && !cs.isChanging(updateKey as never)) cs.set(updateKey as never, now as never)
-      // An upsert that finds its row takes the update path: the update time moves, the create time stays.
-      if (updateKey) cs.alsoOnUpdate.add(updateKey)
+      if (cs.actionType === 'create' && createKey) cs.setGenerated(createKey as never, clock(createKey))
+      if (updateKey) {
+        cs.setGenerated(updateKey as never, clock(updateKey))
+        // An upsert that finds its row takes the update path: the update time moves, the create time stays.
+        Changeset.internals(cs).alsoOnUpdate.add(updateKey)
+      }
     },
   }
 }
@@ -87,7 +89,7 @@ export function generateId(): ChangeObject<any, any> {
     readsRecord: false,
     run: (cs) => {
       if (cs.actionType !== 'create' || cs.isChanging(cs.primaryKey as never)) return
-      const codec = cs.codecs.get(cs.primaryKey)!
+      const codec = Changeset.internals(cs).codecs.get(cs.primaryKey)!
       if (codec.kind !== 'uuid' && codec.kind !== 'text') {
         throw new RewindError(
           'INVALID_DEFINITION',
@@ -95,12 +97,7 @@ export function generateId(): ChangeObject<any, any> {
           { resource: cs.resource, action: cs.action },
         )
       }
-      // Replay writes the recorded id over whatever this sets: take it rather than make a new one.
-      const recorded = cs.recorded?.get(cs.primaryKey)
-      cs.set(
-        cs.primaryKey as never,
-        (recorded !== undefined && recorded !== null ? exact(recorded) : uuidv7()) as never,
-      )
+      cs.setGenerated(cs.primaryKey as never, () => uuidv7() as never)
     },
   }
 }
@@ -114,7 +111,7 @@ export function relate<Args = any>(
     name: `relate:${foreignKey}`,
     readsRecord: false,
     run: (cs) => {
-      if (!cs.codecs.has(foreignKey)) throw missingColumn(cs, foreignKey, 'relate')
+      if (!Changeset.internals(cs).codecs.has(foreignKey)) throw missingColumn(cs, foreignKey, 'relate')
       const value = (cs.args as Record<string, unknown>)[argument]
       if (value === undefined) return
       const id =
@@ -131,7 +128,7 @@ export function relate<Args = any>(
  */
 export function manageRelated<Args = any>(options: {
   /** The related resource (a thunk, as in relationships). */
-  readonly resource: () => import('../resource/define-resource.js').AnyResource
+  readonly resource: () => import('./define-resource.js').AnyResource
   /** The related resource's column that holds this record's primary key. */
   readonly foreignKey: string
   /** The argument holding the related inputs. */

@@ -1,0 +1,125 @@
+import type { Json } from '../columns/values.js'
+import { RewindError } from '../errors/rewind-error.js'
+import { captureEvent } from '../events/capture.js'
+import { appRecord } from '../rows/records.js'
+import { notFound, stale } from './action-errors.js'
+import type { ActionRun } from './action-run.js'
+import type { StepEnv } from './step.js'
+
+/** The steps inside the transaction: hooks around the write, the write through the row store, the event. */
+
+/** Hooks that run just before the row is written. */
+export async function beforeActionHooks(run: ActionRun, env: StepEnv): Promise<void> {
+  for (const h of run.internals.beforeActionHooks) if (run.keep(h)) await h.fn(env.hooks())
+}
+
+/** Writes the row through the store and keeps the images the event is captured from. */
+export async function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
+  const store = env.store!
+  const { resource, action, def, values, tenant, options, loaded } = run
+  const id = run.id!
+  switch (run.write) {
+    case 'insert':
+      run.after = await store.insert(resource, values)
+      return
+    case 'upsert': {
+      const upsert = def.upsert!
+      const update = new Set<string>(upsert.update)
+      for (const key of resource.appOnUpdate.keys()) update.add(key)
+      // The update column of timestamps(), and the configured update timestamp, move on the update path too.
+      for (const key of run.internals.alsoOnUpdate) update.add(key)
+      const updateTs = resource.events.updateTimestamp
+      if (updateTs && values.has(updateTs)) update.add(updateTs)
+      const target = resource.identities[upsert.identity]!
+      const written = await store.upsert(resource, values, {
+        identity: target,
+        update: [...update].filter((k) => values.has(k)),
+        tenant,
+      })
+      if (!written) {
+        throw new RewindError(
+          'CONFLICT',
+          `${resource.name}.${action}: a record with the same ${upsert.identity} (${target.join(', ')}) already exists`,
+          { resource: resource.name, action, details: { identity: upsert.identity } },
+        )
+      }
+      run.before = written.before
+      run.after = written.after
+      return
+    }
+    case 'delete': {
+      const before = await store.delete(resource, id, tenant)
+      if (!before) {
+        if (options.record !== undefined || loaded !== undefined)
+          throw stale(run, id, `the record ${JSON.stringify(id)} no longer exists; nothing was destroyed`)
+        throw notFound(run, id)
+      }
+      run.before = before
+      return
+    }
+    case 'update': {
+      let expected: { key: string; value: Json } | undefined
+      if (def.optimisticLock && !run.replay) {
+        const source = options.record ? options.record[def.optimisticLock] : undefined
+        const value =
+          source !== undefined ? resource.codecs.get(def.optimisticLock)!.fromApp(source) : undefined
+        expected = {
+          key: def.optimisticLock,
+          value: value?.ok ? value.value : (loaded?.get(def.optimisticLock) ?? null),
+        }
+      }
+      // Only the values set are written; the event's diff uses the row as it was locked.
+      const written = await store.update(resource, id, tenant, values, expected)
+      if (!written) {
+        if (expected && (await store.load(resource, id, tenant, false))) {
+          throw stale(
+            run,
+            id,
+            `the record changed since it was read (${expected.key} expected ${JSON.stringify(expected.value)}); reload it and retry`,
+          )
+        }
+        if (options.record !== undefined || loaded !== undefined)
+          throw stale(run, id, `the record ${JSON.stringify(id)} no longer exists`)
+        throw notFound(run, id)
+      }
+      run.before = written.before
+      run.after = written.after
+    }
+  }
+}
+
+/** The action's event, in the same transaction (not in replay, nor for actions the log does not track). */
+export async function recordEvent(run: ActionRun, env: StepEnv): Promise<void> {
+  const { resource, action } = run
+  const log = env.log
+  if (run.replay || !log || !log.tracks(resource, action)) return
+  await log.record(
+    env.scope!.client,
+    captureEvent({
+      resource,
+      action,
+      actionType: run.actionType,
+      castAttributes: run.parsed.castAttributes,
+      argInputs: run.parsed.argInputs,
+      args: run.parsed.args,
+      before: run.before,
+      after: run.after,
+      actor: run.options.actor,
+      tenant: run.tenant,
+      metadata: run.options.metadata ?? {},
+    }),
+  )
+}
+
+/** Hooks that run after the write and its event; the record as the app sees it is the action's result. */
+export async function afterActionHooks(run: ActionRun, env: StepEnv): Promise<void> {
+  // In replay the result is thrown away unless a hook of an allowed change reads it.
+  if (run.replay && run.replay.allowedChanges.size === 0) {
+    run.pending!.outcome = { ok: true, record: undefined }
+    return
+  }
+  const result = appRecord(run.resource, run.after ?? run.before!)
+  for (const h of run.internals.afterActionHooks) if (run.keep(h)) await h.fn(result as never, env.hooks())
+  run.result = result
+  run.pending!.outcome = { ok: true, record: result }
+}

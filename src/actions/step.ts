@@ -1,0 +1,28 @@
+import type { EventLog } from '../events/event-log.js'
+import type { HookContext } from '../resource/changeset.js'
+import type { RowStore } from '../rows/row-store.js'
+import type { ActionRun } from './action-run.js'
+import type { Scope } from './scope.js'
+
+/** What the steps of the pipeline work with besides the run itself. */
+export interface StepEnv {
+  /** The transaction the action runs in; undefined while a create prepares, before its transaction opens. */
+  readonly scope: Scope | undefined
+  /** The store the action reads and writes its row through: its transaction's, or a replay batch's. */
+  readonly store: RowStore | undefined
+  /** The context hooks get (built on first use). */
+  hooks(): HookContext
+  /** The event log, when the instance has one. */
+  readonly log: EventLog | undefined
+}
+
+/** One step of the pipeline: reads what the steps before it set on the run, and sets what it adds. */
+export type Step = (run: ActionRun, env: StepEnv) => void | Promise<void>
+
+/** Runs the steps in order; a synchronous step costs no extra turn of the event loop. */
+export async function runSteps(steps: readonly Step[], run: ActionRun, env: StepEnv): Promise<void> {
+  for (const step of steps) {
+    const pending = step(run, env)
+    if (pending) await pending
+  }
+}

@@ -1,0 +1,22 @@
+/** What a parameter needs of its column: the text to send, and the type to cast it to in SQL. */
+export interface ParamCodec {
+  toText(value: any): string | null
+  /** The SQL type the text is cast to (a column codec's `castType`, see src/columns/codec.ts). */
+  readonly castType: string
+}
+
+/**
+ * Collects text parameters and hands out `$n::text::type` placeholders. Every parameter Rewind sends is text,
+ * cast to the column type in SQL, so nothing passes through a JavaScript type that would round it.
+ */
+export class Params {
+  readonly values: (string | null)[] = []
+  add(codec: ParamCodec, value: unknown): string {
+    this.values.push(codec.toText(value))
+    return `$${this.values.length}::text::${codec.castType}`
+  }
+  raw(value: string | null, type = 'text'): string {
+    this.values.push(value)
+    return `$${this.values.length}::${type}`
+  }
+}

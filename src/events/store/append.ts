@@ -1,0 +1,82 @@
+import type { SqlClient } from '../../data/database.js'
+import { EVENT_LOG_COLUMNS } from '../event-log-table.js'
+import type { EventTable } from './event-table.js'
+
+/** One event as the log stores it: every column's parameter as text, in {@link appendColumns} order. */
+export interface StoredEvent {
+  /** The app-made id (uuidv7 logs), else undefined: the database's identity makes it. */
+  readonly id: string | undefined
+  readonly recordId: string
+  readonly resource: string
+  readonly action: string
+  readonly actionType: string
+  readonly version: number
+  /** JSON text of the payloads, metadata and encoders. */
+  readonly data: string
+  readonly changedAttributes: string
+  readonly metadata: string
+  readonly encoders: string
+  /** Canonical timestamptz, or null for the database's clock at insert. */
+  readonly occurredAt: string | null
+  readonly tenant: string | null
+  /** The actor columns, in the order of the log's actor keys. */
+  readonly actors: readonly (string | null)[]
+}
+
+/** An advisory lock the insert takes first: one 64-bit key, or two 32-bit keys. */
+export type AppendLock = readonly [bigint] | readonly [number, number] | undefined
+
+/** The INSERT statements of the log: without a lock, and taking the advisory lock in the same statement. */
+export class AppendStatements {
+  readonly #plain: string
+  readonly #locked1: string
+  readonly #locked2: string
+  readonly #uuidIds: boolean
+
+  constructor(table: EventTable) {
+    const config = table.config
+    this.#uuidIds = config.idMode === 'uuidv7'
+    // Every column but those the database fills: the position (identity), the transaction id, and the id
+    // unless the app makes it (uuidv7 logs).
+    const cols = [
+      ...EVENT_LOG_COLUMNS.filter(
+        (k) => k !== 'position' && k !== 'transactionId' && (k !== 'id' || this.#uuidIds),
+      ),
+      ...config.actorKeys,
+    ]
+    let n = 0
+    const exprs = cols.map((key) => {
+      n++
+      if (key === 'occurredAt') return `COALESCE($${n}::text::timestamptz, clock_timestamp())`
+      return `$${n}::text::${table.codecs.get(key)!.castType}`
+    })
+    const head = `INSERT INTO ${table.name} (${cols.map((k) => table.col(k)).join(', ')})`
+    this.#plain = `${head} VALUES (${exprs.join(', ')})`
+    // The advisory lock is taken in the same statement, before the identity value of the position is drawn.
+    this.#locked1 = `${head} SELECT ${exprs.join(', ')} FROM (SELECT pg_advisory_xact_lock($${n + 1}::text::int8)) AS l`
+    this.#locked2 = `${head} SELECT ${exprs.join(', ')} FROM (SELECT pg_advisory_xact_lock($${n + 1}::text::int4, $${n + 2}::text::int4)) AS l`
+  }
+
+  /** Inserts the event in the action's transaction (after the row write: the row lock orders it). */
+  async append(client: SqlClient, event: StoredEvent, lock: AppendLock): Promise<void> {
+    const params: (string | null)[] = []
+    if (this.#uuidIds) params.push(event.id ?? null)
+    params.push(
+      event.recordId,
+      event.resource,
+      event.action,
+      event.actionType,
+      String(event.version),
+      event.data,
+      event.changedAttributes,
+      event.metadata,
+      event.encoders,
+      event.occurredAt,
+      event.tenant,
+      ...event.actors,
+    )
+    if (!lock) await client.queryText(this.#plain, params)
+    else if (lock.length === 1) await client.queryText(this.#locked1, [...params, String(lock[0])])
+    else await client.queryText(this.#locked2, [...params, String(lock[0]), String(lock[1])])
+  }
+}

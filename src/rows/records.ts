@@ -1,0 +1,30 @@
+import type { Json } from '../columns/values.js'
+import type { RawRow } from '../data/database.js'
+import type { AnyResource } from '../resource/define-resource.js'
+
+/** A row in canonical values, by column key (see columns/: the exact form of every value). */
+export type Row = ReadonlyMap<string, Json>
+
+/** A raw row (keyed by column key, possibly prefixed) to canonical values. */
+export function canonicalRow(resource: AnyResource, row: RawRow, prefix = ''): Map<string, Json> {
+  const out = new Map<string, Json>()
+  for (const codec of resource.codecs.values()) {
+    out.set(codec.key, codec.fromText(row[prefix + codec.key] ?? null))
+  }
+  return out
+}
+
+/** Canonical values to the record the app sees. */
+export function appRecord(resource: AnyResource, values: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const codec of resource.codecs.values()) {
+    const v = values.get(codec.key)
+    out[codec.key] = v === undefined ? null : codec.toApp(v)
+  }
+  return out
+}
+
+/** The key a row is kept under in memory: the canonical primary-key value as text. */
+export function rowKey(id: Json): string {
+  return typeof id === 'string' ? id : JSON.stringify(id)
+}

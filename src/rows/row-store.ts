@@ -1,0 +1,54 @@
+import type { Json } from '../columns/values.js'
+import type { AnyResource } from '../resource/define-resource.js'
+import type { Row } from './records.js'
+
+/** How an upsert finds and updates the row it may hit. */
+export interface UpsertSpec {
+  /** The identity's columns: a row with the same values is updated instead of inserted. */
+  readonly identity: readonly string[]
+  /** The columns the update path writes (from the proposed row). */
+  readonly update: readonly string[]
+  /** The caller's tenant: a row of another tenant with the same identity is never updated (nor returned). */
+  readonly tenant: Json | undefined
+}
+
+/** An update's row as it was and as it is. */
+export interface Written {
+  readonly before: Row
+  readonly after: Row
+}
+
+/**
+ * The seam the action pipeline writes through: every read of the record an action acts on and every write
+ * of its row. Each write returns the images the event is captured from. `SqlRowStore` runs the statements in
+ * the action's transaction (live actions, replay one event at a time); `BatchRowStore` folds a batch of
+ * replayed events in memory and writes it in bulk.
+ */
+export interface RowStore {
+  /** The row with this primary key (in the tenant), or undefined; with `lock`, held for the transaction. */
+  load(resource: AnyResource, id: Json, tenant: Json | undefined, lock: boolean): Promise<Row | undefined>
+  /** Inserts a row and returns it as stored (database defaults included). */
+  insert(resource: AnyResource, values: Row): Promise<Row>
+  /**
+   * Inserts a row, or updates the row with the same identity; undefined when that row is another tenant's
+   * (nothing was written).
+   */
+  upsert(
+    resource: AnyResource,
+    values: Row,
+    spec: UpsertSpec,
+  ): Promise<{ readonly before: Row | undefined; readonly after: Row } | undefined>
+  /**
+   * Updates the row with this primary key (in the tenant); with `expected`, only while that column still
+   * holds that value. Undefined when no row was updated.
+   */
+  update(
+    resource: AnyResource,
+    id: Json,
+    tenant: Json | undefined,
+    values: Row,
+    expected?: { readonly key: string; readonly value: Json },
+  ): Promise<Written | undefined>
+  /** Deletes the row with this primary key (in the tenant) and returns it; undefined when there was none. */
+  delete(resource: AnyResource, id: Json, tenant: Json | undefined): Promise<Row | undefined>
+}

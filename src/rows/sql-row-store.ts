@@ -1,0 +1,74 @@
+import type { Json } from '../columns/values.js'
+import type { SqlClient } from '../data/database.js'
+import type { AnyResource } from '../resource/define-resource.js'
+import { canonicalRow, type Row } from './records.js'
+import { deleteRow, insertRow, selectByIdentity, selectByKey, updateRow } from './row-statements.js'
+import type { RowStore, UpsertSpec, Written } from './row-store.js'
+
+/** The row store of a transaction: each call is one statement on its client. */
+export class SqlRowStore implements RowStore {
+  constructor(readonly client: SqlClient) {}
+
+  async load(resource: AnyResource, id: Json, tenant: Json | undefined, lock: boolean) {
+    const q = selectByKey(resource, id, tenant, lock)
+    const rows = await this.client.queryText(q.text, q.params)
+    return rows[0] ? canonicalRow(resource, rows[0]) : undefined
+  }
+
+  async insert(resource: AnyResource, values: Row): Promise<Row> {
+    const q = insertRow(resource, values, { overriding: overrides(resource, values) })
+    const rows = await this.client.queryText(q.text, q.params)
+    return canonicalRow(resource, rows[0]!)
+  }
+
+  async upsert(resource: AnyResource, values: Row, spec: UpsertSpec) {
+    // Read (and lock) the row the upsert may hit, so its event records what really changed.
+    const lookup = selectByIdentity(resource, spec.identity, values, spec.tenant)
+    const found = lookup ? await this.client.queryText(lookup.text, lookup.params) : []
+    // A row of another tenant with the same identity is never updated (nor returned): no row comes back.
+    const guard =
+      resource.tenant !== undefined && spec.tenant !== undefined && !spec.identity.includes(resource.tenant)
+        ? resource.tenant
+        : undefined
+    const q = insertRow(resource, values, {
+      overriding: overrides(resource, values),
+      onConflict: {
+        target: spec.identity,
+        update: spec.update,
+        ...(guard ? { onlyWhereSame: guard } : {}),
+      },
+    })
+    const rows = await this.client.queryText(q.text, q.params)
+    if (rows.length === 0) return undefined
+    const inserted = rows[0]!.__inserted === 't' || rows[0]!.__inserted === 'true'
+    return {
+      before: inserted || !found[0] ? undefined : canonicalRow(resource, found[0]),
+      after: canonicalRow(resource, rows[0]!),
+    }
+  }
+
+  async update(
+    resource: AnyResource,
+    id: Json,
+    tenant: Json | undefined,
+    values: Row,
+    expected?: { readonly key: string; readonly value: Json },
+  ): Promise<Written | undefined> {
+    const q = updateRow(resource, id, tenant, values, expected)
+    const rows = await this.client.queryText(q.text, q.params)
+    if (rows.length === 0) return undefined
+    return { before: canonicalRow(resource, rows[0]!, 'old:'), after: canonicalRow(resource, rows[0]!) }
+  }
+
+  async delete(resource: AnyResource, id: Json, tenant: Json | undefined) {
+    const q = deleteRow(resource, id, tenant)
+    const rows = await this.client.queryText(q.text, q.params)
+    return rows[0] ? canonicalRow(resource, rows[0]) : undefined
+  }
+}
+
+/** Whether the row sets an identity column declared GENERATED ALWAYS (written with OVERRIDING SYSTEM VALUE). */
+function overrides(resource: AnyResource, values: Row): boolean {
+  for (const key of resource.identityAlwaysColumns) if (values.has(key)) return true
+  return false
+}
