@@ -1,11 +1,12 @@
 /**
- * npm run bench [-- --quick] [-- --backend pglite|postgres] [-- --only write1,concurrent,verify,log]
+ * npm run bench [-- --quick] [-- --backend pglite|postgres] [-- --only write1,concurrent,verify,log,studio]
  * Prints a table and writes bench/results/latest.json: [{ name, backend, value, unit, target }].
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { type BackendName, BENCH_DIR, COMPILED, type Metric, postgresReachable } from './lib.js'
 import { logScale } from './scenarios/log-scale.js'
+import { studioPages } from './scenarios/studio.js'
 import { verifyHold } from './scenarios/verify-hold.js'
 import { writeConcurrent } from './scenarios/write-concurrent.js'
 import { writeOne } from './scenarios/write-one.js'
@@ -14,7 +15,7 @@ const { values } = parseArgs({
   options: { quick: { type: 'boolean' }, backend: { type: 'string' }, only: { type: 'string' } },
 })
 const quick = values.quick === true
-const only = new Set((values.only ?? 'write1,concurrent,verify,log').split(','))
+const only = new Set((values.only ?? 'write1,concurrent,verify,log,studio').split(','))
 let backends: BackendName[] = values.backend ? [values.backend as BackendName] : ['pglite', 'postgres']
 if (backends.some((b) => b !== 'pglite' && b !== 'postgres')) {
   console.error(`--backend must be pglite or postgres, got ${values.backend}`)
@@ -47,6 +48,7 @@ for (const backend of backends) {
     await step(`a writer during a verification (${backend})`, () => verifyHold(backend, quick))
   if (only.has('log'))
     await step(`time travel, reads and replay (${backend})`, () => logScale(backend, quick))
+  if (only.has('studio')) await step(`the studio's pages (${backend})`, () => studioPages(backend, quick))
 }
 
 const met = (m: Metric) =>

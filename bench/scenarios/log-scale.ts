@@ -48,7 +48,7 @@ async function replayInChild(
  * After a bulk load, before measuring: analyze and vacuum as autovacuum would, then (PostgreSQL) write the dirty
  * pages out, so that neither autovacuum nor a checkpoint runs during the measurement.
  */
-async function settle(rewind: { database: { kind: string; query(text: string): Promise<unknown> } }) {
+export async function settle(rewind: { database: { kind: string; query(text: string): Promise<unknown> } }) {
   await rewind.database.query('VACUUM ANALYZE events')
   if (rewind.database.kind === 'postgres') await rewind.database.query('CHECKPOINT')
 }

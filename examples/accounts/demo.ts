@@ -164,10 +164,14 @@ export async function runDemo({
       out(`    ${env}npm run rewind -- events --config ${config}`)
       out(`    ${env}npm run rewind -- history User ${scenario.ada.id} --config ${config}`)
       out(`    ${env}npm run rewind -- verify --config ${config}`)
+      out('  Or in the browser (it prints the address to open, with its access token; Ctrl-C stops it):')
+      out(`    ${env}npm run rewind -- studio --config ${config}`)
+      out(`  The article's timeline is then at /records/Article/${scenario.article.id}`)
     } else {
-      out('  Keep the database and explore it with the CLI:')
+      out('  Keep the database and explore it with the CLI, or in the browser with the studio:')
       out('    npm run demo -- --data-dir .rewind-data')
       out(`    npm run rewind -- events --config ${config}`)
+      out(`    npm run rewind -- studio --config ${config}     # prints the address to open, with its token`)
     }
   } finally {
     await app.close()

@@ -4,13 +4,15 @@ import { captureEvent } from '../events/capture.js'
 import { appRecord } from '../rows/records.js'
 import { notFound, stale } from './action-errors.js'
 import type { ActionRun } from './action-run.js'
+import { runHooks } from './prepare.js'
 import type { StepEnv } from './step.js'
 
 /** The steps inside the transaction: hooks around the write, the write through the row store, the event. */
 
 /** Hooks that run just before the row is written. */
-export async function beforeActionHooks(run: ActionRun, env: StepEnv): Promise<void> {
-  for (const h of run.internals.beforeActionHooks) if (run.keep(h)) await h.fn(env.hooks())
+export function beforeActionHooks(run: ActionRun, env: StepEnv): Promise<void> | undefined {
+  const hooks = run.internals.beforeActionHooks
+  return hooks.length === 0 ? undefined : runHooks(run, hooks, env)
 }
 
 /** Writes the row through the store and keeps the images the event is captured from. */
@@ -89,11 +91,11 @@ export async function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
 }
 
 /** The action's event, in the same transaction (not in replay, nor for actions the log does not track). */
-export async function recordEvent(run: ActionRun, env: StepEnv): Promise<void> {
+export function recordEvent(run: ActionRun, env: StepEnv): Promise<void> | undefined {
   const { resource, action } = run
   const log = env.log
-  if (run.replay || !log || !log.tracks(resource, action)) return
-  await log.record(
+  if (run.replay || !log || !log.tracks(resource, action)) return undefined
+  return log.record(
     env.scope!.client,
     captureEvent({
       resource,
@@ -112,14 +114,21 @@ export async function recordEvent(run: ActionRun, env: StepEnv): Promise<void> {
 }
 
 /** Hooks that run after the write and its event; the record as the app sees it is the action's result. */
-export async function afterActionHooks(run: ActionRun, env: StepEnv): Promise<void> {
+export function afterActionHooks(run: ActionRun, env: StepEnv): Promise<void> | undefined {
   // In replay the result is thrown away unless a hook of an allowed change reads it.
   if (run.replay && run.replay.allowedChanges.size === 0) {
     run.pending!.outcome = { ok: true, record: undefined }
-    return
+    return undefined
   }
   const result = appRecord(run.resource, run.after ?? run.before!)
-  for (const h of run.internals.afterActionHooks) if (run.keep(h)) await h.fn(result as never, env.hooks())
   run.result = result
-  run.pending!.outcome = { ok: true, record: result }
+  const hooks = run.internals.afterActionHooks
+  if (hooks.length === 0) {
+    run.pending!.outcome = { ok: true, record: result }
+    return undefined
+  }
+  return (async () => {
+    for (const h of hooks) if (run.keep(h)) await h.fn(result as never, env.hooks())
+    run.pending!.outcome = { ok: true, record: result }
+  })()
 }

@@ -46,14 +46,14 @@ export function inputShape(def: ActionDefinition): {
  * Checks an action's input: a plain object whose keys are accepted columns or declared arguments, with
  * values that fit their columns and schemas. Fails with one `VALIDATION` error listing every issue.
  */
-export async function parseInput(
+export function parseInput(
   resource: AnyResource,
   actionName: string,
   def: ActionDefinition,
   input: unknown,
   /** Replay passes recorded canonical values as {@link ExactValue}s, which skip the app-value cast. */
   allowExact = false,
-): Promise<ParsedInput> {
+): ParsedInput | Promise<ParsedInput> {
   const issues: Issue[] = []
   const attributes = new Map<string, unknown>()
   const castAttributes = new Map<string, Json>()
@@ -102,29 +102,39 @@ export async function parseInput(
       })
     }
   }
+  // Schemas are validated synchronously when they can be (most are): no promise, no extra turn.
+  const results: (StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>)[] = []
+  let async = false
   for (const name of argNames) {
-    const schema = def.arguments[name]
-    let result = (schema as StandardSchemaV1)['~standard'].validate(argInputs[name])
-    if (result instanceof Promise) result = await result
-    if (result.issues) {
-      const sensitive = resource.sensitive.has(name)
-      for (const issue of result.issues) {
-        const sub = (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? p.key : p)) as (
-          | string
-          | number
-        )[]
-        issues.push({
-          path: [name, ...sub.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-          message: sensitive ? sensitiveIssueMessage(issue) : issue.message,
-        })
-      }
-    } else {
-      args[name] = result.value
-    }
+    const result = (def.arguments[name] as StandardSchemaV1)['~standard'].validate(argInputs[name])
+    if (result instanceof Promise) async = true
+    results.push(result)
   }
-  if (issues.length > 0) throw fail()
-  // argInputs has no prototype (a "__proto__" key stays a key); the copy given out is a plain object.
-  return { attributes, castAttributes, args, argInputs: argNames.size > 0 ? { ...argInputs } : {} }
+  const finish = (settled: readonly StandardSchemaV1.Result<unknown>[]): ParsedInput => {
+    let i = 0
+    for (const name of argNames) {
+      const result = settled[i++]!
+      if (result.issues) {
+        const sensitive = resource.sensitive.has(name)
+        for (const issue of result.issues) {
+          const sub = (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? p.key : p)) as (
+            | string
+            | number
+          )[]
+          issues.push({
+            path: [name, ...sub.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+            message: sensitive ? sensitiveIssueMessage(issue) : issue.message,
+          })
+        }
+      } else {
+        args[name] = result.value
+      }
+    }
+    if (issues.length > 0) throw fail()
+    // argInputs has no prototype (a "__proto__" key stays a key); the copy given out is a plain object.
+    return { attributes, castAttributes, args, argInputs: argNames.size > 0 ? { ...argInputs } : {} }
+  }
+  return async ? Promise.all(results).then(finish) : finish(results as StandardSchemaV1.Result<unknown>[])
 }
 
 /**

@@ -2,7 +2,12 @@ import { castMessage } from '../columns/messages.js'
 import { type Json, sameJson } from '../columns/values.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { ActionDefinition } from '../resource/action.js'
-import { Changeset, type ChangesetInternals } from '../resource/changeset.js'
+import {
+  Changeset,
+  type ChangesetInternals,
+  type HookContext,
+  type Registered,
+} from '../resource/changeset.js'
 import { appRecord } from '../rows/records.js'
 import { notFound, stale, validationError } from './action-errors.js'
 import type { ActionRun } from './action-run.js'
@@ -40,8 +45,15 @@ function castOption(run: ActionRun, key: string, value: unknown, option: 'tenant
 }
 
 /** The caller's input, checked (replay passes recorded values as exact values). */
-export async function parse(run: ActionRun): Promise<void> {
-  run.parsed = await parseInput(run.resource, run.action, run.def, run.input, run.replay !== undefined)
+export function parse(run: ActionRun): Promise<void> | undefined {
+  const parsed = parseInput(run.resource, run.action, run.def, run.input, run.replay !== undefined)
+  if (!(parsed instanceof Promise)) {
+    run.parsed = parsed
+    return undefined
+  }
+  return parsed.then((p) => {
+    run.parsed = p
+  })
 }
 
 /** Whether an update or destroy must read its record before writing (see `ChangeObject.readsRecord`). */
@@ -56,21 +68,30 @@ function needsRecord(def: ActionDefinition): boolean {
  * that never looks at the record skips the read: its write locks the row and returns the before-image all
  * the same. In replay, an upsert whose recorded record exists is written as an update of it.
  */
-export async function loadRecord(run: ActionRun, env: StepEnv): Promise<void> {
+export function loadRecord(run: ActionRun, env: StepEnv): Promise<void> | undefined {
+  const { replay } = run
+  if (run.actionType === 'create') return replay && run.def.upsert ? loadUpserted(run, env) : undefined
+  run.id = replay ? recordedId(replay, run.resource) : callerId(run)
+  if (!replay && !needsRecord(run.def)) return undefined
+  return loadTarget(run, env)
+}
+
+/** In replay, an upsert whose recorded record exists is written as an update of it. */
+async function loadUpserted(run: ActionRun, env: StepEnv): Promise<void> {
   const { resource, replay } = run
-  if (run.actionType === 'create') {
-    if (!replay || !run.def.upsert) return
-    const id = recordedId(replay, resource)
+  {
+    const id = recordedId(replay!, resource)
     const found = await env.store!.load(resource, id, run.tenant, true)
     if (!found) return
     run.write = 'update'
     run.id = id
     setLoaded(run, found)
-    return
   }
-  const id = replay ? recordedId(replay, resource) : callerId(run)
-  run.id = id
-  if (!replay && !needsRecord(run.def)) return
+}
+
+async function loadTarget(run: ActionRun, env: StepEnv): Promise<void> {
+  const { resource } = run
+  const id = run.id!
   const found = await env.store!.load(resource, id, run.tenant, true)
   if (!found) {
     // A caller who held the record: it was destroyed since they read it.
@@ -102,10 +123,15 @@ function callerId(run: ActionRun) {
 }
 
 /** The action's policy (not in replay, nor for trusted calls with `authorize: false`). */
-export async function authorize(run: ActionRun): Promise<void> {
+export function authorize(run: ActionRun): Promise<void> | undefined {
+  const { def, options } = run
+  if (!def.policy || options.authorize === false || run.replay) return undefined
+  return checkPolicy(run)
+}
+
+async function checkPolicy(run: ActionRun): Promise<void> {
   const { def, options, resource, action } = run
-  if (!def.policy || options.authorize === false || run.replay) return
-  const allowed = await def.policy({
+  const allowed = await def.policy!({
     actor: options.actor,
     tenant: options.tenant,
     input: run.input,
@@ -165,8 +191,18 @@ export function openChangeset(run: ActionRun, env: StepEnv): void {
 }
 
 /** Hooks that run before the transaction opens (for a nested action or an update: inside its transaction). */
-export async function beforeTransactionHooks(run: ActionRun, env: StepEnv): Promise<void> {
-  for (const h of run.internals.beforeTransactionHooks) if (run.keep(h)) await h.fn(env.hooks())
+export function beforeTransactionHooks(run: ActionRun, env: StepEnv): Promise<void> | undefined {
+  const hooks = run.internals.beforeTransactionHooks
+  return hooks.length === 0 ? undefined : runHooks(run, hooks, env)
+}
+
+/** Runs the hooks that are kept (in replay, those of allowed changes), one after the other. */
+export async function runHooks(
+  run: ActionRun,
+  hooks: readonly Registered<(ctx: HookContext) => void | Promise<void>>[],
+  env: StepEnv,
+): Promise<void> {
+  for (const h of hooks) if (run.keep(h)) await h.fn(env.hooks())
 }
 
 /** A record's events are keyed by its id: an update that set a new one would split its history in two. */

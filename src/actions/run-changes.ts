@@ -8,7 +8,14 @@ import type { ActionRun } from './action-run.js'
  * then a validation of a field's value runs again on what a change set for that field, as it will be written
  * (not in replay). Any error fails the action with `VALIDATION`.
  */
-export async function validateAndChange(run: ActionRun): Promise<void> {
+export function validateAndChange(run: ActionRun): Promise<void> | undefined {
+  const { def } = run
+  // Nothing to run: no promise, no extra turn.
+  if (def.validations.length === 0 && def.changes.length === 0) return undefined
+  return validateThenChange(run)
+}
+
+async function validateThenChange(run: ActionRun): Promise<void> {
   const { cs } = run
   await validate(run)
   if (cs.errors.length > 0) throw validationError(run, cs.errors)
@@ -38,7 +45,9 @@ async function applyChanges(run: ActionRun): Promise<void> {
     if (obj.where && !obj.where(cs)) continue
     internals.currentChange = changeName(change, index)
     try {
-      await obj.run(cs)
+      // A change that returns no promise costs no extra turn.
+      const ran = obj.run(cs)
+      if (ran instanceof Promise) await ran
     } finally {
       internals.currentChange = undefined
     }
@@ -53,7 +62,8 @@ async function validate(run: ActionRun, only?: (validation: ValidationObject) =>
     if (obj.where && !obj.where(cs)) continue
     let outcome: Awaited<ReturnType<ValidationObject['validate']>>
     try {
-      outcome = await obj.validate(cs)
+      const validated = obj.validate(cs)
+      outcome = validated instanceof Promise ? await validated : validated
     } catch (error) {
       if (isRewindError(error)) throw error
       throw new RewindError(

@@ -2,6 +2,10 @@ import { parseArgs } from 'node:util'
 import { parseTimestamp } from '../data/pg-text.js'
 import { recordIdText } from '../events/event.js'
 import type { AnyResource } from '../resource/define-resource.js'
+import { parseRecordId } from '../runtime/record-id.js'
+
+export { resourceNames } from '../runtime/resource-names.js'
+
 import type { AnyRewind } from './config.js'
 import { UsageError } from './errors.js'
 import { unknownNameMessage } from './suggest.js'
@@ -233,15 +237,6 @@ export function parseActors(pairs: readonly string[] | undefined): Record<string
   return actor
 }
 
-/** The names of the resources events may carry: the app's, and those replay overrides name. */
-export function resourceNames(rewind: AnyRewind): string[] {
-  const names = new Set(rewind.resources.keys())
-  for (const o of rewind.eventLog?.config.replayOverrides ?? []) {
-    names.add(typeof o.resource === 'string' ? o.resource : o.resource.name)
-  }
-  return [...names]
-}
-
 /** The app's resource of that name, or a usage error that lists them (and suggests the closest). */
 export function resolveResource(rewind: AnyRewind, name: string): AnyResource {
   const resource = rewind.resources.get(name)
@@ -251,16 +246,9 @@ export function resolveResource(rewind: AnyRewind, name: string): AnyResource {
 
 /** A record id as typed, as the primary key's app value (a number or bigint for integer keys), or a usage error. */
 export function resolveRecordId(resource: AnyResource, text: string): unknown {
-  const codec = resource.codecs.get(resource.primaryKey)!
-  // Integer keys take a number (mode 'number') or a bigint (mode 'bigint'): try what the column accepts.
-  const candidates: unknown[] = /^-?\d+$/.test(text) ? [Number(text), BigInt(text), text] : [text]
-  let first: string | undefined
-  for (const candidate of candidates) {
-    const cast = codec.fromApp(candidate)
-    if (cast.ok) return codec.toApp(cast.value)
-    first ??= cast.message
-  }
-  throw new UsageError(`invalid ${resource.name} id "${text}": ${first}`)
+  const parsed = parseRecordId(resource, text)
+  if (!parsed.ok) throw new UsageError(`invalid ${resource.name} id "${text}": ${parsed.message}`)
+  return parsed.id
 }
 
 /** The text of a record id as the log stores it. */

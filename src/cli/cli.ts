@@ -9,6 +9,7 @@ import { initCommand } from './commands/init.js'
 import { replayCommand } from './commands/replay.js'
 import { schemaCommand } from './commands/schema.js'
 import { stateCommand } from './commands/state.js'
+import { studioCommand } from './commands/studio.js'
 import { verifyCommand } from './commands/verify.js'
 import { CONFIG_FILES, loadConfig, type RewindCliConfig } from './config.js'
 import { EXIT, errorDetails, errorLine, isUsageError, UsageError } from './errors.js'
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command<any>[] = [
   replayCommand,
   verifyCommand,
   checkCommand,
+  studioCommand,
   schemaCommand,
   initCommand,
 ]
@@ -45,6 +47,8 @@ export interface CliOptions {
   readonly cwd?: string
   /** Use this configuration instead of loading a file (to embed the CLI in an app's own script). */
   readonly config?: RewindCliConfig
+  /** Aborting it stops a long-running command (`rewind studio`). Default: SIGINT or SIGTERM stops it. */
+  readonly signal?: AbortSignal
 }
 
 /** The `rewind` command line, runnable in-process. */
@@ -145,6 +149,7 @@ export function buildCli(options: CliOptions = {}): Cli {
             out.rawNote(question)
             return readLine(options.stdin ?? process.stdin)
           },
+          stopped: () => stopSignal(options.signal),
           loadConfig: async () =>
             options.config && configPath === undefined
               ? { config: options.config, file: undefined, context }
@@ -198,6 +203,25 @@ function exitQuietlyOnClosedPipe(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(EXIT.OK)
     throw error
+  })
+}
+
+/** Resolves when the signal aborts, or without one on SIGINT or SIGTERM (then the handlers are removed). */
+function stopSignal(signal: AbortSignal | undefined): Promise<void> {
+  if (signal) {
+    return new Promise((resolve) => {
+      if (signal.aborted) resolve()
+      else signal.addEventListener('abort', () => resolve(), { once: true })
+    })
+  }
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      resolve()
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
   })
 }
 

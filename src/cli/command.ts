@@ -13,6 +13,8 @@ export interface CommandContext {
   ask(question: string): Promise<string | undefined>
   /** The configuration: `--config`, `rewind.config.ts`, or the one passed to `buildCli`. */
   loadConfig(): Promise<LoadedConfig>
+  /** Resolves when a long-running command (`rewind studio`) should stop: SIGINT or SIGTERM, or `CliOptions.signal`. */
+  stopped(): Promise<void>
 }
 
 /** A positional argument of a command. */

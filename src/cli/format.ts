@@ -1,20 +1,5 @@
 import type { RewindEvent } from '../events/event.js'
-import type { Rewind } from '../runtime/rewind.js'
-
-/** What people see in place of a sensitive value unless `--reveal` is given. */
-export const MASK = '•••'
-
-/** The marker of a masked value in `--json` output: `{"$masked":true}`. */
-export interface Masked {
-  readonly $masked: true
-}
-
-/**
- * What stands in for a sensitive value in the data the commands print: it serialises as `{"$masked":true}`
- * in JSON, so scripts can tell a masked value from a string that happens to read •••, and
- * {@link showValue} shows it as {@link MASK}.
- */
-export const MASKED: Masked = Object.freeze({ $masked: true })
+import { MASK, MASKED } from '../runtime/masking.js'
 
 /**
  * JSON text of a value as the CLI prints it: bigints as digit strings, binary data as base64 (the log's own
@@ -64,42 +49,6 @@ export function showMetadata(metadata: Readonly<Record<string, unknown>>): strin
   return Object.entries(metadata)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : toJson(v)}`)
     .join(' ')
-}
-
-/** The keys of a resource that are sensitive (masked in output unless revealed). */
-export type SensitiveKeys = (resource: string) => ReadonlySet<string>
-
-/** Sensitive keys per resource name, from the app's definitions (none for a resource it no longer has). */
-export function sensitiveKeys(rewind: Rewind<any>, reveal: boolean): SensitiveKeys {
-  const none = new Set<string>()
-  return (name) => (reveal ? none : (rewind.resources.get(name)?.sensitive ?? none))
-}
-
-/** A sensitive value as printed: {@link MASKED}, except that null stays null (it reveals nothing). */
-export function maskValue(value: unknown): unknown {
-  return value === null ? null : MASKED
-}
-
-/** A copy of a record or payload with sensitive values replaced by {@link MASKED} (nulls stay null). */
-export function masked<T extends Readonly<Record<string, unknown>>>(
-  values: T,
-  sensitive: ReadonlySet<string>,
-): T {
-  if (sensitive.size === 0) return values
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(values)) out[k] = sensitive.has(k) ? maskValue(v) : v
-  return out as T
-}
-
-/** An event with its sensitive payload values masked. */
-export function maskEvent<E extends RewindEvent>(event: E, sensitive: SensitiveKeys): E {
-  const keys = sensitive(event.resource)
-  if (keys.size === 0) return event
-  return {
-    ...event,
-    data: masked(event.data, keys),
-    changedAttributes: masked(event.changedAttributes, keys),
-  }
 }
 
 /**

@@ -148,6 +148,8 @@ export function eventLogTable<
   const extra = (t: any) => [
     uniqueIndex(`${name}_position_idx`).on(t.position),
     index(`${name}_record_idx`).on(t.resource, t.recordId, t.position),
+    // A resource's events newest first (the studio's log filtered by resource, its overview's recent activity).
+    index(`${name}_resource_idx`).on(t.resource, t.position),
     index(`${name}_resource_action_idx`).on(t.resource, t.action, t.position),
     index(`${name}_occurred_at_idx`).on(t.occurredAt),
     index(`${name}_tenant_idx`).on(t.tenant, t.position),

@@ -47,15 +47,8 @@ export class TimeTravel {
   /** Every event that applies to the record, oldest first, each with the field changes it made. */
   async history(resource: AnyResource, id: unknown): Promise<HistoryEntry[]> {
     const out: HistoryEntry[] = []
-    await this.#fold<RewindEvent>(resource, id, undefined, 'all', (event, before, after) => {
-      const changes: Record<string, FieldChange> = {}
-      const keys = new Set([...(before?.keys() ?? []), ...(after?.keys() ?? [])])
-      for (const key of keys) {
-        const from = before?.get(key) ?? null
-        const to = after?.get(key) ?? null
-        if (!sameJson(from, to)) changes[key] = { from, to }
-      }
-      out.push({ ...event, changes, destroyed: after === undefined })
+    await this.fold<RewindEvent>(resource, id, undefined, 'all', (event, before, after) => {
+      out.push({ ...event, changes: changesBetween(before, after), destroyed: after === undefined })
     })
     return out
   }
@@ -83,14 +76,18 @@ export class TimeTravel {
     }
     let state: Row | undefined
     // Only the columns that make up the state are read and decoded.
-    await this.#fold<ReplayedEvent>(resource, id, point, 'replayed', (_event, _before, after) => {
+    await this.fold<ReplayedEvent>(resource, id, point, 'replayed', (_event, _before, after) => {
       state = after
     })
     return state
   }
 
-  /** Walks the record's events in position order up to `point`, calling `visit` with the state before and after. */
-  async #fold<E extends ReplayedEvent>(
+  /**
+   * @internal walks the record's events in position order up to `point`, calling `visit` with the state before
+   * and after (canonical values; undefined where the record does not exist). With `replayed`, only the columns
+   * that make up the state are read: a view of a long history reads the rest for the events it shows.
+   */
+  async fold<E extends ReplayedEvent>(
     resource: AnyResource,
     id: unknown,
     point: PointInTime | undefined,
@@ -143,4 +140,19 @@ export class TimeTravel {
       selection = { ...selection, afterPosition: events[events.length - 1]!.position }
     }
   }
+}
+
+/** The columns whose values differ between two states, with both values (null where unset or absent). */
+export function changesBetween(
+  before: ReadonlyMap<string, Json> | undefined,
+  after: ReadonlyMap<string, Json> | undefined,
+): Record<string, FieldChange> {
+  const changes: Record<string, FieldChange> = {}
+  const keys = new Set([...(before?.keys() ?? []), ...(after?.keys() ?? [])])
+  for (const key of keys) {
+    const from = before?.get(key) ?? null
+    const to = after?.get(key) ?? null
+    if (!sameJson(from, to)) changes[key] = { from, to }
+  }
+  return changes
 }

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { runDemo } from '../../examples/accounts/demo.js'
+import { buildCli } from '../../src/cli/index.js'
 
 async function demo(dataDir?: string): Promise<string> {
   const lines: string[] = []
@@ -43,6 +45,13 @@ describe('the demo (examples/accounts)', () => {
     )
     expect(text).toContain('✓ verifyReplay: replaying 13 events reproduces the live tables exactly')
     expect(text).not.toMatch(/✗|DIFFER/)
+    // It ends by saying how to open the studio on the data it wrote.
+    expect(text.trimEnd().split('\n').slice(-5).join('\n')).toContain(
+      'npm run demo -- --data-dir .rewind-data',
+    )
+    expect(text.trimEnd().split('\n').at(-1)).toMatch(
+      /^ +npm run rewind -- studio --config examples\/accounts\/rewind\.config\.ts +# prints the address to open, with its token$/,
+    )
   })
 
   it('keeps its database in --data-dir and runs again on top of it', async () => {
@@ -57,6 +66,42 @@ describe('the demo (examples/accounts)', () => {
       expect(second).toContain(
         `REWIND_DATA_DIR=${dir} npm run rewind -- events --config examples/accounts/rewind.config.ts`,
       )
+      expect(second).toContain(
+        `REWIND_DATA_DIR=${dir} npm run rewind -- studio --config examples/accounts/rewind.config.ts`,
+      )
+      const timeline = /The article's timeline is then at (\/records\/Article\/[0-9a-f-]{36})$/.exec(
+        second.trimEnd(),
+      )?.[1]
+      expect(timeline).toBeDefined()
+      // What it says works: the studio on the demo's data, through its rewind.config.ts.
+      const stop = new AbortController()
+      let stdout = ''
+      let opened: () => void = () => {}
+      const ready = new Promise<void>((resolve) => {
+        opened = resolve
+      })
+      const running = buildCli({
+        env: { REWIND_DATA_DIR: dir },
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        isTTY: false,
+        signal: stop.signal,
+        stdout: {
+          write: (text: string) => {
+            stdout += text
+            if (stdout.includes('Open http')) opened()
+          },
+        },
+        stderr: { write: () => true },
+      }).run(['studio', '--port', '0', '--config', 'examples/accounts/rewind.config.ts'])
+      await Promise.race([ready, running])
+      const url = new URL(/Open (\S+)/.exec(stdout)![1]!)
+      const page = await fetch(`${url.origin}${timeline}`, {
+        headers: { authorization: `Bearer ${url.searchParams.get('token')}` },
+      })
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain('Notes on the Analytical Engine')
+      stop.abort()
+      expect(await running).toBe(0)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -133,27 +133,19 @@ beforeAll(async () => {
     // esbuild (under drizzle-kit) checks its binary in an install script, which npm 11 runs only when allowed.
     JSON.stringify({ name: 'packed-app', private: true, type: 'module', allowScripts: { esbuild: true } }),
   )
-  const install = await run(
-    'npm',
-    [
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      tarball,
-      pinned('drizzle-orm'),
-      // What this app uses besides: the compiler and Node's types, zod for an argument schema, pg and its
-      // types for PostgreSQL, PGlite for a data directory of its own, drizzle-kit for migrations.
-      pinned('typescript'),
-      pinned('@types/node'),
-      pinned('zod'),
-      pinned('pg'),
-      pinned('@types/pg'),
-      pinned('@electric-sql/pglite'),
-      pinned('drizzle-kit'),
-    ],
-    { cwd: app },
-  )
+  const install = await npmInstall([
+    tarball,
+    pinned('drizzle-orm'),
+    // What this app uses besides: the compiler and Node's types, zod for an argument schema, pg and its
+    // types for PostgreSQL, PGlite for a data directory of its own, drizzle-kit for migrations.
+    pinned('typescript'),
+    pinned('@types/node'),
+    pinned('zod'),
+    pinned('pg'),
+    pinned('@types/pg'),
+    pinned('@electric-sql/pglite'),
+    pinned('drizzle-kit'),
+  ])
   if (install.code !== 0) throw new Error(`npm install failed: ${shown(install)}`)
 
   for (const entry of readdirSync(fixture, { withFileTypes: true })) {
@@ -172,6 +164,9 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true })
 })
 
+/** npm install in the app, from npm's cache where it can. */
+const npmInstall = (packages: readonly string[]) =>
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...packages], { cwd: app })
 /** The app's TypeScript compiler. */
 const tsc = (args: readonly string[]) =>
   run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '--pretty', 'false', ...args], {
@@ -213,6 +208,7 @@ async function expectCleanWithLibCheck(files: readonly string[]) {
     ...files,
     'node_modules/rewind-es/dist/index.d.ts',
     'node_modules/rewind-es/dist/cli/index.d.ts',
+    'node_modules/rewind-es/dist/studio/index.d.ts',
   ])
     expect(listed, file).toContain(join(app, file))
 }
@@ -227,9 +223,19 @@ describe('the packed package', () => {
       type: 'module',
       bin: { rewind: './dist/cli/bin.js' },
     })
-    // drizzle-orm: the app's own copy (one Drizzle per app); pg only for PostgreSQL.
-    expect(manifest.peerDependencies).toEqual({ 'drizzle-orm': expect.any(String), pg: expect.any(String) })
-    expect(manifest.peerDependenciesMeta).toEqual({ pg: { optional: true } })
+    // drizzle-orm: the app's own copy (one Drizzle per app); pg only for PostgreSQL; hono and its Node.js
+    // server only for `rewind studio`.
+    expect(manifest.peerDependencies).toEqual({
+      'drizzle-orm': expect.any(String),
+      pg: expect.any(String),
+      hono: expect.any(String),
+      '@hono/node-server': expect.any(String),
+    })
+    expect(manifest.peerDependenciesMeta).toEqual({
+      pg: { optional: true },
+      hono: { optional: true },
+      '@hono/node-server': { optional: true },
+    })
     // Installed with it: the embedded database, the Standard Schema types, the config loader. Never tsx.
     expect(Object.keys(manifest.dependencies).sort()).toEqual([
       '@electric-sql/pglite',
@@ -247,6 +253,10 @@ describe('the packed package', () => {
     expect(files.filter((f) => !/^(dist|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([])
     expect(files.filter((f) => f.endsWith('.map') || f.includes('.test.'))).toEqual([])
     expect(files).toContain(join('dist', 'cli', 'bin.js'))
+    // The studio's browser part, built at pack time: one script and one stylesheet, nothing fetched from elsewhere.
+    expect(files).toContain(join('dist', 'studio', 'browser', 'studio.js'))
+    expect(files).toContain(join('dist', 'studio', 'browser', 'studio.css'))
+    expect(files.filter((f) => f.startsWith(join('dist', 'studio', 'client')))).toEqual([])
     expect(readFileSync(join(work, 'extracted/package/dist/cli/bin.js'), 'utf8')).toMatch(
       /^#!\/usr\/bin\/env node\n/,
     )
@@ -318,6 +328,57 @@ describe('the packed package', () => {
       expect(lines.slice(1, -1)).toHaveLength(events)
       expect(listed.stdout).toMatch(/\tUser\.create v2\t/)
       expect(listed.stdout).toMatch(/\tArticle\.softDelete v1\t/)
+    },
+    SLOW,
+  )
+
+  it(
+    '`rewind studio` says what to install without hono; installed, it serves the log and its browser files behind the token',
+    async () => {
+      const dir = join(work, 'studio-data')
+      const seeded = await node(['build/seed.js', dir, '--create-tables'])
+      expect(seeded.code, shown(seeded)).toBe(0)
+      const env = { REWIND_DATA_DIR: dir }
+      const missing = await rewindBin(['studio', '--port', '0', '--config', 'rewind.config.ts'], env)
+      expect(missing.code, shown(missing)).toBe(1)
+      expect(missing.stderr).toContain('npm install hono @hono/node-server')
+      const install = await npmInstall([pinned('hono'), pinned('@hono/node-server')])
+      expect(install.code, shown(install)).toBe(0)
+      const child = spawn(
+        join(app, 'node_modules/.bin/rewind'),
+        ['studio', '--port', '0', '--config', 'rewind.config.ts'],
+        {
+          cwd: app,
+          env: appEnv(env),
+          stdio: 'pipe',
+        },
+      )
+      let stdout = ''
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+      try {
+        const url = await new Promise<URL>((resolve, reject) => {
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+            stdout += chunk
+            const found = /Open (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(stdout)
+            if (found) resolve(new URL(found[1]!))
+          })
+          child.on('close', () => reject(new Error(`rewind studio ended: ${stdout}\n${stderr}`)))
+        })
+        const headers = { authorization: `Bearer ${url.searchParams.get('token')}` }
+        expect((await fetch(`${url.origin}/log`)).status).toBe(401)
+        const page = await fetch(`${url.origin}/log?resource=User`, { headers })
+        expect(page.status).toBe(200)
+        expect(await page.text()).toContain('User.create')
+        const script = await fetch(`${url.origin}/assets/studio.js`, { headers })
+        expect(script.status).toBe(200)
+        expect(await script.text()).toContain('EventSource')
+        expect((await fetch(`${url.origin}/assets/studio.css`, { headers })).status).toBe(200)
+      } finally {
+        child.kill('SIGTERM')
+      }
+      expect(await exited, `${stdout}\n${stderr}`).toBe(0)
     },
     SLOW,
   )

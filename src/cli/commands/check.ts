@@ -1,7 +1,8 @@
+import { maskFindings, sensitiveKeys } from '../../runtime/masking.js'
 import { JSON_OPTION, parseWhole, REVEAL_OPTION } from '../args.js'
 import { defineCommand } from '../command.js'
 import { EXIT } from '../errors.js'
-import { maskValue, sensitiveKeys, toJson } from '../format.js'
+import { toJson } from '../format.js'
 import { usingRewind } from '../using-rewind.js'
 
 /** `rewind check`: the record-by-record consistency check; exit 1 on findings. */
@@ -25,18 +26,7 @@ export const checkCommand = defineCommand({
       const report = await rewind.checkConsistency(maxFindings !== undefined ? { maxFindings } : {})
       if (values.json) {
         // A state-differs finding carries the differing values, the live one and the log's.
-        const sensitive = sensitiveKeys(rewind, values.reveal === true)
-        const findings = report.findings.map((f) => {
-          const keys = sensitive(f.resource ?? '')
-          if (!f.columns || keys.size === 0) return f
-          const columns = Object.fromEntries(
-            Object.entries(f.columns).map(([k, c]) => [
-              k,
-              keys.has(k) ? { live: maskValue(c.live), fromLog: maskValue(c.fromLog) } : c,
-            ]),
-          )
-          return { ...f, columns }
-        })
+        const findings = maskFindings(report.findings, sensitiveKeys(rewind, values.reveal === true))
         out.line(toJson({ ...report, findings }))
         return report.ok ? EXIT.OK : EXIT.FAILURE
       }

@@ -1,4 +1,5 @@
 import type { EventFilter } from '../../events/event.js'
+import { maskEvent, sensitiveKeys } from '../../runtime/masking.js'
 import {
   EVENT_FILTER_OPTIONS,
   JSON_OPTION,
@@ -10,7 +11,7 @@ import {
 } from '../args.js'
 import { defineCommand } from '../command.js'
 import { EXIT, UsageError } from '../errors.js'
-import { maskEvent, sensitiveKeys, showAction, showActor, showPayload, showTime, toJson } from '../format.js'
+import { showAction, showActor, showPayload, showTime, toJson } from '../format.js'
 import { readsAsUsage } from '../reads.js'
 import { unknownNameMessage } from '../suggest.js'
 import { usingRewind } from '../using-rewind.js'

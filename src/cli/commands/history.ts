@@ -1,17 +1,8 @@
+import { maskHistoryEntry, sensitiveKeys } from '../../runtime/masking.js'
 import { JSON_OPTION, REVEAL_OPTION, resolveRecordId, resolveResource } from '../args.js'
 import { defineCommand } from '../command.js'
 import { EXIT } from '../errors.js'
-import {
-  maskEvent,
-  maskValue,
-  sensitiveKeys,
-  showAction,
-  showActor,
-  showMetadata,
-  showTime,
-  showValue,
-  toJson,
-} from '../format.js'
+import { showAction, showActor, showMetadata, showTime, showValue, toJson } from '../format.js'
 import { readsAsUsage } from '../reads.js'
 import { usingRewind } from '../using-rewind.js'
 
@@ -35,16 +26,7 @@ export const historyCommand = defineCommand({
       // The id is well formed but the log holds nothing for it: the command's answer, so a failure (exit 1).
       if (history.length === 0) throw new Error(`no ${resource.name} with id ${idText} in the event log`)
       const sensitive = sensitiveKeys(rewind, values.reveal === true)
-      const keys = sensitive(resource.name)
-      const entries = history.map((entry) => ({
-        ...maskEvent(entry, sensitive),
-        changes: Object.fromEntries(
-          Object.entries(entry.changes).map(([k, c]) => [
-            k,
-            keys.has(k) ? { from: maskValue(c.from), to: maskValue(c.to) } : c,
-          ]),
-        ),
-      }))
+      const entries = history.map((entry) => maskHistoryEntry(entry, sensitive))
       if (values.json) {
         for (const entry of entries) out.line(toJson(entry))
         return EXIT.OK

@@ -1,4 +1,5 @@
 import type { PointInTime } from '../../replay/time-travel.js'
+import { maskState, sensitiveKeys } from '../../runtime/masking.js'
 import {
   JSON_OPTION,
   parseEventId,
@@ -11,7 +12,7 @@ import {
 import { defineCommand } from '../command.js'
 import { EXIT, UsageError } from '../errors.js'
 import { findEvent } from '../find-event.js'
-import { masked, sensitiveKeys, showAction, showTime, showValue, toJson } from '../format.js'
+import { showAction, showTime, showValue, toJson } from '../format.js'
 import { readsAsUsage } from '../reads.js'
 import { usingRewind } from '../using-rewind.js'
 
@@ -73,10 +74,7 @@ export const stateCommand = defineCommand({
       // microseconds, and `rewind history` prints the same record's values as the log holds them.
       const state = await readsAsUsage(() => rewind.timeTravel.canonicalStateAt(resource, id, point))
       const record = state
-        ? masked(
-            Object.fromEntries([...resource.codecs.keys()].map((k) => [k, state.get(k) ?? null])),
-            sensitiveKeys(rewind, values.reveal === true)(resource.name),
-          )
+        ? maskState(resource, state, sensitiveKeys(rewind, values.reveal === true))
         : undefined
       if (values.json) {
         out.line(toJson(record ?? null))

@@ -1,8 +1,9 @@
 import type { RowDifference } from '../../replay/verify.js'
+import { maskDifferences, sensitiveKeys } from '../../runtime/masking.js'
 import { JSON_OPTION, parseWhole, REVEAL_OPTION } from '../args.js'
 import { defineCommand } from '../command.js'
 import { EXIT } from '../errors.js'
-import { maskValue, sensitiveKeys, showValue, toJson } from '../format.js'
+import { showValue, toJson } from '../format.js'
 import { usingRewind } from '../using-rewind.js'
 
 const KIND_NOTE: Record<RowDifference['kind'], string> = {
@@ -31,22 +32,7 @@ export const verifyCommand = defineCommand({
     const { out } = ctx
     return usingRewind(await ctx.loadConfig(), async (rewind) => {
       const result = await rewind.verifyReplay(maxRowsPerTable !== undefined ? { maxRowsPerTable } : {})
-      const sensitive = sensitiveKeys(rewind, values.reveal === true)
-      const differences = result.differences.map((t) => {
-        const keys = sensitive(t.resource)
-        return {
-          ...t,
-          rows: t.rows.map((row) => ({
-            ...row,
-            columns: Object.fromEntries(
-              Object.entries(row.columns).map(([k, c]) => [
-                k,
-                keys.has(k) ? { live: maskValue(c.live), replayed: maskValue(c.replayed) } : c,
-              ]),
-            ),
-          })),
-        }
-      })
+      const differences = maskDifferences(result.differences, sensitiveKeys(rewind, values.reveal === true))
       if (values.json) {
         out.line(toJson({ ok: result.ok, eventsApplied: result.replay.eventsApplied, differences }))
         return result.ok ? EXIT.OK : EXIT.FAILURE
