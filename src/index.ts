@@ -3,7 +3,7 @@
  * @module
  */
 
-export type { Json } from './data/column-codec.js'
+export type { Json } from './columns/values.js'
 export {
   HTTP_STATUS,
   type Issue,

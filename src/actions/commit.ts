@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { captureEvent } from '../events/capture.js'
 import { appRecord } from '../rows/records.js'

@@ -1,7 +1,7 @@
+import { isJsonSqlFallback as isFallback } from '../columns/codec.js'
 import type { Database } from '../data/database.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { EventLog } from '../events/event-log.js'
-import { isFallback } from '../events/store/column-json.js'
 import type { ActionDefinition, GenericActionContext } from '../resource/action.js'
 import type { HookContext } from '../resource/changeset.js'
 import type { AnyResource } from '../resource/define-resource.js'

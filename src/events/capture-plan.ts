@@ -1,4 +1,4 @@
-import { type Json, sameJson } from '../data/column-codec.js'
+import { type Json, sameJson } from '../columns/values.js'
 import type { Row } from '../rows/records.js'
 import {
   type ActionInput,

@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { AnyResource } from '../resource/define-resource.js'
@@ -12,7 +12,6 @@ import { metadataJson } from './metadata.js'
 import { fieldAad, protect } from './sensitive.js'
 import type { StoredEvent } from './store/append.js'
 import type { DeferredColumn } from './store/append-following.js'
-import { columnJson } from './store/column-json.js'
 import { EventStore } from './store/event-store.js'
 import { tenantText } from './store/selection.js'
 
@@ -63,7 +62,7 @@ export class EventLog {
     const resource = event.source
     if (this.config.ordering !== 'rowLocks' && typeof this.config.ordering.advisoryLock === 'function')
       return undefined
-    const sqlable = (key: string) => columnJson(resource.codecs.get(key)!, 'x') !== undefined
+    const sqlable = (key: string) => resource.codecs.get(key)!.jsonSql('x') !== undefined
     if (!plan.deferred.every((d) => sqlable(d.key))) return undefined
     if (plan.occurredAt && !sqlable(plan.occurredAt.key)) return undefined
     const encoded = this.#encode(event)

@@ -1,4 +1,5 @@
-import type { ColumnCodec, Json } from '../data/column-codec.js'
+import type { ColumnCodec } from '../columns/codec.js'
+import type { Json } from '../columns/values.js'
 import { Params } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'

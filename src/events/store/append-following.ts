@@ -1,8 +1,7 @@
-import type { ColumnCodec } from '../../data/column-codec.js'
-import { castType, type Params } from '../../data/params.js'
+import type { ColumnCodec } from '../../columns/codec.js'
+import type { Params } from '../../data/params.js'
 import { quoteIdent } from '../../schema/names.js'
 import type { AppendLock, StoredEvent } from './append.js'
-import { columnJson } from './column-json.js'
 import type { EventTable } from './event-table.js'
 
 /** A `changed_attributes` entry the written row decides (see capture-plan.ts), with what its SQL needs. */
@@ -44,7 +43,7 @@ export interface FollowingEvent {
  * `INSERT INTO <log> (...) SELECT ... FROM <row>`: the event of the row written by the CTE `row` (see
  * rows/row-store.ts FollowingWrite), in the same statement. Known values are parameters; the deferred entries
  * of `changed_attributes` are read from the row (`(row."key")::type`, and `"old:key"` for an update), turned
- * into the exact JSON the codecs give (column-json.ts). The position is drawn as the event row is made, after
+ * into the exact JSON the codecs give (`ColumnCodec.jsonSql`). The position is drawn as the event row is made, after
  * the row write and its row lock, as in the two-statement path.
  */
 export function followingInsert(
@@ -57,8 +56,8 @@ export function followingInsert(
 ): string {
   const s = event.stored
   const value = (codec: ColumnCodec, old = false) =>
-    `(${row}.${quoteIdent(`${old ? 'old:' : ''}${codec.key}`)})::${castType(codec)}`
-  const json = (codec: ColumnCodec, old = false) => columnJson(codec, value(codec, old))!
+    `(${row}.${quoteIdent(`${old ? 'old:' : ''}${codec.key}`)})::${codec.castType}`
+  const json = (codec: ColumnCodec, old = false) => codec.jsonSql(value(codec, old))!
   const conds: { cond: string | undefined; key: string; entry: string; encoder: string | undefined }[] = []
   for (const d of event.deferred) {
     const key = d.codec.key
@@ -141,7 +140,7 @@ export function followingInsert(
         return params.raw(s.tenant)
       default: {
         const i = table.config.actorKeys.indexOf(key)
-        return `${params.raw(s.actors[i] ?? null)}::${castType(table.codecs.get(key)!)}`
+        return `${params.raw(s.actors[i] ?? null)}::${table.codecs.get(key)!.castType}`
       }
     }
   })

@@ -1,5 +1,4 @@
 import type { SqlClient } from '../../data/database.js'
-import { castType } from '../../data/params.js'
 import { EVENT_LOG_COLUMNS } from '../event-log-table.js'
 import type { EventTable } from './event-table.js'
 
@@ -53,7 +52,7 @@ export class AppendStatements {
     const exprs = cols.map((key) => {
       n++
       if (key === 'occurredAt') return `COALESCE($${n}::text::timestamptz, clock_timestamp())`
-      return `$${n}::text::${castType(table.codecs.get(key)!)}`
+      return `$${n}::text::${table.codecs.get(key)!.castType}`
     })
     const head = `INSERT INTO ${table.name} (${cols.map((k) => table.col(k)).join(', ')})`
     this.#plain = `${head} VALUES (${exprs.join(', ')})`

@@ -1,4 +1,5 @@
-import type { CastResult, Json } from '../../data/column-codec.js'
+import type { CastResult } from '../../columns/messages.js'
+import type { Json } from '../../columns/values.js'
 import type { RawRow, SqlClient } from '../../data/database.js'
 import { RewindError } from '../../errors/rewind-error.js'
 import type { AnyResource } from '../../resource/define-resource.js'
