@@ -3,6 +3,7 @@
  * @module
  */
 
+export type { Json } from './columns/values.js'
 export type { ConsumerStatus, Consumers, StartOptions } from './consumers/consumers.js'
 export type { DeadLetter } from './consumers/dead-letters.js'
 export {
@@ -24,7 +25,6 @@ export {
 } from './consumers/definitions.js'
 export type { RebuildResult } from './consumers/rebuild.js'
 export { rewindConsumers, rewindDeadLetters } from './consumers/tables.js'
-export type { Json } from './data/column-codec.js'
 export {
   HTTP_STATUS,
   type Issue,

@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import { type Issue, RewindError } from '../errors/rewind-error.js'
 import type { ActionRun } from './action-run.js'
 

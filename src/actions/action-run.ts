@@ -1,8 +1,9 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import type { ActionDefinition } from '../resource/action.js'
 import type { CallOptions, Changeset, ChangesetInternals, Registered } from '../resource/changeset.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { Row } from '../rows/records.js'
+import type { FollowingWrite } from '../rows/row-store.js'
 import type { ParsedInput } from './input.js'
 import type { ReplayMode } from './replay-mode.js'
 import type { PendingHooks } from './scope.js'
@@ -50,9 +51,12 @@ export interface ActionRun {
   pending: PendingHooks | undefined
   /** resolveValues: the canonical values to write. */
   values: Map<string, Json>
-  /** writeRow: the row as it was and is. */
+  /** writeRow: the row as it was and is; whether its event went in the same statement. */
   before: Row | undefined
   after: Row | undefined
+  recorded: boolean
+  /** eventWithRow: the event's insert to follow the row write (null: none; undefined: not planned yet). */
+  following: FollowingWrite | null | undefined
   /** afterActionHooks: what the caller gets. */
   result: unknown
 }
@@ -94,6 +98,8 @@ export function startRun(
     values: undefined as never,
     before: undefined,
     after: undefined,
+    recorded: false,
+    following: undefined,
     result: undefined,
   }
 }

@@ -1,9 +1,10 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { captureEvent } from '../events/capture.js'
 import { appRecord } from '../rows/records.js'
 import { notFound, stale } from './action-errors.js'
 import type { ActionRun } from './action-run.js'
+import { eventWithRow } from './event-with-row.js'
 import { runHooks } from './prepare.js'
 import type { StepEnv } from './step.js'
 
@@ -15,14 +16,19 @@ export function beforeActionHooks(run: ActionRun, env: StepEnv): Promise<void> |
   return hooks.length === 0 ? undefined : runHooks(run, hooks, env)
 }
 
-/** Writes the row through the store and keeps the images the event is captured from. */
+/**
+ * Writes the row through the store and keeps the images the event is captured from; when it can, the event
+ * goes in the same statement (see event-with-row.ts) and `recordEvent` has nothing left to do.
+ */
 export async function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
   const store = env.store!
   const { resource, action, def, values, tenant, options, loaded } = run
   const id = run.id!
+  const follow = run.write === 'upsert' ? undefined : await eventWithRow(run, env)
+  run.recorded = follow !== undefined
   switch (run.write) {
     case 'insert':
-      run.after = await store.insert(resource, values)
+      run.after = await store.insert(resource, values, follow)
       return
     case 'upsert': {
       const upsert = def.upsert!
@@ -50,7 +56,7 @@ export async function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
       return
     }
     case 'delete': {
-      const before = await store.delete(resource, id, tenant)
+      const before = await store.delete(resource, id, tenant, follow)
       if (!before) {
         if (options.record !== undefined || loaded !== undefined)
           throw stale(run, id, `the record ${JSON.stringify(id)} no longer exists; nothing was destroyed`)
@@ -71,7 +77,7 @@ export async function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
         }
       }
       // Only the values set are written; the event's diff uses the row as it was locked.
-      const written = await store.update(resource, id, tenant, values, expected)
+      const written = await store.update(resource, id, tenant, values, expected, follow)
       if (!written) {
         if (expected && (await store.load(resource, id, tenant, false))) {
           throw stale(
@@ -91,14 +97,18 @@ export async function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
 }
 
 /**
- * The action's event, in the same transaction (not in replay, nor for actions the log does not track). An
- * observer that wants it sees it as stored, on the same client, before the after-action hooks.
+ * The action's event, in the same transaction (not in replay, nor for actions the log does not track), unless
+ * the row's statement carried it. An observer that wants it sees it as stored, on the same client, before the
+ * after-action hooks (such an event never goes with its row: see event-with-row.ts).
  */
 export function recordEvent(run: ActionRun, env: StepEnv): Promise<void> | undefined {
   const { resource, action } = run
   const log = env.log
   if (run.replay || !log || !log.tracks(resource, action)) return undefined
-  const scope = env.scope!
+  const scope = env.scope
+  // The transaction counts its events (see observers.ts), this one too when its row's statement carried it.
+  if (scope) scope.events++
+  if (run.recorded) return undefined
   const event = captureEvent({
     resource,
     action,
@@ -112,10 +122,10 @@ export function recordEvent(run: ActionRun, env: StepEnv): Promise<void> | undef
     tenant: run.tenant,
     metadata: run.options.metadata ?? {},
   })
-  scope.events++
+  const client = scope!.client
   const observer = env.observer
-  if (!observer?.wants(resource, action)) return log.record(scope.client, event)
-  return log.recordReturning(scope.client, event).then((stored) => observer.recorded(scope.client, stored))
+  if (!observer?.wants(resource, action)) return log.record(client, event)
+  return log.recordReturning(client, event).then((stored) => observer.recorded(client, stored))
 }
 
 /** Hooks that run after the write and its event; the record as the app sees it is the action's result. */

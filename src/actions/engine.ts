@@ -1,3 +1,4 @@
+import { isJsonSqlFallback as isFallback } from '../columns/codec.js'
 import type { Database } from '../data/database.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { EventLog } from '../events/event-log.js'
@@ -5,12 +6,15 @@ import type { ActionDefinition, GenericActionContext } from '../resource/action.
 import type { HookContext } from '../resource/changeset.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { RowStore } from '../rows/row-store.js'
+import { SqlRowStore } from '../rows/sql-row-store.js'
+import { qualifiedName } from '../schema/names.js'
 import { type ActionRun, type ExecOptions, startRun } from './action-run.js'
 import { toRewindError } from './db-errors.js'
+import { eventWithRow } from './event-with-row.js'
 import { hookContext, type NestedRun } from './hook-context.js'
 import type { EngineObservers } from './observers.js'
-import { COMMIT, PREPARE } from './pipeline.js'
-import { authorize, parse } from './prepare.js'
+import { COMMIT, PREPARE, PREPARE_CHANGES, PREPARE_VALUES } from './pipeline.js'
+import { authorize, parse, readsRecord } from './prepare.js'
 import { newScope, type Scope, settleAfterTransaction } from './scope.js'
 import { runSteps, type StepEnv } from './step.js'
 
@@ -68,8 +72,8 @@ export class ActionEngine {
 
   /**
    * Whether an observer must see this action's event inside the transaction, as stored: then the event is
-   * recorded on its own after the row write, with `RETURNING` (a write of the row and its event in one
-   * statement must not be used for it).
+   * recorded on its own after the row write, with `RETURNING`, and never goes in its row's statement
+   * (event-with-row.ts asks the same of the observer).
    */
   needsRecordedEvent(resource: AnyResource, action: string): boolean {
     const observer = this.observers.recorded
@@ -88,40 +92,114 @@ export class ActionEngine {
     resource = this.#resource(resource)
     const def = this.#action(resource, actionName)
     if (within) {
-      const run = () =>
-        this.#runIn(
-          resource,
-          actionName,
-          def,
-          input,
-          options,
-          within.scope,
-          within.store ?? within.scope.rows,
-        )
-      // A replayed event is part of the replay's transaction; a nested action (ctx.run) gets a savepoint.
-      return options.replay ? run() : this.#inSavepoint(within.scope, run)
+      const { scope } = within
+      const store = within.store ?? scope.rows
+      // A replayed event is part of the replay's transaction (and records none); a nested action (ctx.run) gets
+      // a savepoint.
+      if (options.replay) return this.#runIn(resource, actionName, def, input, options, scope, store, false)
+      return this.#withFallback((follow) =>
+        this.#inSavepoint(scope, () =>
+          this.#runIn(resource, actionName, def, input, options, scope, store, follow),
+        ),
+      )
     }
-    if (def.kind === 'create') {
-      // A create has no record to lock: its changes, validations and before-transaction hooks run before
-      // the transaction opens, so slow work there holds no database resources.
-      const run = startRun(resource, actionName, def, input, options)
-      try {
-        await runSteps(PREPARE, run, this.#env(run, undefined, undefined))
-      } catch (error) {
-        const err = this.#failed(run, error)
-        // No transaction was opened; hooks registered by the changes that ran still hear of the failure.
-        if (run.pending) await settleAfterTransaction([run.pending], { error: err })
-        throw err
-      }
-      return this.#inTransaction(resource, actionName, async (scope) => {
-        scope.afterTransaction.push(run.pending!)
-        await this.#attempt(run, () => runSteps(COMMIT, run, this.#env(run, scope, scope.rows)))
-        return run.result
-      })
-    }
-    return this.#inTransaction(resource, actionName, (scope) =>
-      this.#runIn(resource, actionName, def, input, options, scope, scope.rows),
+    // A create has no record to lock, nor has an update or destroy that never reads its record: their changes
+    // and validations run before the transaction opens, so slow work there holds no database resources, and
+    // the write can be one statement with its event (see #autocommit).
+    if (def.kind === 'create' || ((def.kind === 'update' || def.kind === 'destroy') && !readsRecord(def)))
+      return this.#preparedFirst(resource, actionName, def, input, options)
+    return this.#withFallback((follow) =>
+      this.#inTransaction(resource, actionName, (scope) =>
+        this.#runIn(resource, actionName, def, input, options, scope, scope.rows, follow),
+      ),
     )
+  }
+
+  /** An action whose PREPARE needs no transaction: prepared first, then written in one statement or a transaction. */
+  async #preparedFirst(
+    resource: AnyResource,
+    actionName: string,
+    def: ActionDefinition,
+    input: unknown,
+    options: ExecOptions,
+  ): Promise<unknown> {
+    const run = startRun(resource, actionName, def, input, options)
+    const outside = this.#env(run, undefined, undefined, true)
+    // An update's before-transaction hooks run inside its transaction: PREPARE stops before them if it has any.
+    let rest = COMMIT
+    try {
+      await runSteps(def.kind === 'create' ? PREPARE : PREPARE_CHANGES, run, outside)
+      if (def.kind !== 'create') {
+        if (run.internals.beforeTransactionHooks.length > 0) rest = [...PREPARE_VALUES, ...COMMIT]
+        else await runSteps(PREPARE_VALUES, run, outside)
+      }
+    } catch (error) {
+      const err = this.#failed(run, error)
+      // No transaction was opened; hooks registered by the changes that ran still hear of the failure.
+      if (run.pending) await settleAfterTransaction([run.pending], { error: err })
+      throw err
+    }
+    let follow = true
+    if (rest === COMMIT && this.#hookless(run)) {
+      try {
+        const done = await this.#autocommit(run)
+        if (done) return run.result
+      } catch (error) {
+        if (!isFallback(error)) {
+          if (run.pending) await settleAfterTransaction([run.pending], { error })
+          throw error
+        }
+        // A value SQL cannot turn into its exact JSON: nothing was written; the event goes on its own instead.
+        follow = false
+      }
+    }
+    return this.#withFallback(
+      (f) =>
+        this.#inTransaction(resource, actionName, async (scope) => {
+          scope.afterTransaction.push(run.pending!)
+          await this.#attempt(run, () => runSteps(rest, run, this.#env(run, scope, scope.rows, f)))
+          return run.result
+        }),
+      follow,
+    )
+  }
+
+  /** No hook must run between the row write and its commit. */
+  #hookless(run: ActionRun): boolean {
+    const { internals, write } = run
+    return (
+      write !== 'upsert' &&
+      internals.beforeActionHooks.length === 0 &&
+      internals.afterActionHooks.length === 0
+    )
+  }
+
+  /**
+   * The write and its event in one statement, in a transaction of its own (autocommit): one round trip. False
+   * when the event cannot go with the row (the action then takes a transaction, and writes them apart).
+   */
+  async #autocommit(run: ActionRun): Promise<boolean> {
+    const env = this.#env(run, undefined, new SqlRowStore(this.db.autocommit), true)
+    if (this.log?.tracks(run.resource, run.action) && !(await eventWithRow(run, env))) return false
+    await this.#attempt(run, () => runSteps(COMMIT, run, env))
+    // The statement committed with the action's event: the same news as a transaction that recorded one.
+    if (run.recorded) this.#committed(1)
+    await settleAfterTransaction([run.pending!])
+    return true
+  }
+
+  /**
+   * Runs `attempt` with each event in its row's statement, and once more without if a value whose exact JSON
+   * SQL cannot give stopped it (the statement failed, so nothing of it was written).
+   */
+  async #withFallback<T>(attempt: (follow: boolean) => Promise<T>, follow = true): Promise<T> {
+    if (!follow) return attempt(false)
+    try {
+      return await attempt(true)
+    } catch (error) {
+      if (!isFallback(error)) throw error
+      return attempt(false)
+    }
   }
 
   /** Runs several actions of one resource in one transaction (each through the whole pipeline). */
@@ -132,12 +210,16 @@ export class ActionEngine {
   ): Promise<unknown[]> {
     resource = this.#resource(resource)
     const def = this.#action(resource, actionName)
-    return this.#inTransaction(resource, actionName, async (scope) => {
-      const out: unknown[] = []
-      for (const call of calls)
-        out.push(await this.#runIn(resource, actionName, def, call.input, call.options, scope, scope.rows))
-      return out
-    })
+    return this.#withFallback((follow) =>
+      this.#inTransaction(resource, actionName, async (scope) => {
+        const out: unknown[] = []
+        for (const call of calls)
+          out.push(
+            await this.#runIn(resource, actionName, def, call.input, call.options, scope, scope.rows, follow),
+          )
+        return out
+      }),
+    )
   }
 
   /** Runs `fn` in a transaction of its own, exposing the scope (used by replay). */
@@ -157,9 +239,10 @@ export class ActionEngine {
     options: ExecOptions,
     scope: Scope,
     store: RowStore,
+    follow: boolean,
   ): Promise<unknown> {
     const run = startRun(resource, actionName, def, input, options)
-    const env = this.#env(run, scope, store)
+    const env = this.#env(run, scope, store, follow)
     await this.#attempt(run, async () => {
       if (def.kind === 'action') {
         await parse(run)
@@ -174,15 +257,39 @@ export class ActionEngine {
     return run.result
   }
 
-  #env(run: ActionRun, scope: Scope | undefined, store: RowStore | undefined): StepEnv {
+  #env(run: ActionRun, scope: Scope | undefined, store: RowStore | undefined, follow: boolean): StepEnv {
     let hooks: HookContext | undefined
     return {
       scope,
       store,
       log: this.log,
       observer: this.observers.recorded,
+      follow,
+      triggerFree: (resource) => this.#triggerFree(resource, scope),
       hooks: () => (hooks ??= hookContext(this.db, scope, run.options, this.#nested)),
     }
+  }
+
+  readonly #triggerFreeTables = new Map<AnyResource, boolean>()
+
+  /**
+   * Whether the resource's table has no trigger of its own, asked once per table: a trigger could change the
+   * row past what the action wrote, which only the row's images (the two-statement path) capture.
+   */
+  async #triggerFree(resource: AnyResource, scope: Scope | undefined): Promise<boolean> {
+    const known = this.#triggerFreeTables.get(resource)
+    if (known !== undefined) return known
+    const client = scope ? scope.client : this.db.autocommit
+    // A table that does not exist (yet) is not cached: the write then says which table is missing.
+    const [row] = await client.queryText(
+      'SELECT (to_regclass($1) IS NOT NULL)::text AS exists, (NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal))::text AS free',
+      [qualifiedName(resource.table)],
+    )
+    const truth = (v: string | null | undefined) => v === 't' || v === 'true'
+    if (!truth(row?.exists)) return false
+    const free = truth(row?.free)
+    this.#triggerFreeTables.set(resource, free)
+    return free
   }
 
   /** Runs `fn`; a failure becomes a RewindError naming the action, which its after-transaction hooks hear of. */
@@ -218,7 +325,8 @@ export class ActionEngine {
       })
     } catch (error) {
       const err = toRewindError(error, resource, action)
-      if (scope) await settleAfterTransaction(scope.afterTransaction, { error: err })
+      // A fallback is tried again (see #withFallback): its hooks hear how the second attempt ends.
+      if (scope && !isFallback(error)) await settleAfterTransaction(scope.afterTransaction, { error: err })
       throw err
     }
     if (scope!.events > 0) this.#committed(scope!.events)
@@ -246,6 +354,8 @@ export class ActionEngine {
       await scope.client.query(`RELEASE SAVEPOINT ${name}`)
       return result
     } catch (error) {
+      // A fallback is tried again (see #withFallback): the failed attempt's hooks are dropped, not told.
+      if (isFallback(error)) scope.afterTransaction.length = mark
       for (const pending of scope.afterTransaction.slice(mark)) {
         if (pending.outcome?.ok !== false) pending.outcome = { ok: false, error }
       }

@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import { castMessage, type Json } from '../data/column-codec.js'
+import { castMessage } from '../columns/messages.js'
+import type { Json } from '../columns/values.js'
 import { type Issue, RewindError } from '../errors/rewind-error.js'
 import type { ActionDefinition } from '../resource/action.js'
 import { ExactValue } from '../resource/changeset.js'

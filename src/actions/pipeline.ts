@@ -31,5 +31,14 @@ export const PREPARE: readonly Step[] = [
   guardPrimaryKey,
 ]
 
+/**
+ * PREPARE up to the changes: what an update or destroy that never reads its record runs before its
+ * transaction opens (its before-transaction hooks, if its changes register any, run inside it).
+ */
+export const PREPARE_CHANGES: readonly Step[] = PREPARE.slice(0, PREPARE.indexOf(beforeTransactionHooks))
+
+/** The rest of PREPARE. */
+export const PREPARE_VALUES: readonly Step[] = PREPARE.slice(PREPARE.indexOf(beforeTransactionHooks))
+
 /** Inside the transaction: the write and its event, with the hooks around them. */
 export const COMMIT: readonly Step[] = [beforeActionHooks, writeRow, recordEvent, afterActionHooks]

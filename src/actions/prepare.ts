@@ -1,4 +1,5 @@
-import { castMessage, type Json, sameJson } from '../data/column-codec.js'
+import { castMessage } from '../columns/messages.js'
+import { type Json, sameJson } from '../columns/values.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { ActionDefinition } from '../resource/action.js'
 import {
@@ -56,7 +57,7 @@ export function parse(run: ActionRun): Promise<void> | undefined {
 }
 
 /** Whether an update or destroy must read its record before writing (see `ChangeObject.readsRecord`). */
-function needsRecord(def: ActionDefinition): boolean {
+export function readsRecord(def: ActionDefinition): boolean {
   if (def.policy || def.validations.length > 0 || def.optimisticLock) return true
   return def.changes.some((c) => typeof c === 'function' || c.readsRecord !== false)
 }
@@ -71,7 +72,7 @@ export function loadRecord(run: ActionRun, env: StepEnv): Promise<void> | undefi
   const { replay } = run
   if (run.actionType === 'create') return replay && run.def.upsert ? loadUpserted(run, env) : undefined
   run.id = replay ? recordedId(replay, run.resource) : callerId(run)
-  if (!replay && !needsRecord(run.def)) return undefined
+  if (!replay && !readsRecord(run.def)) return undefined
   return loadTarget(run, env)
 }
 

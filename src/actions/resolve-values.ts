@@ -1,4 +1,5 @@
-import { castMessage, type Json, sameJson } from '../data/column-codec.js'
+import { castMessage } from '../columns/messages.js'
+import { type Json, sameJson } from '../columns/values.js'
 import type { Issue } from '../errors/rewind-error.js'
 import { ExactValue } from '../resource/changeset.js'
 import { validationError } from './action-errors.js'

@@ -1,5 +1,6 @@
 import type { EventLog } from '../events/event-log.js'
 import type { HookContext } from '../resource/changeset.js'
+import type { AnyResource } from '../resource/define-resource.js'
 import type { RowStore } from '../rows/row-store.js'
 import type { ActionRun } from './action-run.js'
 import type { RecordedEventObserver } from './observers.js'
@@ -15,6 +16,13 @@ export interface StepEnv {
   hooks(): HookContext
   /** The event log, when the instance has one. */
   readonly log: EventLog | undefined
+  /**
+   * Whether the write may carry its event in the same statement (see event-with-row.ts): off when a first
+   * attempt met a value SQL cannot turn into its exact JSON.
+   */
+  readonly follow: boolean
+  /** Whether the resource's table has no trigger of its own (checked once; a trigger could change what was written). */
+  triggerFree(resource: AnyResource): Promise<boolean>
   /** Sees the events it wants inside the transaction, as stored (see observers.ts). */
   readonly observer: RecordedEventObserver | undefined
 }

@@ -1,5 +1,5 @@
 import type { PgDatabase } from 'drizzle-orm/pg-core'
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import { definitionError } from '../errors/rewind-error.js'
 import type { RewindEvent } from '../events/event.js'
 import type { ActionInput, ActionName, AnyResource, InferRecord } from '../resource/define-resource.js'

@@ -38,6 +38,12 @@ export interface Database {
    * {@link SqlClient.queryText}). Every failure is a {@link RewindError}.
    */
   queryText(text: string, params?: readonly (string | null)[]): Promise<RawRow[]>
+  /**
+   * One statement of Rewind's in a transaction of its own (autocommit): one round trip, no BEGIN or COMMIT.
+   * Failures as in {@link transaction}: a lost connection is a `DATABASE` {@link RewindError}, other database
+   * errors are the driver's, for the caller to map.
+   */
+  readonly autocommit: SqlClient
   /** A Drizzle database bound to the given transaction client, for hooks that want Drizzle. */
   drizzleFor(client: SqlClient): Promise<unknown>
 }
@@ -54,6 +60,10 @@ interface PGliteLike {
   dumpDataDir?: unknown
   /** PGlite's documented closed state: true once `close()` was called. */
   readonly closed?: boolean
+  /** Writes a data directory's changes to its file system (PGlite does it after every statement outside a transaction). */
+  syncToFs?(): Promise<void>
+  /** Resolves once the instance can run statements (its public calls wait for it themselves). */
+  readonly waitReady?: Promise<void>
 }
 interface PgQueryConfig {
   name?: string
@@ -155,6 +165,12 @@ class PgDatabase implements Database {
     } catch (error) {
       throw databaseFailure(error)
     }
+  }
+
+  /** A pooled connection's statement outside any transaction block is its own transaction. */
+  readonly autocommit: SqlClient = {
+    query: (text, params = []) => this.query(text, params),
+    queryText: (text, params = []) => this.query(text, params),
   }
 
   async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
@@ -263,6 +279,34 @@ class PgliteDatabase implements Database {
   async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
     try {
       return await this.#transaction(fn)
+    } catch (error) {
+      throw this.#fail(error)
+    }
+  }
+
+  /**
+   * One statement in an implicit transaction: bind, execute and sync in one call. It takes PGlite's transaction
+   * lock first (what `PGlite.query` does), so it never runs inside another caller's open transaction; without
+   * that lock (or the wire protocol) it falls back to a transaction of its own.
+   */
+  readonly autocommit: SqlClient = {
+    query: (text, params = []) => this.#autocommit(text, params),
+    queryText: (text, params = []) => this.#autocommit(text, params),
+  }
+
+  async #autocommit(text: string, params: readonly (string | null)[]): Promise<RawRow[]> {
+    const wire = this.#wire
+    const exclusive = (
+      this.pg as { _runExclusiveTransaction?: (fn: () => Promise<RawRow[]>) => Promise<RawRow[]> }
+    )._runExclusiveTransaction
+    if (!wire || typeof exclusive !== 'function')
+      return this.transaction((client) => client.queryText(text, params))
+    try {
+      await this.pg.waitReady
+      const rows = await exclusive.call(this.pg, () => wireQuery(wire, text, params))
+      // What PGlite.query does after a statement outside a transaction: persist a data directory.
+      await this.pg.syncToFs?.()
+      return rows
     } catch (error) {
       throw this.#fail(error)
     }

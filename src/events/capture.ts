@@ -1,11 +1,11 @@
-import { type Json, sameJson } from '../data/column-codec.js'
+import { type Json, sameJson } from '../columns/values.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { Row } from '../rows/records.js'
 import type { ActionEvent } from './event.js'
 import { encodeArgument } from './payload.js'
 
-/** What the pipeline hands over once an action's row is written, in the action's transaction. */
-export interface WrittenAction {
+/** An action as capture needs it: what was asked, by whom, in which tenant. */
+export interface ActionInput {
   readonly resource: AnyResource
   readonly action: string
   readonly actionType: 'create' | 'update' | 'destroy'
@@ -14,13 +14,17 @@ export interface WrittenAction {
   /** Arguments as the caller passed them, and as their schemas parsed them. */
   readonly argInputs: Readonly<Record<string, unknown>>
   readonly args: Readonly<Record<string, unknown>>
-  /** The row before the write (undefined for a create, or an upsert that inserted) and after (undefined once deleted). */
-  readonly before: Row | undefined
-  readonly after: Row | undefined
   readonly actor: unknown
   /** The tenant as its column stores it (canonical), or undefined for a resource without tenants. */
   readonly tenant: Json | undefined
   readonly metadata: Readonly<Record<string, unknown>>
+}
+
+/** What the pipeline hands over once an action's row is written, in the action's transaction. */
+export interface WrittenAction extends ActionInput {
+  /** The row before the write (undefined for a create, or an upsert that inserted) and after (undefined once deleted). */
+  readonly before: Row | undefined
+  readonly after: Row | undefined
 }
 
 /** An event ready to store: the public {@link ActionEvent}, and what the log needs besides. */
@@ -40,23 +44,11 @@ export interface CapturedEvent extends ActionEvent {
  */
 export function captureEvent(w: WrittenAction): CapturedEvent {
   const { resource, before, after } = w
-  const data: Record<string, Json> = {}
-  const dataEncoders: Record<string, string> = {}
-  for (const [key, value] of w.castAttributes) {
-    data[key] = value
-    const enc = resource.codecs.get(key)!.encoder
-    if (enc) dataEncoders[key] = enc
-  }
-  for (const [key, value] of Object.entries(w.argInputs)) {
-    if (value === undefined) continue
-    const enc = encodeArgument(w.args[key] !== undefined ? w.args[key] : value)
-    data[key] = enc.value
-    if (enc.encoder) dataEncoders[key] = enc.encoder
-  }
+  const { data, dataEncoders } = capturedData(w)
   const changed: Record<string, Json> = {}
   if (after) {
     for (const [key, value] of after) {
-      if (Object.hasOwn(data, key) && w.castAttributes.has(key) && !resource.foreignKeys.has(key)) {
+      if (isInput(w, data, key)) {
         // An input column whose stored value differs from the input (a change overrode it) is recorded too.
         if (!sameJson(data[key], value)) changed[key] = value
         continue
@@ -73,9 +65,46 @@ export function captureEvent(w: WrittenAction): CapturedEvent {
   }
   const recordId = (after ?? before)!.get(resource.primaryKey)!
   if (after && before === undefined) changed[resource.primaryKey] = recordId
+  return captured(w, recordId, data, dataEncoders, changed, occurredAt(w))
+}
+
+/** The caller's input as the event's `data`: accepted columns cast, arguments encoded (see payload.ts). */
+export function capturedData(w: ActionInput): {
+  data: Record<string, Json>
+  dataEncoders: Record<string, string>
+} {
+  const data: Record<string, Json> = {}
+  const dataEncoders: Record<string, string> = {}
+  for (const [key, value] of w.castAttributes) {
+    data[key] = value
+    const enc = w.resource.codecs.get(key)!.encoder
+    if (enc) dataEncoders[key] = enc
+  }
+  for (const [key, value] of Object.entries(w.argInputs)) {
+    if (value === undefined) continue
+    const enc = encodeArgument(w.args[key] !== undefined ? w.args[key] : value)
+    data[key] = enc.value
+    if (enc.encoder) dataEncoders[key] = enc.encoder
+  }
+  return { data, dataEncoders }
+}
+
+/** An input column (not a foreign key): recorded in `changed_attributes` only when its stored value differs from the input. */
+export function isInput(w: ActionInput, data: Record<string, Json>, key: string): boolean {
+  return Object.hasOwn(data, key) && w.castAttributes.has(key) && !w.resource.foreignKeys.has(key)
+}
+
+export function captured(
+  w: ActionInput,
+  recordId: Json,
+  data: Record<string, Json>,
+  dataEncoders: Record<string, string>,
+  changed: Record<string, Json>,
+  occurredAt: string | null,
+): CapturedEvent {
   return {
-    source: resource,
-    resource: resource.name,
+    source: w.resource,
+    resource: w.resource.name,
     action: w.action,
     actionType: w.actionType,
     recordId,
@@ -85,12 +114,12 @@ export function captureEvent(w: WrittenAction): CapturedEvent {
     tenant: w.tenant,
     actor: w.actor,
     metadata: w.metadata,
-    occurredAt: occurredAt(w),
+    occurredAt,
   }
 }
 
 /** A NULL in such a column is recorded: leaving it out of a replayed insert would give the default instead. */
-function hasDatabaseDefault(resource: AnyResource, key: string): boolean {
+export function hasDatabaseDefault(resource: AnyResource, key: string): boolean {
   const col = resource.codecs.get(key)?.column as unknown as
     | { hasDefault?: boolean; defaultFn?: unknown }
     | undefined
@@ -110,7 +139,7 @@ function occurredAt(w: WrittenAction): string | null {
     const v = after.get(key)
     if (typeof v !== 'string') return null
     if (before !== undefined && sameJson(before.get(key), v)) return null
-    return /[zZ]|[+-]\d\d(:?\d\d)?$/.test(v) ? v : `${v}Z`
+    return asUtc(v)
   }
   if (w.actionType === 'create') {
     if (before !== undefined) {
@@ -123,4 +152,9 @@ function occurredAt(w: WrittenAction): string | null {
   }
   if (w.actionType === 'update') return ts(ev.updateTimestamp)
   return null
+}
+
+/** A canonical timestamp as a time: a timestamp without time zone is taken as UTC. */
+export function asUtc(v: string): string {
+  return /[zZ]|[+-]\d\d(:?\d\d)?$/.test(v) ? v : `${v}Z`
 }

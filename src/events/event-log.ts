@@ -1,15 +1,27 @@
+import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { AnyResource } from '../resource/define-resource.js'
+import type { FollowingWrite } from '../rows/row-store.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import type { CapturedEvent } from './capture.js'
+import type { CapturePlan } from './capture-plan.js'
 import { type RewindEvent, recordIdText } from './event.js'
 import { advisoryKey, type ResolvedEventLog } from './event-log-config.js'
 import { metadataJson } from './metadata.js'
 import { fieldAad, protect } from './sensitive.js'
 import type { StoredEvent } from './store/append.js'
+import type { DeferredColumn } from './store/append-following.js'
 import { EventStore } from './store/event-store.js'
 import { tenantText } from './store/selection.js'
+
+/** An event encoded for the log: its stored columns, and its encoders as objects. */
+interface Encoded {
+  readonly stored: StoredEvent
+  readonly changed: Record<string, Json>
+  readonly dataEncoders: Record<string, string>
+  readonly changedEncoders: Record<string, string>
+}
 
 /**
  * The event log of a Rewind instance: which actions it records, and how an event is stored (payloads encoded,
@@ -37,19 +49,90 @@ export class EventLog {
 
   /** Stores one event, in the action's transaction. */
   async record(client: SqlClient, event: CapturedEvent): Promise<void> {
-    return this.store.append(client, this.#stored(event), advisoryKey(this.config.ordering, event))
+    await this.store.append(client, this.#encode(event).stored, advisoryKey(this.config.ordering, event))
   }
 
   /**
    * Stores one event, in the action's transaction, and gives it back as stored, in the shape readers of the
-   * log get (position, id and transaction id included): for whoever must see it inside the transaction.
+   * log get (position, id and transaction id included): for an observer that must see it inside the transaction.
    */
   async recordReturning(client: SqlClient, event: CapturedEvent): Promise<RewindEvent> {
-    return this.store.appendReturning(client, this.#stored(event), advisoryKey(this.config.ordering, event))
+    return this.store.appendReturning(
+      client,
+      this.#encode(event).stored,
+      advisoryKey(this.config.ordering, event),
+    )
   }
 
-  /** The event as the log stores it: payloads encoded, sensitive values protected, actor columns resolved. */
-  #stored(event: CapturedEvent): StoredEvent {
+  /**
+   * The insert of a planned event, to run in the same statement as its row write (see capture-plan.ts), or
+   * undefined when the database cannot complete it exactly: a column whose exact JSON SQL cannot give, or an
+   * ordering function (it is given the whole event, which only the written row completes).
+   */
+  following(plan: CapturePlan): FollowingWrite | undefined {
+    const { event } = plan
+    const resource = event.source
+    if (this.config.ordering !== 'rowLocks' && typeof this.config.ordering.advisoryLock === 'function')
+      return undefined
+    const sqlable = (key: string) => resource.codecs.get(key)!.jsonSql('x') !== undefined
+    if (!plan.deferred.every((d) => sqlable(d.key))) return undefined
+    if (plan.occurredAt && !sqlable(plan.occurredAt.key)) return undefined
+    const encoded = this.#encode(event)
+    const recordId = event.recordId === null ? undefined : recordIdText(event.recordId)
+    const deferred: DeferredColumn[] = plan.deferred.map((d) => {
+      const codec = resource.codecs.get(d.key)!
+      if (d.when !== 'changed')
+        return { codec, when: d.when, always: d.when === 'filled' && d.always, encoder: codec.encoder }
+      const entry = this.#protect(resource, recordId!, d.key, d.value)
+      return {
+        codec,
+        when: 'changed',
+        compare: JSON.stringify(d.value),
+        stored: JSON.stringify(entry.value),
+        encoder: entry.encoder,
+      }
+    })
+    const time = plan.occurredAt
+    const timeCodec = time ? resource.codecs.get(time.key)! : undefined
+    return this.store.following(
+      {
+        stored: encoded.stored,
+        primaryKey: resource.primaryKey,
+        changed: encoded.changed,
+        dataEncoders: encoded.dataEncoders,
+        changedEncoders: encoded.changedEncoders,
+        deferred,
+        time:
+          time === undefined
+            ? undefined
+            : time.when === 'filled'
+              ? { codec: timeCodec!, when: 'filled' }
+              : { codec: timeCodec!, when: 'changed', compare: JSON.stringify(time.value), time: time.time },
+      },
+      advisoryKey(this.config.ordering, event),
+    )
+  }
+
+  /** One changed value as the log stores it: encrypted or redacted when sensitive, with its encoder. */
+  #protect(
+    resource: AnyResource,
+    recordId: string,
+    key: string,
+    value: Json,
+  ): { value: Json; encoder: string | undefined } {
+    const enc = resource.codecs.get(key)?.encoder
+    const out = protect(
+      { [key]: value },
+      enc ? { [key]: enc } : {},
+      resource.sensitive,
+      this.config.keys,
+      (k) => fieldAad(resource.name, recordId, 'changed', k),
+    )
+    return { value: out.values[key] ?? null, encoder: out.encoders[key] }
+  }
+
+  /** The event's stored columns: payloads protected, metadata and actor columns checked. */
+  #encode(event: CapturedEvent): Encoded {
     const resource = event.source
     const recordId = recordIdText(event.recordId)
     const keys = this.config.keys
@@ -99,19 +182,24 @@ export class EventLog {
       actors.push(codec.toText(cast.value))
     }
     return {
-      id: this.config.idMode === 'uuidv7' ? uuidv7() : undefined,
-      recordId,
-      resource: resource.name,
-      action: event.action,
-      actionType: event.actionType,
-      version: resource.events.versions?.[event.action] ?? 1,
-      data: JSON.stringify(data.values),
-      changedAttributes: JSON.stringify(changed.values),
-      metadata: JSON.stringify(meta.value),
-      encoders: JSON.stringify(encoders),
-      occurredAt: event.occurredAt,
-      tenant: event.tenant === undefined || event.tenant === null ? null : tenantText(event.tenant),
-      actors,
+      stored: {
+        id: this.config.idMode === 'uuidv7' ? uuidv7() : undefined,
+        recordId: event.recordId === null ? null : recordId,
+        resource: resource.name,
+        action: event.action,
+        actionType: event.actionType,
+        version: resource.events.versions?.[event.action] ?? 1,
+        data: JSON.stringify(data.values),
+        changedAttributes: JSON.stringify(changed.values),
+        metadata: JSON.stringify(meta.value),
+        encoders: JSON.stringify(encoders),
+        occurredAt: event.occurredAt,
+        tenant: event.tenant === undefined || event.tenant === null ? null : tenantText(event.tenant),
+        actors,
+      },
+      changed: changed.values,
+      dataEncoders: data.encoders,
+      changedEncoders: changed.encoders,
     }
   }
 }

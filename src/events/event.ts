@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import type { AnyResource } from '../resource/define-resource.js'
 
 /** Per-field encoders of an event's payloads: how to turn a stored JSON value back into the column's value. */

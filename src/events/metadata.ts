@@ -1,4 +1,4 @@
-import { type Json, jsonProblem, MAX_JSON_DEPTH } from '../data/column-codec.js'
+import { type Json, jsonProblem, MAX_JSON_DEPTH } from '../columns/values.js'
 
 /**
  * An action's metadata as the event stores it (jsonb): JSON, with every valid `Date` anywhere inside it as its

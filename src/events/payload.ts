@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 
 /**
  * Encoders of event payloads: a value JSON cannot hold as such (a Date, a bigint, bytes, a non-finite number)

@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import { decrypt, encrypt, isCiphertext, type KeyProvider } from './encryption.js'
 import { ENCRYPTED, ERASED, REDACTED } from './payload.js'
 

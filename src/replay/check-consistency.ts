@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import { isRewindError } from '../errors/rewind-error.js'
 import { appendOnlyProblems } from '../events/append-only.js'
 import { listNames } from '../util/list-names.js'

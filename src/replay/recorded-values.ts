@@ -1,6 +1,6 @@
 import type { ExecOptions } from '../actions/action-run.js'
 import type { ReplayMode } from '../actions/replay-mode.js'
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { ReplayedEvent } from '../events/event.js'
 import { decodeArgument, UNAVAILABLE_ENCODERS } from '../events/payload.js'

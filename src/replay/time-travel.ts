@@ -1,4 +1,5 @@
-import { castMessage, type Json, sameJson } from '../data/column-codec.js'
+import { castMessage } from '../columns/messages.js'
+import { type Json, sameJson } from '../columns/values.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { type ReplayedEvent, type RewindEvent, recordIdText } from '../events/event.js'
 import type { EventLog } from '../events/event-log.js'

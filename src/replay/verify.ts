@@ -1,5 +1,5 @@
 import { newScope, type Scope } from '../actions/scope.js'
-import { type Json, sameJson } from '../data/column-codec.js'
+import { type Json, sameJson } from '../columns/values.js'
 import { failureIn } from '../errors/database-failure.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { canonicalRow } from '../rows/records.js'

@@ -1,4 +1,5 @@
-import type { ColumnCodec, Json } from '../data/column-codec.js'
+import type { ColumnCodec } from '../columns/codec.js'
+import type { Json } from '../columns/values.js'
 import type { Issue } from '../errors/rewind-error.js'
 import type { AnyTable, ColumnKey, InsertOf, RecordOf } from './types.js'
 

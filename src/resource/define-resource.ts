@@ -1,6 +1,7 @@
 import { getTableName } from 'drizzle-orm'
 import { getTableConfig } from 'drizzle-orm/pg-core'
-import { type ColumnCodec, tableCodecs } from '../data/column-codec.js'
+import type { ColumnCodec } from '../columns/codec.js'
+import { tableCodecs } from '../columns/column-codec.js'
 import { definitionError } from '../errors/rewind-error.js'
 import { type ActionBuilders, type ActionDefinition, actionBuilders } from './action.js'
 import type { Relationship } from './relationships.js'

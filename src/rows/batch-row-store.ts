@@ -1,4 +1,4 @@
-import { type Json, sameJson } from '../data/column-codec.js'
+import { type Json, sameJson } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { deleteByKeys, insertRows, selectByKeys, updateRows } from './bulk-statements.js'

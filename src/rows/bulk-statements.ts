@@ -1,5 +1,5 @@
-import type { ColumnCodec, Json } from '../data/column-codec.js'
-import { castType } from '../data/params.js'
+import type { ColumnCodec } from '../columns/codec.js'
+import type { Json } from '../columns/values.js'
 import { printArrayLiteral } from '../data/pg-text.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
@@ -15,7 +15,7 @@ import { type Statement, selectList } from './row-statements.js'
 function anyKey(resource: AnyResource, ids: readonly string[]): { where: string; params: string[] } {
   const pk = resource.codecs.get(resource.primaryKey)!
   return {
-    where: `${quoteIdent(pk.name)} = ANY(CAST($1::text AS ${castType(pk)}[]))`,
+    where: `${quoteIdent(pk.name)} = ANY(CAST($1::text AS ${pk.castType}[]))`,
     params: [printArrayLiteral(ids)],
   }
 }
@@ -93,6 +93,6 @@ function unnestParams(codecs: ColumnCodec[], rows: Row[], keys: string[] = codec
   const params = codecs.map((codec, i) =>
     printArrayLiteral(rows.map((r) => codec.toText(r.get(keys[i]!) ?? null))),
   )
-  const selects = codecs.map((codec, i) => `u.${names[i]}::${castType(codec)}`)
+  const selects = codecs.map((codec, i) => `u.${names[i]}::${codec.castType}`)
   return { params, selects, names }
 }

@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import type { RawRow } from '../data/database.js'
 import type { AnyResource } from '../resource/define-resource.js'
 

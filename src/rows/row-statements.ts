@@ -1,4 +1,5 @@
-import type { ColumnCodec, Json } from '../data/column-codec.js'
+import type { ColumnCodec } from '../columns/codec.js'
+import type { Json } from '../columns/values.js'
 import { Params } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
@@ -115,8 +116,12 @@ export interface InsertOptions {
   }
 }
 
-export function insertRow(resource: AnyResource, values: Row, options: InsertOptions = {}): Statement {
-  const params = new Params()
+export function insertRow(
+  resource: AnyResource,
+  values: Row,
+  options: InsertOptions = {},
+  params = new Params(),
+): Statement {
   const cols: string[] = []
   const vals: string[] = []
   for (const [key, value] of values) {
@@ -163,8 +168,8 @@ export function updateRow(
   tenant: Json | undefined,
   values: Row,
   expectedLock?: { readonly key: string; readonly value: Json },
+  params = new Params(),
 ): Statement {
-  const params = new Params()
   const table = qualifiedName(resource.table)
   const pk = quoteIdent(codecOf(resource, resource.primaryKey).name)
   let oldWhere = keyCondition(resource, params, id, tenant)
@@ -190,11 +195,32 @@ export function updateRow(
   return { text, params: params.values }
 }
 
-export function deleteRow(resource: AnyResource, id: Json, tenant: Json | undefined): Statement {
-  const params = new Params()
+export function deleteRow(
+  resource: AnyResource,
+  id: Json,
+  tenant: Json | undefined,
+  params = new Params(),
+): Statement {
   const where = keyCondition(resource, params, id, tenant)
   return {
     text: `DELETE FROM ${qualifiedName(resource.table)} WHERE ${where} RETURNING ${selectList(resource)}`,
+    params: params.values,
+  }
+}
+
+/**
+ * A row write and what follows it in one statement: `WITH w AS (<write>), f AS (<following>) SELECT * FROM w`.
+ * Data-modifying CTEs run once each, to completion, whether or not the main query reads them; the following
+ * part reads the written row from `w`, so it runs after the row write (and its row lock).
+ */
+export function withFollowing(
+  write: (params: Params) => Statement,
+  following: { sql(row: string, params: Params): string },
+): Statement {
+  const params = new Params()
+  const w = write(params)
+  return {
+    text: `WITH w AS (${w.text}), f AS (${following.sql('w', params)}) SELECT * FROM w`,
     params: params.values,
   }
 }

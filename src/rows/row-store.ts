@@ -1,4 +1,5 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
+import type { Params } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { Row } from './records.js'
 
@@ -12,6 +13,16 @@ export interface UpsertSpec {
   readonly tenant: Json | undefined
 }
 
+/**
+ * A write that follows a row write in the same statement (the action's event, so the row and its event take
+ * one round trip). It reads the written row from the CTE named `row`: every column as text under its key
+ * (`(row."key")::type` gives the value back), and for an update the row as it was under `"old:key"`. It adds
+ * its parameters to `params`.
+ */
+export interface FollowingWrite {
+  sql(row: string, params: Params): string
+}
+
 /** An update's row as it was and as it is. */
 export interface Written {
   readonly before: Row
@@ -21,14 +32,15 @@ export interface Written {
 /**
  * The seam the action pipeline writes through: every read of the record an action acts on and every write
  * of its row. Each write returns the images the event is captured from. `SqlRowStore` runs the statements in
- * the action's transaction (live actions, replay one event at a time); `BatchRowStore` folds a batch of
- * replayed events in memory and writes it in bulk.
+ * the action's transaction (live actions, replay one event at a time), and runs a {@link FollowingWrite} in
+ * the same statement; `BatchRowStore` folds a batch of replayed events in memory and writes it in bulk (replay
+ * records no event: it never gets one).
  */
 export interface RowStore {
   /** The row with this primary key (in the tenant), or undefined; with `lock`, held for the transaction. */
   load(resource: AnyResource, id: Json, tenant: Json | undefined, lock: boolean): Promise<Row | undefined>
-  /** Inserts a row and returns it as stored (database defaults included). */
-  insert(resource: AnyResource, values: Row): Promise<Row>
+  /** Inserts a row and returns it as stored (database defaults included); `follow` runs in the same statement. */
+  insert(resource: AnyResource, values: Row, follow?: FollowingWrite): Promise<Row>
   /**
    * Inserts a row, or updates the row with the same identity; undefined when that row is another tenant's
    * (nothing was written).
@@ -48,7 +60,13 @@ export interface RowStore {
     tenant: Json | undefined,
     values: Row,
     expected?: { readonly key: string; readonly value: Json },
+    follow?: FollowingWrite,
   ): Promise<Written | undefined>
   /** Deletes the row with this primary key (in the tenant) and returns it; undefined when there was none. */
-  delete(resource: AnyResource, id: Json, tenant: Json | undefined): Promise<Row | undefined>
+  delete(
+    resource: AnyResource,
+    id: Json,
+    tenant: Json | undefined,
+    follow?: FollowingWrite,
+  ): Promise<Row | undefined>
 }

@@ -1,9 +1,18 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
+import { Params } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { canonicalRow, type Row } from './records.js'
-import { deleteRow, insertRow, selectByIdentity, selectByKey, updateRow } from './row-statements.js'
-import type { RowStore, UpsertSpec, Written } from './row-store.js'
+import {
+  deleteRow,
+  insertRow,
+  type Statement,
+  selectByIdentity,
+  selectByKey,
+  updateRow,
+  withFollowing,
+} from './row-statements.js'
+import type { FollowingWrite, RowStore, UpsertSpec, Written } from './row-store.js'
 
 /** The row store of a transaction: each call is one statement on its client. */
 export class SqlRowStore implements RowStore {
@@ -15,8 +24,11 @@ export class SqlRowStore implements RowStore {
     return rows[0] ? canonicalRow(resource, rows[0]) : undefined
   }
 
-  async insert(resource: AnyResource, values: Row): Promise<Row> {
-    const q = insertRow(resource, values, { overriding: overrides(resource, values) })
+  async insert(resource: AnyResource, values: Row, follow?: FollowingWrite): Promise<Row> {
+    const q = statement(
+      (params) => insertRow(resource, values, { overriding: overrides(resource, values) }, params),
+      follow,
+    )
     const rows = await this.client.queryText(q.text, q.params)
     return canonicalRow(resource, rows[0]!)
   }
@@ -53,18 +65,24 @@ export class SqlRowStore implements RowStore {
     tenant: Json | undefined,
     values: Row,
     expected?: { readonly key: string; readonly value: Json },
+    follow?: FollowingWrite,
   ): Promise<Written | undefined> {
-    const q = updateRow(resource, id, tenant, values, expected)
+    const q = statement((params) => updateRow(resource, id, tenant, values, expected, params), follow)
     const rows = await this.client.queryText(q.text, q.params)
     if (rows.length === 0) return undefined
     return { before: canonicalRow(resource, rows[0]!, 'old:'), after: canonicalRow(resource, rows[0]!) }
   }
 
-  async delete(resource: AnyResource, id: Json, tenant: Json | undefined) {
-    const q = deleteRow(resource, id, tenant)
+  async delete(resource: AnyResource, id: Json, tenant: Json | undefined, follow?: FollowingWrite) {
+    const q = statement((params) => deleteRow(resource, id, tenant, params), follow)
     const rows = await this.client.queryText(q.text, q.params)
     return rows[0] ? canonicalRow(resource, rows[0]) : undefined
   }
+}
+
+/** The write alone, or the write and what follows it in one statement. */
+function statement(write: (params: Params) => Statement, follow: FollowingWrite | undefined): Statement {
+  return follow ? withFollowing(write, follow) : write(new Params())
 }
 
 /** Whether the row sets an identity column declared GENERATED ALWAYS (written with OVERRIDING SYSTEM VALUE). */

@@ -1,4 +1,4 @@
-import type { Json } from '../data/column-codec.js'
+import type { Json } from '../columns/values.js'
 import type { RewindEvent } from '../events/event.js'
 import type { ConsistencyFinding } from '../replay/check-consistency.js'
 import type { HistoryEntry } from '../replay/time-travel.js'

@@ -1,4 +1,4 @@
-import { castMessage } from '../data/column-codec.js'
+import { castMessage } from '../columns/messages.js'
 import type { Database } from '../data/database.js'
 import { Params } from '../data/params.js'
 import { inContext } from '../errors/database-failure.js'

@@ -1,7 +1,8 @@
 import { numeric, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { canonicalNumeric, tableCodecs } from '../../src/data/column-codec.js'
+import { tableCodecs } from '../../src/columns/column-codec.js'
+import { canonicalNumeric } from '../../src/columns/numeric.js'
 import {
   change,
   createRewind,

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sameJson } from '../../src/data/column-codec.js'
+import { sameJson } from '../../src/columns/values.js'
 import { createRewind, isRewindError, type Rewind } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { Account, events, loggedResources, Note } from '../support/logged-domain.js'

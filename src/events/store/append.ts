@@ -1,5 +1,4 @@
 import type { RawRow, SqlClient } from '../../data/database.js'
-import { castType } from '../../data/params.js'
 import { EVENT_LOG_COLUMNS } from '../event-log-table.js'
 import type { EventTable } from './event-table.js'
 
@@ -7,7 +6,8 @@ import type { EventTable } from './event-table.js'
 export interface StoredEvent {
   /** The app-made id (uuidv7 logs), else undefined: the database's identity makes it. */
   readonly id: string | undefined
-  readonly recordId: string
+  /** Null only in an event appended with its row whose key the database makes (see append-following.ts). */
+  readonly recordId: string | null
   readonly resource: string
   readonly action: string
   readonly actionType: string
@@ -32,6 +32,8 @@ export type AppendLock = readonly [bigint] | readonly [number, number] | undefin
  * also with `RETURNING` the stored row (for whoever must see the event as stored, in the action's transaction).
  */
 export class AppendStatements {
+  /** The columns an insert writes, in the order of its parameters. */
+  readonly columns: readonly string[]
   /** Without a lock, with one 64-bit key, with two 32-bit keys. */
   readonly #texts: readonly [string, string, string]
   readonly #returning: readonly [string, string, string]
@@ -49,11 +51,12 @@ export class AppendStatements {
       ),
       ...config.actorKeys,
     ]
+    this.columns = cols
     let n = 0
     const exprs = cols.map((key) => {
       n++
       if (key === 'occurredAt') return `COALESCE($${n}::text::timestamptz, clock_timestamp())`
-      return `$${n}::text::${castType(table.codecs.get(key)!)}`
+      return `$${n}::text::${table.codecs.get(key)!.castType}`
     })
     const head = `INSERT INTO ${table.name} (${cols.map((k) => table.col(k)).join(', ')})`
     this.#texts = [

@@ -1,4 +1,5 @@
-import type { ColumnCodec, Json } from '../../data/column-codec.js'
+import type { ColumnCodec } from '../../columns/codec.js'
+import type { Json } from '../../columns/values.js'
 import type { RawRow } from '../../data/database.js'
 import { quoteIdent } from '../../schema/names.js'
 import { NOT_REPLAYED, type ReplayedEvent, type RewindEvent } from '../event.js'

@@ -1,10 +1,13 @@
-import type { CastResult, Json } from '../../data/column-codec.js'
+import type { CastResult } from '../../columns/messages.js'
+import type { Json } from '../../columns/values.js'
 import type { RawRow, SqlClient } from '../../data/database.js'
 import { RewindError } from '../../errors/rewind-error.js'
 import type { AnyResource } from '../../resource/define-resource.js'
+import type { FollowingWrite } from '../../rows/row-store.js'
 import type { EventFilter, EventPage, ReplayedEvent, RewindEvent } from '../event.js'
 import type { ResolvedEventLog } from '../event-log-config.js'
 import { type AppendLock, AppendStatements, type StoredEvent } from './append.js'
+import { type FollowingEvent, followingInsert } from './append-following.js'
 import { type Activity, countActivity } from './count-activity.js'
 import { countAfter, countByResource, countEvents, malformedCounts } from './count-events.js'
 import { type EventColumns, EventRows } from './event-rows.js'
@@ -93,6 +96,13 @@ export class EventStore {
   /** Inserts one event and gives it back as stored (position, id, transaction id), in its public shape. */
   async appendReturning(client: SqlClient, event: StoredEvent, lock: AppendLock): Promise<RewindEvent> {
     return this.rows.decode(await this.#append.appendReturning(client, event, lock))
+  }
+
+  /** The event's insert, to follow its row write in the same statement (see append-following.ts). */
+  following(event: FollowingEvent, lock: AppendLock): FollowingWrite {
+    return {
+      sql: (row, params) => followingInsert(this.table, this.#append.columns, event, lock, row, params),
+    }
   }
 
   /** A page of events in position order, filtered (keyset paging with `afterPosition`). */

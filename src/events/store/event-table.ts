@@ -1,4 +1,5 @@
-import { type ColumnCodec, tableCodecs } from '../../data/column-codec.js'
+import type { ColumnCodec } from '../../columns/codec.js'
+import { tableCodecs } from '../../columns/column-codec.js'
 import type { RawRow } from '../../data/database.js'
 import type { AnyResource } from '../../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../../schema/names.js'

@@ -1,4 +1,4 @@
-import type { Json } from '../../data/column-codec.js'
+import type { Json } from '../../columns/values.js'
 import { Params } from '../../data/params.js'
 import type { EventTable, Reader } from './event-table.js'
 

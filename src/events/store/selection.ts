@@ -1,4 +1,4 @@
-import type { Json } from '../../data/column-codec.js'
+import type { Json } from '../../columns/values.js'
 import { Params } from '../../data/params.js'
 import { RewindError } from '../../errors/rewind-error.js'
 import { type EventFilter, recordIdText } from '../event.js'

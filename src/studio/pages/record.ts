@@ -1,4 +1,4 @@
-import type { Json } from '../../data/column-codec.js'
+import type { Json } from '../../columns/values.js'
 import type { ReplayedEvent } from '../../events/event.js'
 import { changesBetween, type HistoryEntry } from '../../replay/time-travel.js'
 import { maskHistoryEntry, maskState } from '../../runtime/masking.js'

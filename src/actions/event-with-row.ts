@@ -1,0 +1,41 @@
+import { planCapture } from '../events/capture-plan.js'
+import type { FollowingWrite } from '../rows/row-store.js'
+import type { ActionRun } from './action-run.js'
+import type { StepEnv } from './step.js'
+
+/**
+ * The action's event as a statement that follows its row write in the same statement (one round trip for
+ * both), or undefined when it must be recorded on its own after the write: in replay (no event), for an action
+ * the log does not track, an upsert (its row is looked up first), an action whose event an observer must see
+ * inside the transaction (engine.needsRecordedEvent; observers.ts), a table with a trigger of its own (it could
+ * change the row past what the action wrote), or an event the database cannot complete exactly (see
+ * capture-plan.ts and EventLog.following).
+ */
+export async function eventWithRow(run: ActionRun, env: StepEnv): Promise<FollowingWrite | undefined> {
+  const { resource, action } = run
+  const log = env.log
+  if (run.replay || !env.follow || !log || run.write === 'upsert' || !log.tracks(resource, action))
+    return undefined
+  // An observer of recorded events sees this one inside the transaction, after it is stored on its own.
+  if (env.observer?.wants(resource, action)) return undefined
+  // Planned once per run: the autocommit path asks before the write, the write asks again.
+  if (run.following !== undefined) return run.following ?? undefined
+  run.following = null
+  if (!(await env.triggerFree(resource))) return undefined
+  const plan = planCapture({
+    resource,
+    action,
+    actionType: run.actionType,
+    castAttributes: run.parsed.castAttributes,
+    argInputs: run.parsed.argInputs,
+    args: run.parsed.args,
+    actor: run.options.actor,
+    tenant: run.tenant,
+    metadata: run.options.metadata ?? {},
+    write: run.write,
+    values: run.values,
+    id: run.id,
+  })
+  run.following = (plan && log.following(plan)) ?? null
+  return run.following ?? undefined
+}
