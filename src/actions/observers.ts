@@ -4,8 +4,9 @@ import type { AnyResource } from '../resource/define-resource.js'
 
 /**
  * Code outside the pipeline that must see an action's event inside the action's transaction, as the log
- * stored it (inline projections). Asked per action: an action it does not want records its event as if there
- * were no observer (no `RETURNING`, nothing decoded).
+ * stored it (inline projections). Asked per action: an action it wants records its event on its own, with
+ * `RETURNING`, never in its row's statement (engine.needsRecordedEvent); an action it does not want records
+ * its event as if there were no observer (no `RETURNING`, nothing decoded).
  */
 export interface RecordedEventObserver {
   /** Whether `recorded` must see the events of this action (asked on every tracked action; keep it cheap). */
@@ -29,7 +30,8 @@ export interface EngineObservers {
   readonly recorded?: RecordedEventObserver
   /**
    * Called once after each commit that recorded events (an action's own transaction, a bulk call's, the
-   * transaction a nested action joined), never after a rollback nor for a transaction that recorded none.
+   * transaction a nested action joined, the autocommit statement that wrote a row with its event), never after
+   * a rollback nor for a transaction or statement that recorded none.
    * The commit is done and the action's outcome settled: it must not throw, and what it starts runs on its own.
    */
   readonly afterCommit?: (committed: Committed) => void
