@@ -42,6 +42,11 @@ function describe(value: unknown): string {
 
 interface ClosableClient {
   end?: () => Promise<void>
+  /** pg's Pool: an event per client it removes (on end, it removes them before their sockets have closed). */
+  on?: (
+    event: 'remove',
+    listener: (client: { on(event: 'error', listener: () => void): unknown }) => void,
+  ) => unknown
   close?: () => Promise<void>
   closed?: boolean
   ended?: boolean
@@ -53,6 +58,10 @@ async function closeWithClient(rewind: AnyRewind): Promise<void> {
   const client = (rewind.db as { $client?: ClosableClient } | undefined)?.$client
   if (!client) return
   if (typeof client.end === 'function') {
+    // A pg Pool resolves end() once it has let go of its clients, before their connections have closed: one the
+    // server ends in that moment (a restart, a dropped database) then emits 'error' with nobody listening, which
+    // would crash the process. The command is over: such an error is of no interest.
+    client.on?.('remove', (removed) => removed.on('error', () => {}))
     if (!client.ended) await client.end()
   } else if (typeof client.close === 'function' && client.closed !== true) {
     await client.close()

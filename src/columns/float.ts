@@ -10,11 +10,6 @@ export function floatCanonical(n: number): Json {
 
 /** real and double precision: numbers; a real refuses a number it would round to 4 bytes. */
 export class FloatElement extends BaseElement {
-  /** A finite number as a JSON number; NaN and the infinities as their text, as fromText gives them. */
-  override jsonSql(x: string): string {
-    return `(CASE WHEN (${x}) IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) THEN to_jsonb((${x})::text) ELSE to_jsonb(${x}) END)`
-  }
-
   readonly #real: boolean
 
   constructor(column: PgColumn, base: string) {
@@ -22,8 +17,20 @@ export class FloatElement extends BaseElement {
     this.#real = base === 'real' || base === 'float4'
   }
 
+  /**
+   * PostgreSQL prints a real as the shortest decimal that reads back as the same 4-byte float (`1e-45`), which
+   * as a JavaScript number is another value: the number is the 4-byte float's own value (Math.fround), the one
+   * the app wrote.
+   */
   override fromText(text: string): Json {
-    return floatCanonical(Number(text))
+    const n = Number(text)
+    return floatCanonical(this.#real ? Math.fround(n) : n)
+  }
+
+  /** A finite number as a JSON number (a real's own value, through float8); NaN and the infinities as their text. */
+  override jsonSql(x: string): string {
+    const n = this.#real ? `(${x})::float8` : `(${x})`
+    return `(CASE WHEN ${n} IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) THEN to_jsonb(${n}::text) ELSE to_jsonb(${n}) END)`
   }
 
   override driverValue(value: Json): unknown {

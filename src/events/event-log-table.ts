@@ -53,6 +53,17 @@ export interface EventLogTableOptions<
   readonly actors?: Actors
   /** A PostgreSQL schema for the table. */
   readonly schema?: string
+  /**
+   * Indexes for the reads an app may want besides Rewind's own, each an index every event insert also writes
+   * (so off by default): events by action (`{ resource, action }` filters), by tenant (`{ tenant }` filters and
+   * replays of one tenant on a large log), by actor (`{ actor }` filters; `true` for every actor column, or the
+   * columns to index). The indexes Rewind's own reads need are always there: see docs/performance.md.
+   */
+  readonly indexes?: {
+    readonly action?: boolean
+    readonly tenant?: boolean
+    readonly actors?: boolean | readonly Extract<keyof Actors, string>[]
+  }
 }
 
 const LOG_BRAND = Symbol.for('rewind.eventLog')
@@ -145,16 +156,26 @@ export function eventLogTable<
       `eventLogTable("${name}"): id must be 'bigint' or 'uuidv7', got ${JSON.stringify(idMode)}`,
     )
   }
+  const wanted = options.indexes ?? {}
+  const actorIndexes =
+    wanted.actors === true ? Object.keys(actors) : wanted.actors === false ? [] : [...(wanted.actors ?? [])]
+  for (const key of actorIndexes) {
+    if (!Object.hasOwn(actors, key))
+      throw definitionError(
+        `eventLogTable("${name}"): indexes.actors names "${key}", which is not an actor column (actor columns: ${Object.keys(actors).join(', ') || 'none'})`,
+      )
+  }
+  // Rewind's own reads: the log in order (replay, tails, pages), a record's events (history, stateAt), a
+  // resource's (pages by resource, the studio), by time (`from`/`to`), by transaction (the studio's live view).
   const extra = (t: any) => [
     uniqueIndex(`${name}_position_idx`).on(t.position),
     index(`${name}_record_idx`).on(t.resource, t.recordId, t.position),
-    // A resource's events newest first (the studio's log filtered by resource, its overview's recent activity).
     index(`${name}_resource_idx`).on(t.resource, t.position),
-    index(`${name}_resource_action_idx`).on(t.resource, t.action, t.position),
     index(`${name}_occurred_at_idx`).on(t.occurredAt),
-    index(`${name}_tenant_idx`).on(t.tenant, t.position),
     index(`${name}_transaction_idx`).on(t.transactionId),
-    ...Object.keys(actors).map((key) => index(`${name}_actor_${key}_idx`).on(t[key], t.position)),
+    ...(wanted.action ? [index(`${name}_resource_action_idx`).on(t.resource, t.action, t.position)] : []),
+    ...(wanted.tenant ? [index(`${name}_tenant_idx`).on(t.tenant, t.position)] : []),
+    ...actorIndexes.map((key) => index(`${name}_actor_${key}_idx`).on(t[key], t.position)),
   ]
   const cols = columns(idMode, actors)
   const table = options.schema

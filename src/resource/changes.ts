@@ -4,11 +4,15 @@ import { uuidv7 } from '../util/uuidv7.js'
 import type { ChangeObject } from './action.js'
 import { Changeset, type ExactValue, exact } from './changeset.js'
 
-/** Names a change (for `allowHooksInReplay`) and optionally makes it conditional. */
+/**
+ * Names a change (for `allowHooksInReplay`) and optionally makes it conditional. Say `readsRecord: false` when
+ * it never reads the current record: an update or destroy whose changes all say so (and that has no validation,
+ * policy or lock) is written without reading the record first, in one round trip.
+ */
 export function change<T extends import('./types.js').AnyTable = any, Args = any>(
   name: string,
   run: (cs: Changeset<T, Args>) => unknown,
-  options: { readonly where?: (cs: Changeset<T, Args>) => boolean; readonly skipInReplay?: boolean } = {},
+  options: Pick<ChangeObject<T, Args>, 'where' | 'skipInReplay' | 'readsRecord'> = {},
 ): ChangeObject<T, Args> {
   return { name, run, ...options }
 }
