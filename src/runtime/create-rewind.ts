@@ -30,8 +30,10 @@ export interface RewindConfig<R extends readonly AnyResource[]> {
   readonly consumers?: readonly Consumer[]
   /**
    * After each commit that recorded events, send a `NOTIFY` so that consumers in every process wake at once
-   * (coalesced; outside the action's transaction). Default true with an event log; without it, consumers find
-   * new events at their poll interval.
+   * (coalesced; outside the action's transaction; on PGlite the consumers of the same instance are woken
+   * directly). Default: true when `consumers` are registered, else false (it costs PostgreSQL writers a
+   * statement per commit). A process that only writes, for consumers that run elsewhere, sets it to true;
+   * without it, consumers find new events at their poll interval.
    */
   readonly notifyCommits?: boolean
 }
@@ -111,7 +113,7 @@ export async function createRewind<const R extends readonly AnyResource[]>(
   }
   const rewind = new Rewind<R>(db, resources, log, close, {
     list: consumers,
-    notifyCommits: config.notifyCommits ?? true,
+    notifyCommits: config.notifyCommits ?? consumers.length > 0,
   })
   if (createTables) await rewind.createTables()
   return rewind

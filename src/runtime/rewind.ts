@@ -53,7 +53,7 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
     close?: () => Promise<void>,
     consumers: { readonly list: readonly Consumer[]; readonly notifyCommits: boolean } = {
       list: [],
-      notifyCommits: true,
+      notifyCommits: false,
     },
   ) {
     this.#db = db

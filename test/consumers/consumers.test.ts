@@ -38,13 +38,14 @@ describe.each(backends)('consumers on $name', (backend) => {
     open.push(tdb)
     return tdb
   }
-  async function make(tdb: TestDatabase, consumers: readonly Consumer[]) {
+  async function make(tdb: TestDatabase, consumers: readonly Consumer[], notifyCommits?: boolean) {
     const rewind = await createRewind({
       db: tdb.db,
       resources,
       eventLog: { table: events, actors: { systemActor: () => 'test' } },
       consumers,
       createTables: true,
+      ...(notifyCommits === undefined ? {} : { notifyCommits }),
     })
     open.unshift(rewind)
     // The tests' counter of applications (written by several projections, owned by none).
@@ -256,7 +257,8 @@ describe.each(backends)('consumers on $name', (backend) => {
 
   it('wakes on a commit without polling: LISTEN/NOTIFY (the poll interval is ten minutes here)', async () => {
     const tdb = await fresh()
-    const writer = await make(tdb, [])
+    // A process that only writes, for consumers elsewhere: it opts in to announcing its commits.
+    const writer = await make(tdb, [], true)
     const follower = await make(tdb, [itemNamesProjection('names')])
     await follower.consumers.start({ pollMs: 600_000 })
     // Ready (the checkpoint exists, the lease is taken, the tail has looked once): now only a NOTIFY wakes it.

@@ -18,6 +18,8 @@ async function main() {
     db: drizzle({ client: pool }),
     resources,
     eventLog: { table: events, actors: { systemActor: () => 'writer' } },
+    // Only writes: the consumers run in other processes, woken by its commits.
+    notifyCommits: true,
   })
   let stop = false
   process.on('SIGTERM', () => {

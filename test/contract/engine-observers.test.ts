@@ -5,7 +5,9 @@ import type { Committed, RecordedEventObserver } from '../../src/actions/observe
 import type { SqlClient } from '../../src/data/database.js'
 import {
   createRewind,
+  defineProjection,
   defineResource,
+  defineSubscription,
   eventLogTable,
   generateId,
   isRewindError,
@@ -182,12 +184,36 @@ describe.each(backends)('engine observers on $name', (backend) => {
     )
   })
 
-  it('createRewind wires the seams only when asked: no observer of recorded events without inline projections', async () => {
+  it('createRewind wires the seams only when asked: no observer without inline projections, no wake-ups without consumers', async () => {
     expect(rewind.engine.observers.recorded).toBeUndefined()
     expect(rewind.engine.observers.afterCommit).toBeUndefined()
-    const notifying = await createRewind({ db: tdb.db, resources: [Item], eventLog: { table: events } })
-    expect(notifying.engine.observers.recorded).toBeUndefined()
-    expect(typeof notifying.engine.observers.afterCommit).toBe('function')
-    expect(notifying.engine.needsRecordedEvent(Item, 'create')).toBe(false)
+    const plain = await createRewind({ db: tdb.db, resources: [Item], eventLog: { table: events } })
+    expect(plain.engine.observers).toEqual({})
+    const writer = await createRewind({
+      db: tdb.db,
+      resources: [Item],
+      eventLog: { table: events },
+      notifyCommits: true,
+    })
+    expect(writer.engine.observers.recorded).toBeUndefined()
+    expect(typeof writer.engine.observers.afterCommit).toBe('function')
+    const names = pgTable('obs_names', { id: text('id').primaryKey() })
+    const subscribed = await createRewind({
+      db: tdb.db,
+      resources: [Item],
+      eventLog: { table: events },
+      consumers: [
+        defineSubscription('mailer', { handlers: (on) => [on(Item, 'create', () => {})] }),
+        defineProjection('names', {
+          lifecycle: 'inline',
+          tables: [names],
+          handlers: (on) => [on(Item, 'rename', () => {})],
+        }),
+      ],
+    })
+    expect(typeof subscribed.engine.observers.afterCommit).toBe('function')
+    expect(subscribed.engine.needsRecordedEvent(Item, 'rename')).toBe(true)
+    expect(subscribed.engine.needsRecordedEvent(Item, 'create')).toBe(false)
+    expect(plain.engine.needsRecordedEvent(Item, 'rename')).toBe(false)
   })
 })
