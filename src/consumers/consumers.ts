@@ -171,6 +171,10 @@ export class Consumers {
     const runners = this.#runners
     this.#runners = []
     await Promise.all(runners.map((r) => r.stop()))
+    const started = new Set(runners.map((r) => r.consumer))
+    for (const c of started) {
+      if (c.kind === 'subscription' && c.onStop) await Promise.resolve(c.onStop()).catch(() => {})
+    }
     await this.#wake?.close()
     this.#wake = undefined
     this.#owner = undefined

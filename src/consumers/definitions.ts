@@ -58,6 +58,8 @@ export interface BatchContext {
   /** The consumer's name and partition. */
   readonly consumer: string
   readonly partition: number
+  /** The instance's resources by name (which fields are sensitive, for a relay that masks them). */
+  readonly resources: ReadonlyMap<string, AnyResource>
 }
 
 /** One handler: the events of some actions of one resource. */
@@ -144,6 +146,11 @@ export interface SubscriptionConfig extends ConsumerOptions {
   readonly handleBatch?: (events: readonly ConsumerEvent[], ctx: BatchContext) => unknown
   /** With `handleBatch`: which events it gets (default every event). */
   readonly filter?: { readonly resources?: readonly (AnyResource | string)[] }
+  /**
+   * Called when the consumers of a process stop (`rewind.consumers.stop()`, `rewind.close()`) after the
+   * subscription's runners have finished: to close what it holds (a relay's connection).
+   */
+  readonly onStop?: () => unknown
 }
 
 interface ConsumerBase {
@@ -172,6 +179,7 @@ export interface Subscription extends ConsumerBase {
   readonly kind: 'subscription'
   readonly handlers: readonly EventHandler<SubscriptionContext>[] | undefined
   readonly handleBatch: ((events: readonly ConsumerEvent[], ctx: BatchContext) => unknown) | undefined
+  readonly onStop: (() => unknown) | undefined
 }
 
 /** A projection or a subscription. */
@@ -385,6 +393,9 @@ export function defineSubscription(name: string, config: SubscriptionConfig): Su
   if (hasBatch && typeof config.handleBatch !== 'function') {
     throw definitionError(`defineSubscription "${name}": handleBatch must be a function`)
   }
+  if (config.onStop !== undefined && typeof config.onStop !== 'function') {
+    throw definitionError(`defineSubscription "${name}": onStop must be a function`)
+  }
   if (hasHandlers && typeof config.handlers !== 'function') {
     throw definitionError(
       `defineSubscription "${name}": expected handlers: (on) => [on(Resource, 'action', handler), ...]`,
@@ -405,6 +416,7 @@ export function defineSubscription(name: string, config: SubscriptionConfig): Su
     kind: 'subscription',
     handlers,
     handleBatch: config.handleBatch,
+    onStop: config.onStop,
     matches: matcher(b.tenant, handlers, resources),
   }
 }

@@ -93,8 +93,24 @@ export class ConsumerRunner {
   async stop(): Promise<void> {
     this.#stopped = true
     this.#wakeUp?.()
+    for (const end of this.#pauses) end()
     this.#unsubscribe?.()
     await this.#loop
+  }
+
+  readonly #pauses = new Set<() => void>()
+
+  /** Waits `ms`, or until a stop (a backoff between attempts; notifications do not cut it short). */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const end = () => {
+        clearTimeout(timer)
+        this.#pauses.delete(end)
+        resolve()
+      }
+      const timer = setTimeout(end, ms)
+      this.#pauses.add(end)
+    })
   }
 
   /** Waits for a notification, a stop, or `ms`. */
@@ -432,6 +448,7 @@ export class ConsumerRunner {
         attempt,
         consumer: subscription.name,
         partition: this.partition,
+        resources: this.deps.log.resources,
       })
       return
     }
@@ -450,7 +467,11 @@ export class ConsumerRunner {
         return undefined
       } catch (e) {
         error = e
-        if (attempt < this.consumer.retry.attempts) await sleep(this.#delay(attempt))
+        // Seen in `rewind consumers` while it is retried (a relay whose server is down retries for ever).
+        await checkpoints
+          .fail(this.#run, this.consumer.name, this.partition, message(e), false)
+          .catch(() => {})
+        if (attempt < this.consumer.retry.attempts) await this.#pause(this.#delay(attempt))
       }
     }
     return { error }
@@ -469,7 +490,12 @@ export class ConsumerRunner {
       const batch = ready as ConsumerEvent[]
       const failed = await this.#attempt((attempt) =>
         Promise.resolve(
-          subscription.handleBatch!(batch, { attempt, consumer: name, partition: this.partition }),
+          subscription.handleBatch!(batch, {
+            attempt,
+            consumer: name,
+            partition: this.partition,
+            resources: this.deps.log.resources,
+          }),
         ),
       )
       if (!failed) one = []

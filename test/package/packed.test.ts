@@ -224,17 +224,21 @@ describe('the packed package', () => {
       bin: { rewind: './dist/cli/bin.js' },
     })
     // drizzle-orm: the app's own copy (one Drizzle per app); pg only for PostgreSQL; hono and its Node.js
-    // server only for `rewind studio`.
+    // server only for `rewind studio`; the NATS client only for the relay (rewind-es/relay).
     expect(manifest.peerDependencies).toEqual({
       'drizzle-orm': expect.any(String),
       pg: expect.any(String),
       hono: expect.any(String),
       '@hono/node-server': expect.any(String),
+      '@nats-io/jetstream': expect.any(String),
+      '@nats-io/transport-node': expect.any(String),
     })
     expect(manifest.peerDependenciesMeta).toEqual({
       pg: { optional: true },
       hono: { optional: true },
       '@hono/node-server': { optional: true },
+      '@nats-io/jetstream': { optional: true },
+      '@nats-io/transport-node': { optional: true },
     })
     // Installed with it: the embedded database, the Standard Schema types, the config loader. Never tsx.
     expect(Object.keys(manifest.dependencies).sort()).toEqual([
