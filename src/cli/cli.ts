@@ -7,6 +7,7 @@ import { consumersCommand } from './commands/consumers.js'
 import { eventsCommand } from './commands/events.js'
 import { historyCommand } from './commands/history.js'
 import { initCommand } from './commands/init.js'
+import { relayCommand } from './commands/relay.js'
 import { replayCommand } from './commands/replay.js'
 import { schemaCommand } from './commands/schema.js'
 import { stateCommand } from './commands/state.js'
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command<any>[] = [
   verifyCommand,
   checkCommand,
   consumersCommand,
+  relayCommand,
   studioCommand,
   schemaCommand,
   initCommand,

@@ -227,7 +227,7 @@ describe('configuration errors, init and help', () => {
     const none = await cli([])
     expect(none.code).toBe(2)
     expect(none.stderr).toContain('Usage: rewind <command> [options]')
-    const commands = 'events, history, state, replay, verify, check, consumers, studio, schema, init'
+    const commands = 'events, history, state, replay, verify, check, consumers, relay, studio, schema, init'
     const unknown = await cli(['evnets'])
     expect(unknown).toMatchObject({ code: 2, stdout: '' })
     expect(unknown.stderr).toBe(
