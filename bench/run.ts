@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --backend pglite|postgres] [-- --only write1,concurrent,verify,log,consumers,studio]
+ * npm run bench [-- --quick] [-- --backend pglite|postgres] [-- --only write1,concurrent,verify,log,consumers,relay,studio]
  * Prints a table and writes bench/results/latest.json: [{ name, backend, value, unit, target }].
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { type BackendName, BENCH_DIR, COMPILED, type Metric, postgresReachable } from './lib.js'
 import { consumers } from './scenarios/consumers.js'
 import { logScale } from './scenarios/log-scale.js'
+import { relayBench } from './scenarios/relay.js'
 import { studioPages } from './scenarios/studio.js'
 import { verifyHold } from './scenarios/verify-hold.js'
 import { writeConcurrent } from './scenarios/write-concurrent.js'
@@ -16,7 +17,7 @@ const { values } = parseArgs({
   options: { quick: { type: 'boolean' }, backend: { type: 'string' }, only: { type: 'string' } },
 })
 const quick = values.quick === true
-const only = new Set((values.only ?? 'write1,concurrent,verify,log,consumers,studio').split(','))
+const only = new Set((values.only ?? 'write1,concurrent,verify,log,consumers,relay,studio').split(','))
 let backends: BackendName[] = values.backend ? [values.backend as BackendName] : ['pglite', 'postgres']
 if (backends.some((b) => b !== 'pglite' && b !== 'postgres')) {
   console.error(`--backend must be pglite or postgres, got ${values.backend}`)
@@ -52,6 +53,10 @@ for (const backend of backends) {
   if (only.has('consumers'))
     await step(`consumers: throughput, lag and latency with 8 writers (${backend})`, () =>
       consumers(backend, quick),
+    )
+  if (only.has('relay'))
+    await step(`relay: NATS JetStream throughput, and lag with 8 writers (${backend})`, () =>
+      relayBench(backend, quick),
     )
   if (only.has('studio')) await step(`the studio's pages (${backend})`, () => studioPages(backend, quick))
 }

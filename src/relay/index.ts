@@ -5,7 +5,14 @@
  * @module
  */
 export { JetStreamPublisher, type JetStreamPublisherOptions } from './jetstream-publisher.js'
-export { defaultSubject, HEADERS, type RelayMessage, subjectToken, toMessage } from './message.js'
+export {
+  defaultSubject,
+  HEADERS,
+  headerValue,
+  type RelayMessage,
+  subjectToken,
+  toMessage,
+} from './message.js'
 export { type NatsRelayOptions, natsRelay } from './nats-relay.js'
 export type { Publisher, PublishResult } from './publisher.js'
 export { defineRelay, isRelay, type Relay, type RelayOptions, type RelayStats } from './relay.js'

@@ -51,6 +51,17 @@ interface PubAck {
   readonly error?: { readonly code?: number; readonly err_code?: number; readonly description?: string }
 }
 
+/**
+ * Sets headers of a fresh header set, each key once. `MsgHdrs.set` looks for the key among all keys set so
+ * far and canonicalizes it on every call (a quarter of the relay's time in a profile); the header map of
+ * nats.js's implementation takes them as they are (the values are checked for line breaks in toMessage).
+ */
+function fastSet(h: MsgHdrs): (key: string, value: string) => void {
+  const map = (h as unknown as { headers?: unknown }).headers
+  if (map instanceof Map) return (key, value) => map.set(key, [value])
+  return (key, value) => h.append(key, value)
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
@@ -253,9 +264,10 @@ export class JetStreamPublisher implements Publisher {
         if (failure) break
         const m = todo[i]!
         const h: MsgHdrs = transport.headers()
-        for (const [k, v] of Object.entries(m.headers)) h.set(k, v)
-        h.set('Nats-Msg-Id', m.id)
-        if (exclusive && base + i > 0) h.set('Nats-Expected-Last-Sequence', String(base + i))
+        const set = fastSet(h)
+        for (const k in m.headers) set(k, m.headers[k]!)
+        set('Nats-Msg-Id', m.id)
+        if (exclusive && base + i > 0) set('Nats-Expected-Last-Sequence', String(base + i))
         nc.publish(m.subject, m.body, { reply: `${this.#inbox}.${batch}.${i}`, headers: h })
         sent++
       }

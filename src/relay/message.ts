@@ -88,6 +88,16 @@ export function busEvent(
   return { ...event, data: hide(event.data), changedAttributes: hide(event.changedAttributes) }
 }
 
+const LINE_BREAK = /[\r\n]/
+
+/**
+ * A header value: a header cannot hold a line break, so a value with one (a record id or tenant that has
+ * one) is percent-encoded whole (`%0A`); the body has the exact value. Others go as they are.
+ */
+export function headerValue(value: string): string {
+  return LINE_BREAK.test(value) ? encodeURIComponent(value) : value
+}
+
 function hasActor(actor: Readonly<Record<string, Json>>): boolean {
   for (const v of Object.values(actor)) if (v !== null && v !== undefined) return true
   return false
@@ -105,11 +115,11 @@ export function toMessage(
     [HEADERS.position]: String(event.position),
     [HEADERS.resource]: event.resource,
     [HEADERS.action]: event.action,
-    [HEADERS.recordId]: event.recordId,
+    [HEADERS.recordId]: headerValue(event.recordId),
     [HEADERS.version]: String(event.version),
     [HEADERS.occurredAt]: event.occurredAt,
   }
-  if (event.tenant !== null && event.tenant !== undefined) headers[HEADERS.tenant] = event.tenant
+  if (event.tenant !== null && event.tenant !== undefined) headers[HEADERS.tenant] = headerValue(event.tenant)
   if (hasActor(event.actor)) headers[HEADERS.actor] = JSON.stringify(event.actor)
   const subject = options.subject
     ? options.subject(event)

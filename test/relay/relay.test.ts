@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRewind, type RewindEvent } from '../../src/index.js'
-import { defaultSubject, natsRelay, subjectToken } from '../../src/relay/index.js'
+import { defaultSubject, headerValue, natsRelay, subjectToken } from '../../src/relay/index.js'
 import { backends } from '../support/backends.js'
 import { NatsServer } from '../support/nats-server.js'
 import { until } from '../support/until.js'
@@ -49,6 +49,9 @@ describe('subject tokens', () => {
     expect(defaultSubject({ resource: 'Member', action: 'join', tenant: null }, 'rw', true)).toBe(
       'rw._.Member.join',
     )
+    // A header cannot hold a line break: such a value goes percent-encoded (the body has it as it is).
+    expect(headerValue('a\r\nb')).toBe('a%0D%0Ab')
+    expect(headerValue('acme corp/42')).toBe('acme corp/42')
   })
 })
 
