@@ -297,6 +297,26 @@ describe('the packed package', () => {
   )
 
   it(
+    'rewind-es/relay loads without the NATS packages, and the relay says what to install when it first publishes',
+    async () => {
+      writeFileSync(
+        join(app, 'relay.mjs'),
+        `import { natsRelay, isRelay } from 'rewind-es/relay'
+const relay = natsRelay({ servers: 'nats://127.0.0.1:1' })
+const error = await relay.handleBatch([], { attempt: 1, consumer: relay.name, partition: 0, resources: new Map() }).then(() => undefined, (e) => e)
+console.log(JSON.stringify({ relay: isRelay(relay), name: relay.name, code: error?.code, message: error?.message }))
+`,
+      )
+      const ran = await node(['relay.mjs'])
+      expect(ran.code, shown(ran)).toBe(0)
+      const out = JSON.parse(ran.stdout) as Record<string, unknown>
+      expect(out).toMatchObject({ relay: true, name: 'natsRelay', code: 'INVALID_DEFINITION' })
+      expect(out.message).toContain('npm install @nats-io/transport-node')
+    },
+    SLOW,
+  )
+
+  it(
     'works from CommonJS: require("rewind-es") with defineResource and createRewind (require(esm))',
     async () => {
       const ran = await node(['require.cjs'])
