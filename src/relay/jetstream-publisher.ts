@@ -87,6 +87,8 @@ export class JetStreamPublisher implements Publisher {
   /** The acknowledgement handler of the batch being published. */
   #onAck: ((batch: number, index: number, msg: Msg) => void) | undefined
   #connected = false
+  /** False after JetStream said no stream takes a subject (deleted meanwhile?): checked again first. */
+  #streamReady = true
   readonly #decoder = new TextDecoder()
 
   constructor(readonly options: JetStreamPublisherOptions) {}
@@ -112,6 +114,9 @@ export class JetStreamPublisher implements Publisher {
     let nc: NatsConnection
     try {
       nc = await transport.connect({
+        // pendingLimit (hidden in nats.js's types): publishes are written to the socket once this much is
+        // pending, else at the end of the tick; the default, 32 KiB, wrote every ~50 events.
+        ...({ pendingLimit: 256 * 1024 } as object),
         servers,
         name: 'rewind-relay',
         maxReconnectAttempts: -1,
@@ -209,6 +214,10 @@ export class JetStreamPublisher implements Publisher {
       throw new Error(`NATS is disconnected from ${[this.options.servers].flat().join(', ')}; reconnecting`)
     }
     const transport = this.#transport!
+    if (!this.#streamReady) {
+      await this.#ensureStream(this.#jsm!, transport)
+      this.#streamReady = true
+    }
     const { exclusive, maxInFlight, ackTimeoutMs } = this.options
     if (exclusive && !this.#end) this.#end = await this.#readEnd()
     const end = this.#end
@@ -225,14 +234,18 @@ export class JetStreamPublisher implements Publisher {
     let failure: Error | undefined
     let wake: (() => void) | undefined
     let timer: ReturnType<typeof setTimeout> | undefined
-    const arm = () => {
-      if (timer) clearTimeout(timer)
-      timer = setTimeout(() => {
-        failure ??= new Error(
-          `no acknowledgement from JetStream stream "${this.options.stream}" within ${ackTimeoutMs} ms (${acked} of ${todo.length} acknowledged)`,
-        )
-        wake?.()
-      }, ackTimeoutMs)
+    // One timer for the batch: it fails the batch when no acknowledgement came for ackTimeoutMs (re-arming a
+    // timer on every acknowledgement cost more than the check).
+    let lastAck = performance.now()
+    const check = () => {
+      if (performance.now() - lastAck < ackTimeoutMs) {
+        timer = setTimeout(check, Math.max(10, ackTimeoutMs / 4))
+        return
+      }
+      failure ??= new Error(
+        `no acknowledgement from JetStream stream "${this.options.stream}" within ${ackTimeoutMs} ms (${acked} of ${todo.length} acknowledged)`,
+      )
+      wake?.()
     }
     this.#onAck = (b, index, msg) => {
       if (b !== batch || failure) return
@@ -242,7 +255,7 @@ export class JetStreamPublisher implements Publisher {
         if (ack.duplicate) duplicates++
         if (index === todo.length - 1) lastSeq = ack.seq ?? lastSeq
         acked++
-        arm()
+        lastAck = performance.now()
       }
       if (failure || acked === todo.length || sent - acked < maxInFlight) wake?.()
     }
@@ -257,7 +270,7 @@ export class JetStreamPublisher implements Publisher {
         }
       })
     try {
-      arm()
+      timer = setTimeout(check, Math.max(10, ackTimeoutMs / 4))
       for (let i = 0; i < todo.length; i++) {
         if (sent - acked >= maxInFlight)
           await waitFor(() => failure !== undefined || sent - acked < maxInFlight)
@@ -292,6 +305,7 @@ export class JetStreamPublisher implements Publisher {
   #ack(msg: Msg, message: RelayMessage | undefined): PubAck | Error {
     const code = msg.headers?.code ?? 0
     if (code === 503) {
+      this.#streamReady = false
       return new Error(
         `no JetStream stream takes subject "${message?.subject}" (stream "${this.options.stream}" should have subjects ${this.options.subjects.join(', ')})`,
       )

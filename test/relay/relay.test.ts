@@ -6,7 +6,7 @@ import { backends } from '../support/backends.js'
 import { NatsServer } from '../support/nats-server.js'
 import { until } from '../support/until.js'
 import { Member, relayEvents } from './domain.js'
-import { readStream } from './stream.js'
+import { deleteStream, readStream } from './stream.js'
 
 const KEY = randomBytes(32).toString('base64')
 const actors = { userId: (a: unknown) => (a as { id?: string } | undefined)?.id ?? null }
@@ -162,12 +162,16 @@ describe.each(backends)('NATS relay on $name', (backend) => {
       const status = (await rewind.consumers.status()).find((s) => s.name === relay.name)!
       expect(status.lagEvents).toBe(0)
       expect(status.position).toBe(log.at(-1)!.position)
-      // Written later: published too.
+      // Written later: published too; a stream deleted under its relay is made again.
+      await deleteStream(nats.url, `${stream}_T`)
       await rewind.run(Member, 'leave', {}, { id: ids[0]!, tenant: 'globex' })
       await rewind.consumers.catchUp({ timeoutMs: 120_000 })
       const after = await readStream(nats.url, stream)
       expect(after.length).toBe(31)
       expect(after.at(-1)!.subject).toBe(`app${stream}.Member.leave`)
+      expect((await readStream(nats.url, `${stream}_T`)).map((m) => m.subject)).toEqual([
+        `bytenant${stream}.globex.Member.leave`,
+      ])
     } finally {
       await rewind.close()
       await tdb.close()

@@ -47,3 +47,13 @@ export async function streamCount(url: string, stream: string): Promise<number> 
     await nc.close()
   }
 }
+
+/** Deletes `stream` (as an operator would, under a running relay). */
+export async function deleteStream(url: string, stream: string): Promise<void> {
+  const nc = await connect({ servers: url })
+  try {
+    await (await jetstreamManager(nc)).streams.delete(stream)
+  } finally {
+    await nc.close()
+  }
+}
