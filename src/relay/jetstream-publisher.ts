@@ -121,6 +121,8 @@ export class JetStreamPublisher implements Publisher {
         name: 'rewind-relay',
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
+        // A server that accepts the connection and never answers (frozen) fails the attempt after this.
+        timeout: this.options.ackTimeoutMs,
         ...this.options.connectionOptions,
       })
     } catch (error) {
@@ -129,7 +131,7 @@ export class JetStreamPublisher implements Publisher {
       })
     }
     try {
-      const jsm = await jetstream.jetstreamManager(nc)
+      const jsm = await jetstream.jetstreamManager(nc, { timeout: this.options.ackTimeoutMs })
       await this.#ensureStream(jsm, transport)
       this.#jsm = jsm
     } catch (error) {

@@ -231,6 +231,55 @@ describe.each(backends)('NATS relay on $name', (backend) => {
     }
   }, 180_000)
 
+  it('a network stall (the server frozen mid-stream, acknowledgements late), while actions go on: the stream ends equal to the log', async () => {
+    const tdb = await backend.create()
+    const stalled = await NatsServer.create()
+    const relay = natsRelay({
+      servers: stalled.url,
+      stream: 'STALL',
+      batchSize: 20,
+      ackTimeoutMs: 300,
+      retryDelayMs: { initial: 20, max: 100 },
+    })
+    const rewind = await createRewind({
+      db: tdb.db,
+      resources: [Member],
+      eventLog: { table: relayEvents, actors },
+      consumers: [relay],
+      createTables: true,
+    })
+    try {
+      await rewind.consumers.start({ pollMs: 20 })
+      await rewind.run(Member, 'join', { name: 'first' }, { tenant: 'acme' })
+      await rewind.consumers.catchUp({ timeoutMs: 120_000 })
+      let stalls = 0
+      for (let i = 0; i < 150; i++) {
+        await rewind.run(Member, 'join', { name: `m${i}` }, { tenant: 'acme' })
+        if (i % 50 === 25) {
+          // Frozen long enough for the batch in flight to time out; the actions do not wait for it.
+          const before = relay.stats().lastErrorAt
+          stalled.pause()
+          for (let j = 0; j < 10; j++)
+            await rewind.run(Member, 'join', { name: `during ${i}.${j}` }, { tenant: 'acme' })
+          await until(() => relay.stats().lastErrorAt !== before)
+          expect(relay.stats().lastError).toMatch(/acknowledgement|timeout|TIMEOUT/i)
+          stalls++
+          stalled.resume()
+        }
+      }
+      await rewind.consumers.catchUp({ timeoutMs: 120_000 })
+      expect(stalls).toBe(3)
+      const log = await wholeLog(rewind)
+      const messages = await readStream(stalled.url, 'STALL')
+      expect(messages.map((m) => m.headers['Rewind-Event-Id'])).toEqual(log.map((e) => String(e.id)))
+      expect(messages.map((m) => m.seq)).toEqual(log.map((_, i) => i + 1))
+    } finally {
+      await rewind.close()
+      await tdb.close()
+      await stalled.destroy()
+    }
+  }, 180_000)
+
   it('a relay started again publishes only what the stream lacks, even past the duplicate window; a restarted server loses nothing', async () => {
     const tdb = await backend.create()
     const stream = `R_${randomBytes(4).toString('hex')}`

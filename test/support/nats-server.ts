@@ -72,8 +72,18 @@ export class NatsServer {
     const proc = this.#proc
     if (!proc) return
     this.#proc = undefined
+    proc.kill('SIGCONT')
     proc.kill(signal)
     await this.#exited
+  }
+
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered — a network stall. */
+  pause(): void {
+    this.#proc?.kill('SIGSTOP')
+  }
+
+  resume(): void {
+    this.#proc?.kill('SIGCONT')
   }
 
   async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
