@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineConfig } from '../../src/cli/index.js'
 import { createRewind } from '../../src/index.js'
@@ -8,6 +10,7 @@ import { backends } from '../support/backends.js'
 import { events, Item, recordingSubscription, resources } from '../support/consumer-domain.js'
 import { NatsServer } from '../support/nats-server.js'
 import { until } from '../support/until.js'
+import { faultRelay } from './relay-process.js'
 import { readStream } from './stream.js'
 
 let nats: NatsServer
@@ -94,3 +97,55 @@ describe.each(backends)('rewind relay on $name', (backend) => {
     }
   })
 })
+
+const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url))
+const CONFIG = fileURLToPath(new URL('./relay.config.ts', import.meta.url))
+
+describe.each(backends.filter((b) => b.name === 'postgres'))(
+  'the rewind relay process on $name',
+  (backend) => {
+    it('publishes, prints its lag, and on SIGTERM finishes, lets the lease go and exits 0', async () => {
+      const tdb = await backend.create()
+      const stream = `P_${randomBytes(4).toString('hex')}`
+      const app = await createRewind({
+        db: tdb.db,
+        resources,
+        eventLog: { table: events, actors: { systemActor: () => 'cli' } },
+        consumers: [faultRelay(nats.url, stream)],
+        createTables: true,
+      })
+      try {
+        for (let i = 0; i < 30; i++) await app.run(Item, 'create', { name: `item ${i}`, qty: i })
+        const proc = spawn(
+          process.execPath,
+          ['--import', 'tsx', BIN, 'relay', '--config', CONFIG, '--interval', '1'],
+          {
+            env: { ...process.env, DATABASE_URL: tdb.url!, NATS_URL: nats.url, STREAM: stream },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        )
+        let stdout = ''
+        let stderr = ''
+        proc.stdout!.on('data', (c: Buffer) => {
+          stdout += c.toString()
+        })
+        proc.stderr!.on('data', (c: Buffer) => {
+          stderr += c.toString()
+        })
+        const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
+        await until(() => /natsRelay: position 30, lag 0/.test(stdout))
+        expect((await app.consumers.status())[0]!.state).toBe('running')
+        proc.kill('SIGTERM')
+        expect(await exited, stderr).toBe(0)
+        expect(stdout.trimEnd().split('\n').at(-1)).toBe('relay stopped')
+        expect((await readStream(nats.url, stream)).length).toBe(30)
+        // The lease was let go at once (not left to expire).
+        const [status] = await app.consumers.status()
+        expect(status).toMatchObject({ state: 'idle', owner: null, position: 30 })
+      } finally {
+        await app.close()
+        await tdb.close()
+      }
+    }, 120_000)
+  },
+)
