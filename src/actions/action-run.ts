@@ -1,4 +1,5 @@
 import type { Json } from '../columns/values.js'
+import type { ActionInput } from '../events/capture.js'
 import type { ActionDefinition } from '../resource/action.js'
 import type { CallOptions, Changeset, ChangesetInternals, Registered } from '../resource/changeset.js'
 import type { AnyResource } from '../resource/define-resource.js'
@@ -106,3 +107,18 @@ export function startRun(
 
 const alwaysKeep = () => true
 const noRecord = () => undefined
+
+/** What capture needs of a run: the action, its input, who ran it, in which tenant, with what metadata. */
+export function captureInput(run: ActionRun): ActionInput {
+  return {
+    resource: run.resource,
+    action: run.action,
+    actionType: run.actionType,
+    castAttributes: run.parsed.castAttributes,
+    argInputs: run.parsed.argInputs,
+    args: run.parsed.args,
+    actor: run.options.actor,
+    tenant: run.tenant,
+    metadata: run.options.metadata ?? {},
+  }
+}

@@ -3,7 +3,7 @@ import { RewindError } from '../errors/rewind-error.js'
 import { captureEvent } from '../events/capture.js'
 import { appRecord } from '../rows/records.js'
 import { notFound, stale } from './action-errors.js'
-import type { ActionRun } from './action-run.js'
+import { type ActionRun, captureInput } from './action-run.js'
 import { eventWithRow } from './event-with-row.js'
 import { runHooks } from './prepare.js'
 import type { StepEnv } from './step.js'
@@ -109,19 +109,7 @@ export function recordEvent(run: ActionRun, env: StepEnv): Promise<void> | undef
   // The transaction counts its events (see observers.ts), this one too when its row's statement carried it.
   if (scope) scope.events++
   if (run.recorded) return undefined
-  const event = captureEvent({
-    resource,
-    action,
-    actionType: run.actionType,
-    castAttributes: run.parsed.castAttributes,
-    argInputs: run.parsed.argInputs,
-    args: run.parsed.args,
-    before: run.before,
-    after: run.after,
-    actor: run.options.actor,
-    tenant: run.tenant,
-    metadata: run.options.metadata ?? {},
-  })
+  const event = captureEvent({ ...captureInput(run), before: run.before, after: run.after })
   const client = scope!.client
   const observer = env.observer
   if (!observer?.wants(resource, action)) return log.record(client, event)

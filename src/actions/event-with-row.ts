@@ -1,6 +1,6 @@
 import { planCapture } from '../events/capture-plan.js'
 import type { FollowingWrite } from '../rows/row-store.js'
-import type { ActionRun } from './action-run.js'
+import { type ActionRun, captureInput } from './action-run.js'
 import type { StepEnv } from './step.js'
 
 /**
@@ -23,15 +23,7 @@ export async function eventWithRow(run: ActionRun, env: StepEnv): Promise<Follow
   run.following = null
   if (!(await env.triggerFree(resource))) return undefined
   const plan = planCapture({
-    resource,
-    action,
-    actionType: run.actionType,
-    castAttributes: run.parsed.castAttributes,
-    argInputs: run.parsed.argInputs,
-    args: run.parsed.args,
-    actor: run.options.actor,
-    tenant: run.tenant,
-    metadata: run.options.metadata ?? {},
+    ...captureInput(run),
     write: run.write,
     values: run.values,
     id: run.id,
