@@ -114,9 +114,6 @@ export class JetStreamPublisher implements Publisher {
     let nc: NatsConnection
     try {
       nc = await transport.connect({
-        // pendingLimit (hidden in nats.js's types): publishes are written to the socket once this much is
-        // pending, else at the end of the tick; the default, 32 KiB, wrote every ~50 events.
-        ...({ pendingLimit: 256 * 1024 } as object),
         servers,
         name: 'rewind-relay',
         maxReconnectAttempts: -1,
