@@ -40,6 +40,24 @@ export const accounts = pgTable('accounts', {
   updatedAt: ts('updated_at').notNull(),
 })
 
+/** The audit-trigger peer's tables (not resources: plain Drizzle tables; bench/peers.ts adds the trigger). */
+export const itemsTrig = pgTable('items_trig', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  seq: integer('seq').notNull().default(0),
+  status: text('status').notNull().default('active'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  deletedAt: ts('deleted_at'),
+})
+export const accountsTrig = pgTable('accounts_trig', {
+  id: uuid('id').primaryKey(),
+  owner: text('owner').notNull(),
+  balance: integer('balance').notNull().default(0),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+})
+
 export const events = eventLogTable('events', {
   actors: { userId: uuid('user_id'), systemActor: text('system_actor') },
 })

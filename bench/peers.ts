@@ -6,8 +6,10 @@ import {
   projections,
 } from '@event-driven-io/emmett'
 import { getPostgreSQLEventStore, pongoSingleStreamProjection } from '@event-driven-io/emmett-postgresql'
+import { eq } from 'drizzle-orm'
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
-import { Account, Item, PlainItem } from './domain.js'
+import { Account, accountsTrig, Item, itemsTrig, PlainItem } from './domain.js'
 import type { BenchDb, openRewind, RawSql } from './lib.js'
 import { rawSql } from './lib.js'
 
@@ -189,11 +191,59 @@ export async function createTriggerSchema(b: BenchDb): Promise<void> {
 }
 
 /**
- * The audit-trigger peer, as an app writes it with the driver's ordinary query call: a create or a rename is
- * one autocommit statement (the trigger's insert runs inside it); a deposit is BEGIN, SELECT ... FOR UPDATE,
- * UPDATE, COMMIT.
+ * The same statements as an app over Drizzle tables writes them, with Drizzle's query builder (a deposit in
+ * `db.transaction`): the same round trips, plus the builder's work and Drizzle's driver adapter.
  */
-export function triggerPath(b: BenchDb): WritePath {
+export function triggerDrizzlePath(b: BenchDb): WritePath {
+  // Both drivers' Drizzle databases have the same query builder; typed as the pg one.
+  const db = b.db as NodePgDatabase
+  return {
+    async create(name) {
+      const id = randomUUID()
+      const at = new Date().toISOString()
+      await db.insert(itemsTrig).values({ id, name, createdAt: at, updatedAt: at })
+      return id
+    },
+    async rename(id, name) {
+      await db
+        .update(itemsTrig)
+        .set({ name, updatedAt: new Date().toISOString() })
+        .where(eq(itemsTrig.id, id))
+    },
+    async deposit(id, amount) {
+      await db.transaction(async (tx) => {
+        const [row] = await tx
+          .select({ balance: accountsTrig.balance })
+          .from(accountsTrig)
+          .where(eq(accountsTrig.id, id))
+          .for('update')
+        if (!row) throw new Error('no such account')
+        await tx
+          .update(accountsTrig)
+          .set({ balance: row.balance + amount, updatedAt: new Date().toISOString() })
+          .where(eq(accountsTrig.id, id))
+      })
+    },
+    async openAccounts(count) {
+      const at = new Date().toISOString()
+      const rows = Array.from({ length: count }, (_, i) => ({
+        id: randomUUID(),
+        owner: `trig-${i}`,
+        createdAt: at,
+        updatedAt: at,
+      }))
+      await db.insert(accountsTrig).values(rows)
+      return rows.map((r) => r.id)
+    },
+  }
+}
+
+/**
+ * The audit-trigger peer as plain statements on the driver's ordinary query call (the target's peer): a create
+ * or a rename is one autocommit statement (the trigger's insert runs inside it); a deposit is BEGIN,
+ * SELECT ... FOR UPDATE, UPDATE, COMMIT.
+ */
+export function triggerDriverPath(b: BenchDb): WritePath {
   const autocommit = (text: string, params: unknown[]) =>
     b.pool ? b.pool.query(text, params) : b.pglite!.query(text, params)
   const raw = rawSql(b)

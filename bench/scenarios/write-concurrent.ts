@@ -4,7 +4,8 @@ import {
   emmettPath,
   rawPath,
   trackedPath,
-  triggerPath,
+  triggerDriverPath,
+  triggerDrizzlePath,
   type WritePath,
 } from '../peers.js'
 import { OPS, type Op } from './write-one.js'
@@ -27,7 +28,8 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
   const paths: Record<string, WritePath> = {
     tracked: trackedPath(tracked),
     raw: rawPath(rawSql(b)),
-    trigger: triggerPath(b),
+    trigger: triggerDriverPath(b),
+    triggerDrizzle: triggerDrizzlePath(b),
   }
   if (advisory) paths.advisory = trackedPath(advisory)
   if (backend === 'postgres') paths.emmett = emmettPath(b.url!, writers)
@@ -97,6 +99,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
       m(`${w}.deposit.tracked_per_s`, (ops * 1000) / totals.tracked!.deposit, 'actions/s'),
       m(`${w}.tracked_vs_raw`, cr('raw') / cr('tracked'), 'ratio', pg ? 1 : null),
       m(`${w}.tracked_vs_trigger`, cr('trigger') / cr('tracked'), 'ratio'),
+      m(`${w}.tracked_vs_trigger_drizzle`, cr('triggerDrizzle') / cr('tracked'), 'ratio'),
     ]
     for (const op of OPS) {
       metrics.push(
@@ -106,6 +109,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
           'ratio',
           !pg ? null : op === 'deposit' ? 0.9 : 1,
         ),
+        m(`${w}.${op}.tracked_vs_trigger_drizzle`, totals.triggerDrizzle![op] / totals.tracked![op], 'ratio'),
         m(`${w}.${op}.tracked_vs_raw`, totals.raw![op] / totals.tracked![op], 'ratio'),
       )
       if (paths.emmett)

@@ -4,7 +4,8 @@ import {
   emmettPath,
   rawPath,
   trackedPath,
-  triggerPath,
+  triggerDriverPath,
+  triggerDrizzlePath,
   untrackedPath,
   type WritePath,
 } from '../peers.js'
@@ -31,7 +32,8 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
     untracked: untrackedPath(rewind),
     raw: rawPath(rawSql(b)),
     rawPrepared: rawPath(rawSql(b, true)),
-    trigger: triggerPath(b),
+    trigger: triggerDriverPath(b),
+    triggerDrizzle: triggerDrizzlePath(b),
   }
   if (backend === 'postgres') paths.emmett = emmettPath(b.url!, 2)
   const names = Object.keys(paths)
@@ -85,11 +87,13 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
       m('write.1.raw_per_s', (2 * ops * 1000) / cr('raw'), 'writes/s'),
       m('write.1.raw_prepared_per_s', (2 * ops * 1000) / cr('rawPrepared'), 'writes/s'),
       m('write.1.trigger_per_s', (2 * ops * 1000) / cr('trigger'), 'writes/s'),
+      m('write.1.trigger_drizzle_per_s', (2 * ops * 1000) / cr('triggerDrizzle'), 'writes/s'),
       m('write.1.deposit.tracked_per_s', (ops * 1000) / totals.tracked!.deposit, 'actions/s'),
       m('write.1.tracked_vs_raw', cr('raw') / cr('tracked'), 'ratio', 1),
       m('write.1.tracked_vs_raw_prepared', cr('rawPrepared') / cr('tracked'), 'ratio'),
       m('write.1.tracked_vs_untracked', cr('untracked') / cr('tracked'), 'ratio'),
       m('write.1.tracked_vs_trigger', cr('trigger') / cr('tracked'), 'ratio'),
+      m('write.1.tracked_vs_trigger_drizzle', cr('triggerDrizzle') / cr('tracked'), 'ratio'),
     )
     for (const op of OPS) {
       metrics.push(
@@ -98,6 +102,11 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
           totals.trigger![op] / totals.tracked![op],
           'ratio',
           op === 'deposit' ? 0.9 : 1,
+        ),
+        m(
+          `write.1.${op}.tracked_vs_trigger_drizzle`,
+          totals.triggerDrizzle![op] / totals.tracked![op],
+          'ratio',
         ),
         m(`write.1.${op}.tracked_vs_raw`, totals.raw![op] / totals.tracked![op], 'ratio'),
         m(`write.1.${op}.tracked_vs_raw_prepared`, totals.rawPrepared![op] / totals.tracked![op], 'ratio'),
