@@ -34,8 +34,10 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
   if (advisory) paths.advisory = trackedPath(advisory)
   if (backend === 'postgres') paths.emmett = emmettPath(b.url!, writers)
   const names = Object.keys(paths)
-  const perWriter = quick ? 30 : 100
-  const rounds = quick ? 3 : 5
+  // Short turns (K = 25 per writer and phase), so that a burst of load from elsewhere on the machine falls on
+  // several paths' turns rather than on one path's.
+  const perWriter = quick ? 10 : 25
+  const rounds = quick ? 6 : 20
   const totals = Object.fromEntries(names.map((p) => [p, { create: 0, rename: 0, deposit: 0 }]))
   const shared: Record<string, { items: string[]; accounts: string[] }> = {}
   let serial = 0
@@ -73,7 +75,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
   }
   try {
     // Unmeasured: every path's code is compiled by the JIT and its statements planned before timing starts.
-    for (const p of names) await runPath(p)
+    for (let k = 0; k < (quick ? 2 : 4); k++) for (const p of names) await runPath(p)
     for (let r = 0; r < rounds; r++)
       for (let i = 0; i < names.length; i++) {
         const p = names[(i + r) % names.length]!

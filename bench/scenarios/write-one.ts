@@ -23,7 +23,9 @@ export type Op = (typeof OPS)[number]
  */
 export async function writeOne(backend: BackendName, quick: boolean): Promise<Metric[]> {
   const n = quick ? 400 : 3000
-  const rounds = quick ? 4 : 6
+  // Short turns (100 operations per path and round), so that a burst of load from elsewhere on the machine
+  // falls on several paths' turns rather than on one path's.
+  const rounds = quick ? 4 : 30
   const b = await openDb(backend, 2)
   const rewind = await openRewind(b.db)
   await createTriggerSchema(b)
