@@ -1,5 +1,6 @@
 import { integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
-import { defineResource, eventLogTable, generateId, setAttribute, timestamps } from '../src/index.js'
+import { z } from 'zod'
+import { change, defineResource, eventLogTable, generateId, setAttribute, timestamps } from '../src/index.js'
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 6, mode: 'string' })
 
@@ -28,6 +29,33 @@ export const plainItems = pgTable('plain_items', {
   createdAt: ts('created_at').notNull(),
   updatedAt: ts('updated_at').notNull(),
   deletedAt: ts('deleted_at'),
+})
+
+/** Accounts for the read-modify-write workload: a deposit reads the balance and adds to it. */
+export const accounts = pgTable('accounts', {
+  id: uuid('id').primaryKey(),
+  owner: text('owner').notNull(),
+  balance: integer('balance').notNull().default(0),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+})
+
+/** The audit-trigger peer's tables (not resources: plain Drizzle tables; bench/peers.ts adds the trigger). */
+export const itemsTrig = pgTable('items_trig', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  seq: integer('seq').notNull().default(0),
+  status: text('status').notNull().default('active'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  deletedAt: ts('deleted_at'),
+})
+export const accountsTrig = pgTable('accounts_trig', {
+  id: uuid('id').primaryKey(),
+  owner: text('owner').notNull(),
+  balance: integer('balance').notNull().default(0),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
 })
 
 export const events = eventLogTable('events', {
@@ -78,4 +106,23 @@ export const PlainItem = defineResource(plainItems, {
   events: { track: false },
 })
 
-export const resources = [Item, Note, PlainItem] as const
+/**
+ * `deposit` reads the record (its change is a function of the current balance), so it takes Rewind's
+ * read-modify-write path: BEGIN, SELECT ... FOR UPDATE, the row and its event in one statement, COMMIT.
+ */
+export const Account = defineResource(accounts, {
+  name: 'Account',
+  actions: (a) => ({
+    open: a.create({ accept: ['owner'], changes: [generateId(), timestamps()] }),
+    deposit: a.update({
+      arguments: { amount: z.number().int() },
+      changes: [
+        timestamps({ create: false }),
+        change('deposit', (cs) => cs.set('balance', (cs.record?.balance ?? 0) + cs.args.amount)),
+      ],
+    }),
+  }),
+  events: { createTimestamp: 'createdAt', updateTimestamp: 'updatedAt' },
+})
+
+export const resources = [Item, Note, PlainItem, Account] as const

@@ -154,7 +154,13 @@ export function rawSql(b: BenchDb, prepared = false): RawSql {
     transaction: (fn) =>
       client.transaction((tx) =>
         fn((text, params) =>
-          prepared ? wireQuery(client, text, params as (string | null)[]) : tx.query(text, params),
+          prepared
+            ? wireQuery(
+                client,
+                text,
+                params.map((v) => (v === null || v === undefined ? null : String(v))),
+              )
+            : tx.query(text, params),
         ),
       ),
   }
@@ -170,4 +176,24 @@ export async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now()
   await fn()
   return performance.now() - t
+}
+
+/**
+ * Runs `fn` and returns how many queries every pg client in this process sent meanwhile: on pg each query
+ * call is one round trip (a named statement's parse goes in the same flight as its execution).
+ */
+export async function countQueries(fn: () => Promise<unknown>): Promise<number> {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown }
+  const original = proto.query
+  let n = 0
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    n++
+    return original.apply(this, args)
+  }
+  try {
+    await fn()
+  } finally {
+    proto.query = original
+  }
+  return n
 }

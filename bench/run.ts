@@ -44,8 +44,8 @@ const step = async (label: string, fn: () => Promise<Metric[]>) => {
 }
 for (const backend of backends) {
   if (only.has('write1')) await step(`write path, one writer (${backend})`, () => writeOne(backend, quick))
-  if (only.has('concurrent') && backend === 'postgres')
-    await step('write path, concurrent writers (postgres)', () => writeConcurrent(quick))
+  if (only.has('concurrent'))
+    await step(`write path, 8 concurrent writers (${backend})`, () => writeConcurrent(backend, quick))
   if (only.has('verify'))
     await step(`a writer during a verification (${backend})`, () => verifyHold(backend, quick))
   if (only.has('log'))

@@ -1,131 +1,159 @@
-import { randomUUID } from 'node:crypto'
-import { Item, PlainItem } from '../domain.js'
-import { type BackendName, type Metric, openDb, openRewind, type RawSql, rawSql } from '../lib.js'
+import { type BackendName, countQueries, type Metric, openDb, openRewind, rawSql } from '../lib.js'
+import {
+  createTriggerSchema,
+  emmettPath,
+  rawPath,
+  trackedPath,
+  triggerDriverPath,
+  triggerDrizzlePath,
+  untrackedPath,
+  type WritePath,
+} from '../peers.js'
+
+export const OPS = ['create', 'rename', 'deposit'] as const
+export type Op = (typeof OPS)[number]
 
 /**
- * One writer: N creates then N updates through Rewind (tracked), through an untracked resource, and as raw
- * SQL on the same driver (the row and the event in one transaction). Rounds alternate the paths so machine
- * noise falls on all alike, after an unmeasured round that warms each path up (JIT, statement plans).
+ * One writer: N creates, N renames (which do not read the record) and N deposits (which do) through Rewind
+ * (tracked) and each peer: an untracked resource, raw SQL on the same driver (the row and its event in one
+ * transaction) through the ordinary query call and prepared, plain statements on tables with an audit
+ * trigger, and Emmett with an inline Pongo projection (PostgreSQL). Rounds alternate the paths (the order
+ * rotating) so machine noise falls on all alike, after an unmeasured round that warms each path up (JIT,
+ * statement plans).
  */
 export async function writeOne(backend: BackendName, quick: boolean): Promise<Metric[]> {
   const n = quick ? 400 : 3000
-  const rounds = quick ? 4 : 6
+  // Short turns (100 operations per path and round), so that a burst of load from elsewhere on the machine
+  // falls on several paths' turns rather than on one path's.
+  const rounds = quick ? 4 : 30
   const b = await openDb(backend, 2)
   const rewind = await openRewind(b.db)
-  const raw = rawSql(b)
-  const rawPrepared = rawSql(b, true)
-  const totals = { tracked: 0, untracked: 0, raw: 0, rawPrepared: 0 }
-  let serial = 0
-  const round = async (per: number) => {
-    const took = { tracked: 0, untracked: 0, raw: 0, rawPrepared: 0 }
-    let t = performance.now()
-    const ids: string[] = []
-    for (let i = 0; i < per; i++) ids.push((await rewind.run(Item, 'create', { name: `t${serial++}` })).id)
-    for (const id of ids) await rewind.run(Item, 'rename', { name: `t${serial++}` }, { id })
-    took.tracked = performance.now() - t
-
-    t = performance.now()
-    const pids: string[] = []
-    for (let i = 0; i < per; i++)
-      pids.push((await rewind.run(PlainItem, 'create', { name: `p${serial++}` })).id)
-    for (const id of pids) await rewind.run(PlainItem, 'rename', { name: `p${serial++}` }, { id })
-    took.untracked = performance.now() - t
-
-    took.raw = await rawRound(raw, per, () => `r${serial++}`)
-    took.rawPrepared = await rawRound(rawPrepared, per, () => `q${serial++}`)
-    return took
+  await createTriggerSchema(b)
+  const paths: Record<string, WritePath> = {
+    tracked: trackedPath(rewind),
+    untracked: untrackedPath(rewind),
+    raw: rawPath(rawSql(b)),
+    rawPrepared: rawPath(rawSql(b, true)),
+    trigger: triggerDriverPath(b),
+    triggerDrizzle: triggerDrizzlePath(b),
   }
+  if (backend === 'postgres') paths.emmett = emmettPath(b.url!, 2)
+  const names = Object.keys(paths)
+  const totals = Object.fromEntries(names.map((p) => [p, { create: 0, rename: 0, deposit: 0 }]))
+  const accounts: Record<string, string[]> = {}
+  for (const p of names) if (paths[p]!.openAccounts) accounts[p] = await paths[p]!.openAccounts!(16)
+  let serial = 0
+  const runPath = async (p: string, per: number, into?: Record<Op, number>) => {
+    const path = paths[p]!
+    const ids: string[] = []
+    const t = performance.now()
+    for (let i = 0; i < per; i++) ids.push(await path.create(`${p}-${serial++}`))
+    const created = performance.now()
+    for (const id of ids) await path.rename(id, `${p}-${serial++}`)
+    const renamed = performance.now()
+    if (path.deposit) {
+      const own = accounts[p]!
+      for (let i = 0; i < per; i++) await path.deposit(own[i % own.length]!, 1 + (i % 7))
+    }
+    if (into) {
+      into.create += created - t
+      into.rename += renamed - created
+      into.deposit += performance.now() - renamed
+    }
+  }
+  const metrics: Metric[] = []
   try {
     // Unmeasured: every path's code is compiled by the JIT and its statements planned before timing starts.
-    await round(quick ? 200 : 1000)
-    for (let r = 0; r < rounds; r++) {
-      const took = await round(Math.floor(n / rounds))
-      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += took[k]
+    for (const p of names) await runPath(p, quick ? 200 : 1000)
+    if (backend === 'postgres') metrics.push(...(await roundTrips(paths, accounts)))
+    const per = Math.floor(n / rounds)
+    for (let r = 0; r < rounds; r++)
+      for (let i = 0; i < names.length; i++) {
+        const p = names[(i + r) % names.length]!
+        await runPath(p, per, totals[p])
+      }
+    const ops = per * rounds
+    const m = (name: string, value: number, unit: string, target: number | null = null): Metric => ({
+      name,
+      backend,
+      value,
+      unit,
+      target,
+      direction: 'min',
+    })
+    const cr = (p: string) => totals[p]!.create + totals[p]!.rename
+    const all = (p: string) => cr(p) + totals[p]!.deposit
+    metrics.push(
+      m('write.1.tracked_per_s', (2 * ops * 1000) / cr('tracked'), 'actions/s'),
+      m('write.1.untracked_per_s', (2 * ops * 1000) / cr('untracked'), 'actions/s'),
+      m('write.1.raw_per_s', (2 * ops * 1000) / cr('raw'), 'writes/s'),
+      m('write.1.raw_prepared_per_s', (2 * ops * 1000) / cr('rawPrepared'), 'writes/s'),
+      m('write.1.trigger_per_s', (2 * ops * 1000) / cr('trigger'), 'writes/s'),
+      m('write.1.trigger_drizzle_per_s', (2 * ops * 1000) / cr('triggerDrizzle'), 'writes/s'),
+      m('write.1.deposit.tracked_per_s', (ops * 1000) / totals.tracked!.deposit, 'actions/s'),
+      m('write.1.tracked_vs_raw', cr('raw') / cr('tracked'), 'ratio', 1),
+      m('write.1.tracked_vs_raw_prepared', cr('rawPrepared') / cr('tracked'), 'ratio'),
+      m('write.1.tracked_vs_untracked', cr('untracked') / cr('tracked'), 'ratio'),
+      m('write.1.tracked_vs_trigger', cr('trigger') / cr('tracked'), 'ratio'),
+      m('write.1.tracked_vs_trigger_drizzle', cr('triggerDrizzle') / cr('tracked'), 'ratio'),
+    )
+    for (const op of OPS) {
+      metrics.push(
+        m(
+          `write.1.${op}.tracked_vs_trigger`,
+          totals.trigger![op] / totals.tracked![op],
+          'ratio',
+          op === 'deposit' ? 0.9 : 1,
+        ),
+        m(
+          `write.1.${op}.tracked_vs_trigger_drizzle`,
+          totals.triggerDrizzle![op] / totals.tracked![op],
+          'ratio',
+        ),
+        m(`write.1.${op}.tracked_vs_raw`, totals.raw![op] / totals.tracked![op], 'ratio'),
+        m(`write.1.${op}.tracked_vs_raw_prepared`, totals.rawPrepared![op] / totals.tracked![op], 'ratio'),
+      )
+      if (paths.emmett)
+        metrics.push(m(`write.1.${op}.tracked_vs_emmett`, totals.emmett![op] / totals.tracked![op], 'ratio'))
     }
-    const ops = 2 * Math.floor(n / rounds) * rounds
-    const perS = (ms: number) => (ops * 1000) / ms
-    return [
-      {
-        name: 'write.1.tracked_per_s',
-        backend,
-        value: perS(totals.tracked),
-        unit: 'actions/s',
-        target: null,
-      },
-      {
-        name: 'write.1.untracked_per_s',
-        backend,
-        value: perS(totals.untracked),
-        unit: 'actions/s',
-        target: null,
-      },
-      { name: 'write.1.raw_per_s', backend, value: perS(totals.raw), unit: 'writes/s', target: null },
-      {
-        name: 'write.1.raw_prepared_per_s',
-        backend,
-        value: perS(totals.rawPrepared),
-        unit: 'writes/s',
-        target: null,
-      },
-      {
-        name: 'write.1.tracked_vs_raw',
-        backend,
-        value: totals.raw / totals.tracked,
-        unit: 'ratio',
-        target: 0.8,
-        direction: 'min',
-      },
-      {
-        name: 'write.1.tracked_vs_raw_prepared',
-        backend,
-        value: totals.rawPrepared / totals.tracked,
-        unit: 'ratio',
-        target: null,
-      },
-      {
-        name: 'write.1.tracked_vs_untracked',
-        backend,
-        value: totals.untracked / totals.tracked,
-        unit: 'ratio',
-        target: null,
-      },
-    ]
+    if (paths.emmett) {
+      metrics.push(
+        m('write.1.emmett_per_s', (3 * ops * 1000) / all('emmett'), 'actions/s'),
+        m('write.1.tracked_vs_emmett', all('emmett') / all('tracked'), 'ratio', 2.5),
+      )
+    }
+    return metrics
   } finally {
+    await paths.emmett?.close?.()
     await rewind.close()
     await b.close()
   }
 }
 
-/** `per` creates then `per` updates as raw SQL, each with its event in one transaction; returns the ms taken. */
-async function rawRound(raw: RawSql, per: number, nextName: () => string): Promise<number> {
-  const t = performance.now()
-  const ids = Array.from({ length: per }, () => randomUUID())
-  for (const id of ids) await rawWrite(raw, 'create', id, nextName())
-  for (const id of ids) await rawWrite(raw, 'rename', id, nextName())
-  return performance.now() - t
-}
-
-const EVENT_COLUMNS =
-  'record_id, resource, action, action_type, version, data, changed_attributes, occurred_at'
-/** The event inserts, with the constant parts as literals: the least the database can be asked to do. */
-const EVENT_SQL = {
-  create: `INSERT INTO events (${EVENT_COLUMNS}) VALUES ($1, 'Item', 'create', 'create', 2, $2, $3, $4)`,
-  rename: `INSERT INTO events (${EVENT_COLUMNS}) VALUES ($1, 'Item', 'rename', 'update', 1, $2, $3, $4)`,
-}
-
-/** One write and its event, the minimum a tracked create or rename must do. */
-async function rawWrite(raw: RawSql, action: 'create' | 'rename', id: string, name: string): Promise<void> {
-  const at = new Date().toISOString()
-  const create = action === 'create'
-  await raw.transaction(async (q) => {
-    if (create)
-      await q('INSERT INTO items (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)', [id, name, at])
-    else await q('UPDATE items SET name = $2, updated_at = $3 WHERE id = $1', [id, name, at])
-    await q(EVENT_SQL[action], [
-      id,
-      JSON.stringify({ name }),
-      JSON.stringify(create ? { id, createdAt: at, updatedAt: at } : { updatedAt: at }),
-      at,
-    ])
-  })
+/** The round trips one operation of each path sends, counted at the pg client (warm: statements prepared). */
+async function roundTrips(
+  paths: Record<string, WritePath>,
+  accounts: Record<string, string[]>,
+): Promise<Metric[]> {
+  const out: Metric[] = []
+  for (const [p, path] of Object.entries(paths)) {
+    if (p === 'untracked' || p === 'rawPrepared') continue
+    let id = ''
+    const counts: Record<Op, number> = {
+      create: await countQueries(async () => {
+        id = await path.create(`${p}-count-${id.length}-${Math.random()}`)
+      }),
+      rename: await countQueries(() => path.rename(id, `${p}-counted-${Math.random()}`)),
+      deposit: path.deposit ? await countQueries(() => path.deposit!(accounts[p]![0]!, 1)) : 0,
+    }
+    for (const op of OPS)
+      out.push({
+        name: `write.round_trips.${p}.${op}`,
+        backend: 'postgres',
+        value: counts[op],
+        unit: 'round trips',
+        target: null,
+      })
+  }
+  return out
 }

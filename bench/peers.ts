@@ -1,0 +1,413 @@
+import { randomUUID } from 'node:crypto'
+import {
+  CommandHandler,
+  type Event,
+  isExpectedVersionConflictError,
+  projections,
+} from '@event-driven-io/emmett'
+import { getPostgreSQLEventStore, pongoSingleStreamProjection } from '@event-driven-io/emmett-postgresql'
+import { pongoClient } from '@event-driven-io/pongo'
+import { eq } from 'drizzle-orm'
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres'
+import pg from 'pg'
+import { Account, accountsTrig, Item, itemsTrig, PlainItem } from './domain.js'
+import type { BenchDb, openRewind, RawSql } from './lib.js'
+import { rawSql } from './lib.js'
+
+/**
+ * The write workload's three operations, as each peer does them: a create, a rename that does not read the
+ * record, and a deposit that reads the balance and adds to it. `deposit` is absent for a path without
+ * accounts (the untracked resource).
+ */
+export interface WritePath {
+  create(name: string): Promise<string>
+  rename(id: string, name: string): Promise<void>
+  deposit?(accountId: string, amount: number): Promise<void>
+  /** Accounts for this path's deposits (not measured). */
+  openAccounts?(count: number): Promise<string[]>
+  close?(): Promise<void>
+}
+
+type RewindInstance = Awaited<ReturnType<typeof openRewind>>
+
+/** Rewind: creates and renames one autocommit statement; a deposit BEGIN, SELECT FOR UPDATE, one, COMMIT. */
+export function trackedPath(rewind: RewindInstance): WritePath {
+  return {
+    create: async (name) => (await rewind.run(Item, 'create', { name })).id,
+    rename: async (id, name) => {
+      await rewind.run(Item, 'rename', { name }, { id })
+    },
+    deposit: async (id, amount) => {
+      await rewind.run(Account, 'deposit', { amount }, { id })
+    },
+    openAccounts: async (count) =>
+      (
+        await rewind.bulkCreate(
+          Account,
+          'open',
+          Array.from({ length: count }, (_, i) => ({ owner: `owner-${i}` })),
+        )
+      ).map((a) => a.id),
+  }
+}
+
+/** An untracked resource (`events.track: false`): the row only. */
+export function untrackedPath(rewind: RewindInstance): WritePath {
+  return {
+    create: async (name) => (await rewind.run(PlainItem, 'create', { name })).id,
+    rename: async (id, name) => {
+      await rewind.run(PlainItem, 'rename', { name }, { id })
+    },
+  }
+}
+
+const EVENT_COLUMNS =
+  'record_id, resource, action, action_type, version, data, changed_attributes, occurred_at'
+/** The event inserts, with the constant parts as literals: the least the database can be asked to do. */
+const EVENT_SQL = {
+  create: `INSERT INTO events (${EVENT_COLUMNS}) VALUES ($1, 'Item', 'create', 'create', 2, $2, $3, $4)`,
+  rename: `INSERT INTO events (${EVENT_COLUMNS}) VALUES ($1, 'Item', 'rename', 'update', 1, $2, $3, $4)`,
+  deposit: `INSERT INTO events (${EVENT_COLUMNS}) VALUES ($1, 'Account', 'deposit', 'update', 1, $2, $3, $4)`,
+}
+
+/**
+ * Raw SQL on the same driver, the row and its event in one transaction: BEGIN, the row, the event, COMMIT
+ * (four round trips); a deposit also reads the balance with SELECT ... FOR UPDATE (five).
+ */
+export function rawPath(raw: RawSql): WritePath {
+  return {
+    async create(name) {
+      const id = randomUUID()
+      const at = new Date().toISOString()
+      await raw.transaction(async (q) => {
+        await q('INSERT INTO items (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)', [
+          id,
+          name,
+          at,
+        ])
+        await q(EVENT_SQL.create, [
+          id,
+          JSON.stringify({ name }),
+          JSON.stringify({ id, createdAt: at, updatedAt: at }),
+          at,
+        ])
+      })
+      return id
+    },
+    async rename(id, name) {
+      const at = new Date().toISOString()
+      await raw.transaction(async (q) => {
+        await q('UPDATE items SET name = $2, updated_at = $3 WHERE id = $1', [id, name, at])
+        await q(EVENT_SQL.rename, [id, JSON.stringify({ name }), JSON.stringify({ updatedAt: at }), at])
+      })
+    },
+    async deposit(id, amount) {
+      const at = new Date().toISOString()
+      await raw.transaction(async (q) => {
+        const balance = balanceOf(await q('SELECT balance FROM accounts WHERE id = $1 FOR UPDATE', [id]))
+        await q('UPDATE accounts SET balance = $2, updated_at = $3 WHERE id = $1', [id, balance + amount, at])
+        await q(EVENT_SQL.deposit, [
+          id,
+          JSON.stringify({ amount }),
+          JSON.stringify({ balance: balance + amount, updatedAt: at }),
+          at,
+        ])
+      })
+    },
+    async openAccounts(count) {
+      const ids = Array.from({ length: count }, () => randomUUID())
+      const at = new Date().toISOString()
+      await raw.transaction(async (q) => {
+        for (const id of ids)
+          await q('INSERT INTO accounts (id, owner, created_at, updated_at) VALUES ($1, $2, $3, $3)', [
+            id,
+            `raw-${id}`,
+            at,
+          ])
+      })
+      return ids
+    },
+  }
+}
+
+function balanceOf(result: unknown): number {
+  // pg and PGlite.query give { rows }; PGlite's wire protocol gives the rows.
+  type Row = { balance: number | string }
+  const row = Array.isArray(result) ? (result as Row[])[0] : (result as { rows: Row[] }).rows[0]
+  if (!row) throw new Error('no such account')
+  return Number(row.balance)
+}
+
+/**
+ * What many teams pick instead of event sourcing: plain tables with an audit trigger that writes the row's
+ * images (`to_jsonb(OLD)`, `to_jsonb(NEW)`) to an audit table.
+ */
+export const TRIGGER_SCHEMA = `
+CREATE TABLE items_trig (
+  id uuid PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  seq integer NOT NULL DEFAULT 0,
+  status text NOT NULL DEFAULT 'active',
+  created_at timestamptz(6) NOT NULL,
+  updated_at timestamptz(6) NOT NULL,
+  deleted_at timestamptz(6)
+);
+CREATE TABLE accounts_trig (
+  id uuid PRIMARY KEY,
+  owner text NOT NULL,
+  balance integer NOT NULL DEFAULT 0,
+  created_at timestamptz(6) NOT NULL,
+  updated_at timestamptz(6) NOT NULL
+);
+CREATE TABLE audit_log (
+  id bigserial PRIMARY KEY,
+  table_name text NOT NULL,
+  op text NOT NULL,
+  row_id uuid,
+  old_row jsonb,
+  new_row jsonb,
+  changed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_log (table_name, op, row_id, old_row, new_row)
+  VALUES (
+    TG_TABLE_NAME,
+    TG_OP,
+    CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END,
+    CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
+    CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END
+  );
+  RETURN NULL;
+END $$;
+CREATE TRIGGER items_trig_audit AFTER INSERT OR UPDATE OR DELETE ON items_trig
+  FOR EACH ROW EXECUTE FUNCTION audit_row();
+CREATE TRIGGER accounts_trig_audit AFTER INSERT OR UPDATE OR DELETE ON accounts_trig
+  FOR EACH ROW EXECUTE FUNCTION audit_row();
+`
+
+export async function createTriggerSchema(b: BenchDb): Promise<void> {
+  if (b.pool) await b.pool.query(TRIGGER_SCHEMA)
+  else await b.pglite!.exec(TRIGGER_SCHEMA)
+}
+
+/**
+ * The same statements as an app over Drizzle tables writes them, with Drizzle's query builder (a deposit in
+ * `db.transaction`): the same round trips, plus the builder's work and Drizzle's driver adapter.
+ */
+export function triggerDrizzlePath(b: BenchDb): WritePath {
+  // Both drivers' Drizzle databases have the same query builder; typed as the pg one.
+  const db = b.db as NodePgDatabase
+  return {
+    async create(name) {
+      const id = randomUUID()
+      const at = new Date().toISOString()
+      await db.insert(itemsTrig).values({ id, name, createdAt: at, updatedAt: at })
+      return id
+    },
+    async rename(id, name) {
+      await db
+        .update(itemsTrig)
+        .set({ name, updatedAt: new Date().toISOString() })
+        .where(eq(itemsTrig.id, id))
+    },
+    async deposit(id, amount) {
+      await db.transaction(async (tx) => {
+        const [row] = await tx
+          .select({ balance: accountsTrig.balance })
+          .from(accountsTrig)
+          .where(eq(accountsTrig.id, id))
+          .for('update')
+        if (!row) throw new Error('no such account')
+        await tx
+          .update(accountsTrig)
+          .set({ balance: row.balance + amount, updatedAt: new Date().toISOString() })
+          .where(eq(accountsTrig.id, id))
+      })
+    },
+    async openAccounts(count) {
+      const at = new Date().toISOString()
+      const rows = Array.from({ length: count }, (_, i) => ({
+        id: randomUUID(),
+        owner: `trig-${i}`,
+        createdAt: at,
+        updatedAt: at,
+      }))
+      await db.insert(accountsTrig).values(rows)
+      return rows.map((r) => r.id)
+    },
+  }
+}
+
+/**
+ * The audit-trigger peer as plain statements on the driver's ordinary query call (the target's peer): a create
+ * or a rename is one autocommit statement (the trigger's insert runs inside it); a deposit is BEGIN,
+ * SELECT ... FOR UPDATE, UPDATE, COMMIT.
+ */
+export function triggerDriverPath(b: BenchDb): WritePath {
+  const autocommit = (text: string, params: unknown[]) =>
+    b.pool ? b.pool.query(text, params) : b.pglite!.query(text, params)
+  const raw = rawSql(b)
+  return {
+    async create(name) {
+      const id = randomUUID()
+      const at = new Date().toISOString()
+      await autocommit('INSERT INTO items_trig (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)', [
+        id,
+        name,
+        at,
+      ])
+      return id
+    },
+    async rename(id, name) {
+      await autocommit('UPDATE items_trig SET name = $2, updated_at = $3 WHERE id = $1', [
+        id,
+        name,
+        new Date().toISOString(),
+      ])
+    },
+    async deposit(id, amount) {
+      const at = new Date().toISOString()
+      await raw.transaction(async (q) => {
+        const balance = balanceOf(await q('SELECT balance FROM accounts_trig WHERE id = $1 FOR UPDATE', [id]))
+        await q('UPDATE accounts_trig SET balance = $2, updated_at = $3 WHERE id = $1', [
+          id,
+          balance + amount,
+          at,
+        ])
+      })
+    },
+    async openAccounts(count) {
+      const ids = Array.from({ length: count }, () => randomUUID())
+      const at = new Date().toISOString()
+      for (const id of ids)
+        await autocommit(
+          'INSERT INTO accounts_trig (id, owner, created_at, updated_at) VALUES ($1, $2, $3, $3)',
+          [id, `trig-${id}`, at],
+        )
+      return ids
+    },
+  }
+}
+
+type ItemCreated = Event<'ItemCreated', { id: string; name: string; at: string }>
+type ItemRenamed = Event<'ItemRenamed', { name: string; at: string }>
+type ItemEvent = ItemCreated | ItemRenamed
+type AccountOpened = Event<'AccountOpened', { id: string; owner: string; at: string }>
+type Deposited = Event<'Deposited', { amount: number; at: string }>
+type AccountEvent = AccountOpened | Deposited
+
+interface ItemDoc {
+  [key: string]: unknown
+  id: string
+  name: string
+  createdAt: string
+  updatedAt: string
+}
+interface AccountDoc {
+  [key: string]: unknown
+  id: string
+  owner: string
+  balance: number
+  createdAt: string
+  updatedAt: string
+}
+
+const evolveAccount = (state: { balance: number }, event: AccountEvent) =>
+  event.type === 'Deposited' ? { balance: state.balance + event.data.amount } : state
+const handleAccount = CommandHandler<{ balance: number }, AccountEvent>({
+  evolve: evolveAccount,
+  initialState: () => ({ balance: 0 }),
+  // Eight writers deposit into shared accounts: a stale expected version is retried, as Emmett's docs advise.
+  retry: { onVersionConflict: { retries: 100, minTimeout: 1, factor: 1, maxTimeout: 5 } },
+})
+
+/**
+ * Emmett (`@event-driven-io/emmett-postgresql`) with an inline Pongo projection of each item and account, kept
+ * in the append's transaction. A create or rename appends one event to the record's stream; a deposit is
+ * Emmett's command handler: read the stream, decide, append with the expected stream version.
+ */
+export function emmettPath(url: string, poolSize: number): WritePath {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize })
+  pool.on('error', () => {})
+  // Pongo makes each collection's table (CREATE TABLE IF NOT EXISTS) on first use of each collection object,
+  // and the projection opens a new client per append: one more statement per append. The fastest
+  // configuration turns that off and makes the tables once (`ready`, below).
+  const collectionOptions = { schema: { autoMigration: 'None' } } as never
+  const store = getPostgreSQLEventStore(url, {
+    connectionOptions: { pool },
+    projections: projections.inline([
+      pongoSingleStreamProjection<ItemDoc, ItemEvent>({
+        collectionName: 'emmett_items',
+        collectionOptions,
+        canHandle: ['ItemCreated', 'ItemRenamed'],
+        evolve: (doc: ItemDoc | null, { type, data }: ItemEvent): ItemDoc | null =>
+          type === 'ItemCreated'
+            ? { id: data.id, name: data.name, createdAt: data.at, updatedAt: data.at }
+            : doc && { ...doc, name: data.name, updatedAt: data.at },
+      }),
+      pongoSingleStreamProjection<AccountDoc, AccountEvent>({
+        collectionName: 'emmett_accounts',
+        collectionOptions,
+        canHandle: ['AccountOpened', 'Deposited'],
+        evolve: (doc: AccountDoc | null, { type, data }: AccountEvent): AccountDoc | null =>
+          type === 'AccountOpened'
+            ? { id: data.id, owner: data.owner, balance: 0, createdAt: data.at, updatedAt: data.at }
+            : doc && { ...doc, balance: doc.balance + data.amount, updatedAt: data.at },
+      }),
+    ]),
+  })
+  let made: Promise<unknown> | undefined
+  const ready = () => {
+    made ??= (async () => {
+      const pongo = pongoClient(url, { connectionOptions: { pool } } as never)
+      await pongo.db().collection('emmett_items').findOne({ _id: 'none' })
+      await pongo.db().collection('emmett_accounts').findOne({ _id: 'none' })
+      await pongo.close()
+    })()
+    return made
+  }
+  return {
+    async create(name) {
+      await ready()
+      const id = randomUUID()
+      await store.appendToStream<ItemEvent>(`item-${id}`, [
+        { type: 'ItemCreated', data: { id, name, at: new Date().toISOString() } },
+      ])
+      return id
+    },
+    async rename(id, name) {
+      // Appends without an expected version can still collide on the stream's next position when writers
+      // append to one stream at once; Emmett reports that as a version conflict, and an app retries.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await store.appendToStream<ItemEvent>(`item-${id}`, [
+            { type: 'ItemRenamed', data: { name, at: new Date().toISOString() } },
+          ])
+          return
+        } catch (e) {
+          if (!isExpectedVersionConflictError(e) || attempt >= 100) throw e
+        }
+      }
+    },
+    async deposit(id, amount) {
+      await handleAccount(store, `account-${id}`, () => ({
+        type: 'Deposited',
+        data: { amount, at: new Date().toISOString() },
+      }))
+    },
+    async openAccounts(count) {
+      await ready()
+      const ids = Array.from({ length: count }, () => randomUUID())
+      for (const id of ids)
+        await store.appendToStream<AccountEvent>(`account-${id}`, [
+          { type: 'AccountOpened', data: { id, owner: `emmett-${id}`, at: new Date().toISOString() } },
+        ])
+      return ids
+    },
+    async close() {
+      await store.close()
+      await pool.end().catch(() => {})
+    },
+  }
+}
