@@ -473,6 +473,56 @@ describe.each(backends)('consuming Rewind events from JetStream, on $name', (bac
     expect(noneSeen).toEqual(log.filter((_, i) => i % 2 === 1).map((e) => e.position))
   })
 
+  it('the database inbox: a second delivery of an event in flight waits for its commit, then skips', async () => {
+    const { tdb } = await fresh()
+    const { inbox, read, record } = await effects(tdb.db)
+    const event = { id: 'e-1', position: 1 } as unknown as RewindEvent
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    let entered = false
+    const first = inbox.once('c', 'e-1', async (ctx) => {
+      await record(ctx, event)
+      entered = true
+      await gate
+    })
+    await until(() => entered)
+    let secondRan = false
+    const second = inbox.once('c', 'e-1', async () => {
+      secondRan = true
+    })
+    release()
+    expect(await first).toBe(true)
+    expect(await second).toBe(false)
+    expect(secondRan).toBe(false)
+    // A failed handler leaves no row: the next delivery runs it.
+    await expect(
+      inbox.once('c', 'e-2', async () => {
+        throw new Error('no')
+      }),
+    ).rejects.toThrow('no')
+    expect(await inbox.once('c', 'e-2', async () => {})).toBe(true)
+    // Another consumer has its own record of the same event.
+    expect(await inbox.once('other', 'e-1', async () => {})).toBe(true)
+    expect((await read()).map((r) => r.n)).toEqual([1])
+  })
+
+  it('NATS out of reach: an INTERNAL error that says where', async () => {
+    const error = await consumeRewindEvents({
+      servers: '127.0.0.1:1',
+      stream: 'REWIND',
+      durable: 'nobody',
+      handlers: (on) => [on(Item, 'create', () => {})],
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(isRewindError(error, 'INTERNAL')).toBe(true)
+    expect((error as Error).message).toMatch(/could not connect to NATS at 127\.0\.0\.1:1/)
+    expect((error as { details: object }).details).toEqual({ connection: true })
+  })
+
   it('bad configuration fails with a clear error and creates nothing', async () => {
     const { stream } = await freshStream()
     const handlers = (on: OnEvent<unknown>) => [on(Item, 'create', () => {})]
