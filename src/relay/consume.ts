@@ -256,7 +256,11 @@ export interface ConsumeConfig<X extends object> {
   readonly maxDeliver?: number
   /** The delay before a failed event is redelivered, doubled each attempt (default 200 ms, at most 30 s). */
   readonly backoff?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number }
-  /** How long JetStream waits for an acknowledgement before it redelivers (default 30 s). */
+  /**
+   * How long JetStream waits for an acknowledgement before it redelivers (default 30 s; set when the durable is
+   * created). Messages wait in this process's buffer (4 × concurrency, at least 10) with their ack wait running:
+   * keep it above the time that many handlers take, or the slow ones' followers come again (the inbox skips them).
+   */
   readonly ackWaitMs?: number
   /** Handlers running at once (default 1); the events of one record are always processed one at a time, in order. */
   readonly concurrency?: number
@@ -462,7 +466,7 @@ export async function consumeRewindEvents<X extends object = {}>(
     } catch (error) {
       throw new RewindError(
         'INTERNAL',
-        `consumeRewindEvents: could not connect to NATS at ${String(config.servers)}`,
+        `consumeRewindEvents: could not connect to NATS at ${withoutCredentials(config.servers!)}`,
         {
           cause: error,
           details: { connection: true },
@@ -667,6 +671,13 @@ export async function consumeRewindEvents<X extends object = {}>(
     stop: () => (closing ??= close()),
     closed,
   }
+}
+
+/** Server addresses for a message: user and password left out. */
+function withoutCredentials(servers: string | readonly string[]): string {
+  return (typeof servers === 'string' ? [servers] : servers)
+    .map((s) => s.replace(/\/\/[^@/]*@/, '//'))
+    .join(', ')
 }
 
 /** The subjects of the handlers' resources and actions, without overlaps. */
