@@ -8,13 +8,10 @@ import { createRewind, isRewindError, type Rewind, type RewindEvent } from '../.
 import {
   consumeRewindEvents,
   type DeadLetter,
-  databaseInbox,
-  type Inbox,
-  type InboxTransaction,
-  memoryInbox,
   type OnEvent,
   type RewindEventConsumer,
 } from '../../src/relay/consume.js'
+import { databaseInbox, type Inbox, type InboxTransaction, memoryInbox } from '../../src/relay/inbox.js'
 import { eventSubject, REWIND_HEADERS } from '../../src/relay/message-format.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { events as eventsTable, Item, resources } from '../support/consumer-domain.js'

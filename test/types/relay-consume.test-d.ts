@@ -1,12 +1,7 @@
 import { describe, expectTypeOf, test } from 'vitest'
 import type { Json, RewindEvent } from '../../src/index.js'
-import {
-  consumeRewindEvents,
-  type DeliveryContext,
-  databaseInbox,
-  type InboxTransaction,
-  memoryInbox,
-} from '../../src/relay/consume.js'
+import { consumeRewindEvents, type DeliveryContext } from '../../src/relay/consume.js'
+import { databaseInbox, type InboxTransaction, memoryInbox } from '../../src/relay/inbox.js'
 import { Item } from '../support/consumer-domain.js'
 import { User } from '../support/domain.js'
 
