@@ -1,15 +1,38 @@
 /**
  * Publishing the event log to a message broker: {@link natsRelay} (NATS JetStream), and {@link defineRelay}
- * with a {@link Publisher} of your own. Needs the optional peer dependencies `@nats-io/transport-node` and
+ * with a {@link Publisher} of your own; consuming it in another service: {@link consumeRewindEvents}. Needs the optional peer dependencies `@nats-io/transport-node` and
  * `@nats-io/jetstream` for NATS. See docs/relay.md for the message format.
  * @module
  */
+
+export {
+  type ConsumeConfig,
+  type ConsumeDeadLetter,
+  type ConsumeStats,
+  consumeRewindEvents,
+  type DeliveryContext,
+  type OnEvent,
+  type RewindEventConsumer,
+} from './consume.js'
+export {
+  type DatabaseInboxConfig,
+  databaseInbox,
+  type Inbox,
+  type InboxTransaction,
+  inboxTableStatement,
+  memoryInbox,
+  type ProcessedIds,
+  processedIdsInbox,
+} from './inbox.js'
 export { JetStreamPublisher, type JetStreamPublisherOptions } from './jetstream-publisher.js'
 export {
+  DEFAULT_PREFIX,
   defaultSubject,
   HEADERS,
   headerValue,
+  NO_TENANT,
   type RelayMessage,
+  subjectFilter,
   subjectToken,
   toMessage,
 } from './message.js'

@@ -17,6 +17,12 @@ export interface RelayMessage {
   readonly body: string
 }
 
+/** The first token of every subject unless configured otherwise. */
+export const DEFAULT_PREFIX = 'rewind'
+
+/** The tenant token of an event without a tenant, in the tenant-aware layout. */
+export const NO_TENANT = '_'
+
 /** The headers of a relayed event (besides `Nats-Msg-Id`, which the JetStream publisher sets to the id). */
 export const HEADERS = {
   eventId: 'Rewind-Event-Id',
@@ -49,7 +55,7 @@ const PLAIN = /^[A-Za-z0-9_-]+$/
  * a space, `%`) percent-encoded, so a token never splits or becomes a wildcard. Empty becomes `_`.
  */
 export function subjectToken(value: string): string {
-  if (value === '') return '_'
+  if (value === '') return NO_TENANT
   if (PLAIN.test(value)) return value
   return encodeURIComponent(value).replace(
     /[.*!'()~]/g,
@@ -65,6 +71,20 @@ export function defaultSubject(
 ): string {
   const tail = `${subjectToken(event.resource)}.${subjectToken(event.action)}`
   return tenantInSubject ? `${prefix}.${subjectToken(event.tenant ?? '')}.${tail}` : `${prefix}.${tail}`
+}
+
+/**
+ * A subject filter in the default layout: each of resource, action and tenant is a value (encoded as
+ * {@link defaultSubject} encodes it) or `'*'`, any.
+ */
+export function subjectFilter(
+  of: { readonly resource: string; readonly action: string; readonly tenant: string },
+  prefix: string,
+  tenantInSubject: boolean,
+): string {
+  const token = (v: string) => (v === '*' ? '*' : subjectToken(v))
+  const tail = `${token(of.resource)}.${token(of.action)}`
+  return tenantInSubject ? `${prefix}.${token(of.tenant)}.${tail}` : `${prefix}.${tail}`
 }
 
 /** The event with sensitive values masked, except the fields allowed out (nulls stay null). */

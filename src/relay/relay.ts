@@ -3,7 +3,7 @@ import { defineSubscription } from '../consumers/definitions.js'
 import { definitionError } from '../errors/rewind-error.js'
 import type { RewindEvent } from '../events/event.js'
 import type { AnyResource } from '../resource/define-resource.js'
-import { type MessageOptions, toMessage } from './message.js'
+import { DEFAULT_PREFIX, type MessageOptions, toMessage } from './message.js'
 import type { Publisher } from './publisher.js'
 
 const BRAND = Symbol.for('rewind.relay')
@@ -70,7 +70,7 @@ const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
 
 /** The checked message options of a relay. */
 export function messageOptions(what: string, options: RelayOptions): MessageOptions {
-  const prefix = options.prefix ?? 'rewind'
+  const prefix = options.prefix ?? DEFAULT_PREFIX
   if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
     throw definitionError(
       `${what}: prefix must be subject tokens (letters, digits, _ and -, separated by dots), got ${JSON.stringify(prefix)}`,

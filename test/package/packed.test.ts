@@ -312,6 +312,57 @@ console.log(JSON.stringify({ relay: isRelay(relay), name: relay.name, code: erro
       const out = JSON.parse(ran.stdout) as Record<string, unknown>
       expect(out).toMatchObject({ relay: true, name: 'natsRelay', code: 'INVALID_DEFINITION' })
       expect(out.message).toContain('npm install @nats-io/transport-node')
+      // Installed: the other side's handlers are typed from the resource and action, as the app's compiler sees
+      // the published declarations (skipLibCheck false; drizzle-orm's own declaration errors set apart).
+      const install = await npmInstall([pinned('@nats-io/transport-node'), pinned('@nats-io/jetstream')])
+      expect(install.code, shown(install)).toBe(0)
+      writeFileSync(
+        join(app, 'relay-types.ts'),
+        `import { pgTable, text, uuid } from 'drizzle-orm/pg-core'
+import { defineResource, generateId } from 'rewind-es'
+import { consumeRewindEvents, databaseInbox, memoryInbox } from 'rewind-es/relay'
+const members = pgTable('members', { id: uuid('id').primaryKey(), name: text('name').notNull(), email: text('email') })
+const Member = defineResource(members, {
+  name: 'Member',
+  actions: (a) => ({ join: a.create({ accept: ['name', 'email'], changes: [generateId()] }), leave: a.destroy() }),
+})
+export async function consume(db: Parameters<typeof databaseInbox>[0]['db']) {
+  await consumeRewindEvents({
+    servers: 'nats://127.0.0.1:4222', stream: 'REWIND', durable: 'billing', inbox: databaseInbox({ db }),
+    handlers: (on) => [
+      on(Member, 'join', (e, ctx) => {
+        const name: string = e.data.name
+        // @ts-expect-error: join does not accept an id
+        e.data.id
+        return ctx.sql('SELECT $1', [name])
+      }),
+      // @ts-expect-error: Member has no action 'rename'
+      on(Member, 'rename', () => undefined),
+      on('Invoice', '*', (e) => e.data),
+    ],
+  })
+  await consumeRewindEvents({
+    servers: 'nats://127.0.0.1:4222', stream: 'REWIND', durable: 'mail', inbox: memoryInbox(),
+    // @ts-expect-error: a memory inbox gives no transaction
+    handlers: (on) => [on(Member, 'join', (_e, ctx) => ctx.sql('SELECT 1'))],
+  })
+}
+`,
+      )
+      const checked = await tsc([
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        'false',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2022',
+        'relay-types.ts',
+      ])
+      expect(diagnostics(checked).filter((d) => !d.startsWith('node_modules/drizzle-orm/'))).toEqual([])
     },
     SLOW,
   )
