@@ -9,6 +9,8 @@ export type RewindErrorCode =
   | 'TENANT_REQUIRED'
   | 'DATABASE'
   | 'REPLAY'
+  /** The message broker (NATS) could not be reached, or stopped answering. */
+  | 'BROKER'
   | 'INTERNAL'
 
 /** One problem with the input of an action: where it is and what is wrong. */
@@ -89,6 +91,7 @@ export const HTTP_STATUS: Readonly<Record<RewindErrorCode, number>> = {
   TENANT_REQUIRED: 400,
   DATABASE: 500,
   REPLAY: 500,
+  BROKER: 503,
   INTERNAL: 500,
 }
 

@@ -7,6 +7,7 @@ import type { ActionName, AnyResource } from '../resource/define-resource.js'
 import { optionalImport } from '../util/optional-import.js'
 import { type Inbox, memoryInbox } from './inbox.js'
 import { DEFAULT_PREFIX, HEADERS, NO_TENANT, subjectFilter } from './message.js'
+import { serversText } from './servers.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Handlers
@@ -325,8 +326,8 @@ export async function consumeRewindEvents<X extends object = {}>(
       })
     } catch (error) {
       throw new RewindError(
-        'INTERNAL',
-        `consumeRewindEvents: could not connect to NATS at ${withoutCredentials(config.servers!)}`,
+        'BROKER',
+        `consumeRewindEvents: could not connect to NATS at ${serversText(config.servers!)}`,
         {
           cause: error,
           details: { connection: true },
@@ -502,7 +503,7 @@ export async function consumeRewindEvents<X extends object = {}>(
     }
     if (!stopping && failure === undefined) {
       failure = new RewindError(
-        'INTERNAL',
+        'BROKER',
         `consumeRewindEvents: the consumer "${durable}" stopped receiving messages`,
         {
           details: { connection: true },
@@ -534,12 +535,6 @@ export async function consumeRewindEvents<X extends object = {}>(
 }
 
 /** Server addresses for a message: user and password left out. */
-function withoutCredentials(servers: string | readonly string[]): string {
-  return (typeof servers === 'string' ? [servers] : servers)
-    .map((s) => s.replace(/\/\/[^@/]*@/, '//'))
-    .join(', ')
-}
-
 /** The subjects of the handlers' resources and actions, without overlaps. */
 function subjectsOf(
   handlers: readonly EventHandler<never>[],

@@ -4,6 +4,7 @@ import { RewindError } from '../errors/rewind-error.js'
 import { optionalImport } from '../util/optional-import.js'
 import { HEADERS, type RelayMessage } from './message.js'
 import type { Publisher, PublishResult } from './publisher.js'
+import { serversText } from './servers.js'
 
 /** What {@link JetStreamPublisher} takes. */
 export interface JetStreamPublisherOptions {
@@ -123,9 +124,11 @@ export class JetStreamPublisher implements Publisher {
         ...this.options.connectionOptions,
       })
     } catch (error) {
-      throw new Error(`could not connect to NATS at ${[servers].flat().join(', ')}: ${describe(error)}`, {
-        cause: error,
-      })
+      throw new RewindError(
+        'BROKER',
+        `could not connect to NATS at ${serversText(servers)}: ${describe(error)}`,
+        { cause: error, details: { connection: true } },
+      )
     }
     try {
       const jsm = await jetstream.jetstreamManager(nc, { timeout: this.options.ackTimeoutMs })
@@ -210,7 +213,11 @@ export class JetStreamPublisher implements Publisher {
     const nc = await this.#connection()
     if (!this.#connected) {
       // Published now, the messages would wait in the client's buffer: the batch is tried again later.
-      throw new Error(`NATS is disconnected from ${[this.options.servers].flat().join(', ')}; reconnecting`)
+      throw new RewindError(
+        'BROKER',
+        `NATS is disconnected from ${serversText(this.options.servers)}; reconnecting`,
+        { details: { connection: true } },
+      )
     }
     const transport = this.#transport!
     if (!this.#streamReady) {
