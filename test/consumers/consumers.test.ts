@@ -7,7 +7,6 @@ import {
   defineSubscription,
   isRewindError,
   type Rewind,
-  type RewindEvent,
 } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import {
@@ -24,6 +23,7 @@ import {
   totalsProjection,
 } from '../support/consumer-domain.js'
 import { until } from '../support/until.js'
+import { wholeLog } from '../support/whole-log.js'
 
 const open: { close(): Promise<void> }[] = []
 afterEach(async () => {
@@ -52,15 +52,7 @@ describe.each(backends)('consumers on $name', (backend) => {
     for (const statement of createTableStatements([applied])) await rewind.database.query(statement)
     return rewind
   }
-  const all = async (rewind: Rewind) => {
-    const out: RewindEvent[] = []
-    for (let after = 0; ; ) {
-      const page = await rewind.events({ afterPosition: after, limit: 1000 })
-      out.push(...page.events)
-      if (page.nextAfterPosition === undefined) return out
-      after = page.nextAfterPosition
-    }
-  }
+  const all = (rewind: Rewind) => wholeLog(rewind, 1000)
   const readModel = async (rewind: Rewind) =>
     new Map(
       (await rewind.database.query('SELECT id, name, qty::text FROM item_names')).map((r) => [

@@ -10,6 +10,7 @@ import { backends, type TestDatabase } from '../support/backends.js'
 import { killChildren, startChild as start } from '../support/children.js'
 import { applied, events, foldItems, resources } from '../support/consumer-domain.js'
 import { until } from '../support/until.js'
+import { wholeLog } from '../support/whole-log.js'
 import { testConsumers } from './consumer-process.js'
 import { pgliteConsumers } from './pglite-process.js'
 
@@ -133,17 +134,6 @@ describe.each(postgres)('consumer processes on $name', (backend) => {
     TIMEOUT,
   )
 })
-
-/** The log, every event, in position order. */
-async function wholeLog(rewind: Rewind): Promise<RewindEvent[]> {
-  const log: RewindEvent[] = []
-  for (let after = 0; ; ) {
-    const page = await rewind.events({ afterPosition: after, limit: 10_000 })
-    log.push(...page.events)
-    if (page.nextAfterPosition === undefined) return log
-    after = page.nextAfterPosition
-  }
-}
 
 describe('consumers in an embedded PGlite process', () => {
   it(

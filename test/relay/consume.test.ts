@@ -16,6 +16,7 @@ import { toMessage } from '../../src/relay/message.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 import { events as eventsTable, Item, resources } from '../support/consumer-domain.js'
 import { until } from '../support/until.js'
+import { wholeLog } from '../support/whole-log.js'
 
 const NATS = '127.0.0.1:4222'
 
@@ -69,16 +70,6 @@ async function publish(
   expect(ack.duplicate).toBe(false)
 }
 
-async function allEvents(rewind: Rewind): Promise<RewindEvent[]> {
-  const out: RewindEvent[] = []
-  for (let after = 0; ; ) {
-    const page = await rewind.events({ afterPosition: after, limit: 1000 })
-    out.push(...page.events)
-    if (page.nextAfterPosition === undefined) return out
-    after = page.nextAfterPosition
-  }
-}
-
 /** Consumes and closes after the test. */
 async function consume<X extends object>(
   config: Parameters<typeof consumeRewindEvents<X>>[0],
@@ -111,7 +102,7 @@ describe.each(backends)('consuming Rewind events from JetStream, on $name', (bac
       await rewind.run(Item, 'add', { qty: 10 + i }, { record: item })
     }
     await rewind.run(Item, 'destroy', {}, { record: made[1]! })
-    const log = await allEvents(rewind)
+    const log = await wholeLog(rewind)
     expect(log).toHaveLength(10)
     return { tdb, rewind, log }
   }

@@ -5,12 +5,13 @@ import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createRewind, type Rewind, type RewindEvent } from '../../src/index.js'
+import { createRewind, type RewindEvent } from '../../src/index.js'
 import { backends } from '../support/backends.js'
 import { type Child, killChildren, startChild as start } from '../support/children.js'
 import { events, resources } from '../support/consumer-domain.js'
 import { NatsServer } from '../support/nats-server.js'
 import { until } from '../support/until.js'
+import { wholeLog } from '../support/whole-log.js'
 import { faultRelay } from './relay-process.js'
 import { readStream, type StreamMessage } from './stream.js'
 
@@ -27,16 +28,6 @@ afterAll(async () => {
   await nats?.destroy()
 })
 afterEach(killChildren)
-
-async function wholeLog(rewind: Rewind): Promise<RewindEvent[]> {
-  const log: RewindEvent[] = []
-  for (let after = 0; ; ) {
-    const page = await rewind.events({ afterPosition: after, limit: 10_000 })
-    log.push(...page.events)
-    if (page.nextAfterPosition === undefined) return log
-    after = page.nextAfterPosition
-  }
-}
 
 /** The stream equals the log exactly: count, ids in position order (so each record's order), bodies. */
 function expectStreamIsLog(messages: readonly StreamMessage[], log: readonly RewindEvent[]) {

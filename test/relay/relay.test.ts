@@ -5,6 +5,7 @@ import { defaultSubject, headerValue, natsRelay, subjectToken } from '../../src/
 import { backends } from '../support/backends.js'
 import { NatsServer } from '../support/nats-server.js'
 import { until } from '../support/until.js'
+import { wholeLog } from '../support/whole-log.js'
 import { Member, relayEvents } from './domain.js'
 import { deleteStream, readStream } from './stream.js'
 
@@ -18,21 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await nats?.destroy()
 })
-
-async function wholeLog(rewind: {
-  events: (f: {
-    afterPosition: number
-    limit: number
-  }) => Promise<{ events: RewindEvent[]; nextAfterPosition: number | undefined }>
-}) {
-  const log: RewindEvent[] = []
-  for (let after = 0; ; ) {
-    const page = await rewind.events({ afterPosition: after, limit: 10_000 })
-    log.push(...page.events)
-    if (page.nextAfterPosition === undefined) return log
-    after = page.nextAfterPosition
-  }
-}
 
 describe('subject tokens', () => {
   it('keeps plain names and percent-encodes what would split or widen a subject', () => {
