@@ -109,7 +109,7 @@ export function recordEvent(run: ActionRun, env: StepEnv): Promise<void> | undef
   // The transaction counts its events (see observers.ts), this one too when its row's statement carried it.
   if (scope) scope.events++
   if (run.recorded) return undefined
-  const event = captureEvent({ ...captureInput(run), before: run.before, after: run.after })
+  const event = captureEvent(captureInput(run, { before: run.before, after: run.after }))
   const client = scope!.client
   const observer = env.observer
   if (!observer?.wants(resource, action)) return log.record(client, event)

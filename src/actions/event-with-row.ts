@@ -22,12 +22,7 @@ export async function eventWithRow(run: ActionRun, env: StepEnv): Promise<Follow
   if (run.following !== undefined) return run.following ?? undefined
   run.following = null
   if (!(await env.triggerFree(resource))) return undefined
-  const plan = planCapture({
-    ...captureInput(run),
-    write: run.write,
-    values: run.values,
-    id: run.id,
-  })
+  const plan = planCapture(captureInput(run, { write: run.write, values: run.values, id: run.id }))
   run.following = (plan && log.following(plan)) ?? null
   return run.following ?? undefined
 }

@@ -67,6 +67,11 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0')
 }
 
+// The `YYYY-MM-DDTHH:MM:SS` of the second formatted last: timestamps taken in a row (timestamps() on every
+// write) mostly fall in the same second, and then only the fraction is new.
+let lastSecond = Number.NaN
+let lastPrefix = ''
+
 /** Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC, no zone suffix). */
 export function formatMicros(micros: bigint): string {
   let ms = micros / 1000n
@@ -75,13 +80,18 @@ export function formatMicros(micros: bigint): string {
     us += 1000n
     ms -= 1n
   }
-  const d = new Date(Number(ms))
-  const year = d.getUTCFullYear()
-  const frac = pad(d.getUTCMilliseconds() * 1000 + Number(us), 6)
-  return `${pad(year, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(
-    d.getUTCMinutes(),
-    2,
-  )}:${pad(d.getUTCSeconds(), 2)}.${frac}`
+  const msNumber = Number(ms)
+  const second = Math.floor(msNumber / 1000)
+  const frac = pad((msNumber - second * 1000) * 1000 + Number(us), 6)
+  if (second !== lastSecond) {
+    const d = new Date(second * 1000)
+    lastPrefix = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(
+      d.getUTCMinutes(),
+      2,
+    )}:${pad(d.getUTCSeconds(), 2)}`
+    lastSecond = second
+  }
+  return `${lastPrefix}.${frac}`
 }
 
 // The two shapes almost every timestamp arrives in: Rewind's canonical form (`2026-01-02T03:04:05.123456Z`, what

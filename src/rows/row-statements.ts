@@ -211,16 +211,30 @@ export function deleteRow(
 /**
  * A row write and what follows it in one statement: `WITH w AS (<write>), f AS (<following>) SELECT * FROM w`.
  * Data-modifying CTEs run once each, to completion, whether or not the main query reads them; the following
- * part reads the written row from `w`, so it runs after the row write (and its row lock).
+ * part reads the written row from `w`, so it runs after the row write (and its row lock). With `rowOnly`, the
+ * statement returns the written row's columns alone: an update's `"old:..."` columns, which the following part
+ * reads in SQL, are not sent back.
  */
 export function withFollowing(
   write: (params: Params) => Statement,
   following: { sql(row: string, params: Params): string },
+  rowOnly?: AnyResource,
 ): Statement {
   const params = new Params()
   const w = write(params)
   return {
-    text: `WITH w AS (${w.text}), f AS (${following.sql('w', params)}) SELECT * FROM w`,
+    text: `WITH w AS (${w.text}), f AS (${following.sql('w', params)}) SELECT ${rowOnly ? columnsOf(rowOnly) : '*'} FROM w`,
     params: params.values,
   }
+}
+
+/** `"key", ...`: the written row's columns of a CTE built on {@link selectList} (no prefix). */
+const columnsCache = new WeakMap<AnyResource, string>()
+function columnsOf(resource: AnyResource): string {
+  let list = columnsCache.get(resource)
+  if (list === undefined) {
+    list = [...resource.codecs.values()].map((codec) => quoteIdent(codec.key)).join(', ')
+    columnsCache.set(resource, list)
+  }
+  return list
 }

@@ -23,9 +23,12 @@ export interface FollowingWrite {
   sql(row: string, params: Params): string
 }
 
-/** An update's row as it was and as it is. */
+/**
+ * An update's row as it was and as it is. `before` is undefined when a {@link FollowingWrite} recorded the
+ * event in the same statement: it read the row as it was in SQL, and nothing else reads it.
+ */
 export interface Written {
-  readonly before: Row
+  readonly before: Row | undefined
   readonly after: Row
 }
 

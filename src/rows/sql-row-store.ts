@@ -67,10 +67,15 @@ export class SqlRowStore implements RowStore {
     expected?: { readonly key: string; readonly value: Json },
     follow?: FollowingWrite,
   ): Promise<Written | undefined> {
-    const q = statement((params) => updateRow(resource, id, tenant, values, expected, params), follow)
+    const write = (params: Params) => updateRow(resource, id, tenant, values, expected, params)
+    // The event that follows in the statement reads the row as it was in SQL: nothing else needs it back.
+    const q = follow ? withFollowing(write, follow, resource) : write(new Params())
     const rows = await this.client.queryText(q.text, q.params)
     if (rows.length === 0) return undefined
-    return { before: canonicalRow(resource, rows[0]!, 'old:'), after: canonicalRow(resource, rows[0]!) }
+    return {
+      before: follow ? undefined : canonicalRow(resource, rows[0]!, 'old:'),
+      after: canonicalRow(resource, rows[0]!),
+    }
   }
 
   async delete(resource: AnyResource, id: Json, tenant: Json | undefined, follow?: FollowingWrite) {
