@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createRewind } from '../../src/index.js'
+import { type Consumer, createRewind, defineSubscription } from '../../src/index.js'
 import { natsRelay } from '../../src/relay/index.js'
 import { events, Item, resources } from '../domain.js'
 import { type BackendName, COMPILED, type Metric, openDb } from '../lib.js'
@@ -17,11 +17,16 @@ export async function openRelay(db: unknown, servers: string, stream: string) {
     stream,
     prefix: stream.toLowerCase(),
   })
-  const rewind = await createRewind({
+  return { rewind: await openWith(db, [relay]), relay }
+}
+
+/** A Rewind instance of the bench's domain with these consumers. */
+function openWith(db: unknown, consumers: readonly Consumer[]) {
+  return createRewind({
     db,
     resources,
     createTables: true,
-    consumers: [relay],
+    consumers,
     eventLog: {
       table: events,
       actors: { userId: () => undefined, systemActor: () => 'bench' },
@@ -30,7 +35,6 @@ export async function openRelay(db: unknown, servers: string, stream: string) {
       ],
     },
   })
-  return { rewind, relay }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -88,6 +92,31 @@ export async function relayBench(backend: BackendName, quick: boolean): Promise<
         direction: 'min',
       })
       await rewind.close()
+      // The ceiling on this machine, in the same run: a subscription reading the same log in batches of the
+      // relay's size and making each event's JSON body, with no broker. The relay cannot publish faster than
+      // its process reads the log (on PGlite the database itself shares that thread).
+      const read = defineSubscription('bench_read', {
+        batchSize: 1000,
+        handleBatch: (batch) => {
+          for (const e of batch) JSON.stringify(e)
+        },
+      })
+      const reader = await openWith(b.db, [read])
+      const t2 = performance.now()
+      await reader.consumers.start({ pollMs: 100 })
+      await reader.consumers.catchUp({ timeoutMs: 600_000 })
+      const readRate = (logSize * 1000) / (performance.now() - t2)
+      metrics.push(
+        { name: 'relay.read_ceiling_events_per_s', backend, value: readRate, unit: 'events/s', target: null },
+        {
+          name: 'relay.publish_vs_read_ceiling',
+          backend,
+          value: rate / readRate,
+          unit: 'ratio',
+          target: null,
+        },
+      )
+      await reader.close()
       await b.close()
     }
     // ── 8 writers, the relay following ──────────────────────────────────────────────────────────────
