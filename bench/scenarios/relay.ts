@@ -96,6 +96,7 @@ export async function relayBench(backend: BackendName, quick: boolean): Promise<
       // relay's size and making each event's JSON body, with no broker. The relay cannot publish faster than
       // its process reads the log (on PGlite the database itself shares that thread).
       const read = defineSubscription('bench_read', {
+        start: 'beginning',
         batchSize: 1000,
         handleBatch: (batch) => {
           for (const e of batch) JSON.stringify(e)
