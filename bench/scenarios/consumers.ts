@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { pgTable, text } from 'drizzle-orm/pg-core'
 import { createRewind, defineProjection, defineSubscription, type Rewind } from '../../src/index.js'
 import { events, Item, resources } from '../domain.js'
-import { type BackendName, type BenchDb, COMPILED, type Metric, openDb } from '../lib.js'
+import { type BackendName, type BenchDb, COMPILED, type Metric, openDb, slope } from '../lib.js'
 
 const CHILD = fileURLToPath(new URL(`../consumer-child.${COMPILED ? 'js' : 'ts'}`, import.meta.url))
 
@@ -121,21 +121,6 @@ async function end(rewind: Rewind): Promise<number> {
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]!
-}
-
-/** Least-squares slope of y over x. */
-function slope(points: readonly (readonly [number, number])[]): number {
-  const n = points.length
-  if (n < 2) return 0
-  const mx = points.reduce((s, [x]) => s + x, 0) / n
-  const my = points.reduce((s, [, y]) => s + y, 0) / n
-  let num = 0
-  let den = 0
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my)
-    den += (x - mx) ** 2
-  }
-  return den === 0 ? 0 : num / den
 }
 
 /**

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { type Consumer, createRewind, defineSubscription } from '../../src/index.js'
 import { natsRelay } from '../../src/relay/index.js'
 import { events, Item, resources } from '../domain.js'
-import { type BackendName, COMPILED, type Metric, openDb } from '../lib.js'
+import { type BackendName, COMPILED, type Metric, openDb, slope } from '../lib.js'
 import { startNats } from '../nats.js'
 
 const CHILD = fileURLToPath(new URL(`../relay-child.${COMPILED ? 'js' : 'ts'}`, import.meta.url))
@@ -38,21 +38,6 @@ function openWith(db: unknown, consumers: readonly Consumer[]) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Least-squares slope of y over x. */
-function slope(points: readonly (readonly [number, number])[]): number {
-  const n = points.length
-  if (n < 2) return 0
-  const mx = points.reduce((s, [x]) => s + x, 0) / n
-  const my = points.reduce((s, [, y]) => s + y, 0) / n
-  let num = 0
-  let den = 0
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my)
-    den += (x - mx) ** 2
-  }
-  return den === 0 ? 0 : num / den
-}
 
 /**
  * The NATS relay (`rewind-es/relay`), against a nats-server of the bench's own (JetStream, file storage):
