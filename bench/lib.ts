@@ -109,6 +109,28 @@ export function openRewind(db: unknown, ordering: Ordering = 'rowLocks'): Promis
   })
 }
 
+/** A Rewind instance of the bench's domain that runs these consumers (projections, subscriptions, relays). */
+export function openWithConsumers(
+  db: unknown,
+  consumers: Parameters<typeof createRewind>[0]['consumers'] = [],
+  notifyCommits = true,
+) {
+  return createRewind({
+    db,
+    notifyCommits,
+    resources,
+    createTables: true,
+    consumers,
+    eventLog: {
+      table: events,
+      actors: { userId: () => undefined, systemActor: () => 'bench' },
+      replayOverrides: [
+        { resource: 'Item', action: 'create', versions: [1], routeTo: [[Item, 'legacyCreate']] },
+      ],
+    },
+  })
+}
+
 /** Raw SQL on the same driver: the minimum work (the row and its event in one transaction). */
 export interface RawSql {
   transaction<T>(fn: (q: (text: string, params: unknown[]) => Promise<unknown>) => Promise<T>): Promise<T>

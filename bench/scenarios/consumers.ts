@@ -1,9 +1,17 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { pgTable, text } from 'drizzle-orm/pg-core'
-import { createRewind, defineProjection, defineSubscription, type Rewind } from '../../src/index.js'
-import { events, Item, resources } from '../domain.js'
-import { type BackendName, type BenchDb, COMPILED, type Metric, openDb, slope } from '../lib.js'
+import { defineProjection, defineSubscription, type Rewind } from '../../src/index.js'
+import { Item } from '../domain.js'
+import {
+  type BackendName,
+  type BenchDb,
+  COMPILED,
+  type Metric,
+  openDb,
+  openWithConsumers,
+  slope,
+} from '../lib.js'
 
 const CHILD = fileURLToPath(new URL(`../consumer-child.${COMPILED ? 'js' : 'ts'}`, import.meta.url))
 
@@ -83,26 +91,7 @@ const batchProjection = (name: string) =>
     },
   })
 
-function open(
-  db: unknown,
-  consumers: Parameters<typeof createRewind>[0]['consumers'] = [],
-  notifyCommits = true,
-) {
-  return createRewind({
-    db,
-    notifyCommits,
-    resources,
-    createTables: true,
-    consumers,
-    eventLog: {
-      table: events,
-      actors: { userId: () => undefined, systemActor: () => 'bench' },
-      replayOverrides: [
-        { resource: 'Item', action: 'create', versions: [1], routeTo: [[Item, 'legacyCreate']] },
-      ],
-    },
-  })
-}
+const open = openWithConsumers
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { type Consumer, createRewind, defineSubscription } from '../../src/index.js'
+import { defineSubscription } from '../../src/index.js'
 import { natsRelay } from '../../src/relay/index.js'
-import { events, Item, resources } from '../domain.js'
-import { type BackendName, COMPILED, type Metric, openDb, slope } from '../lib.js'
+import { Item } from '../domain.js'
+import { type BackendName, COMPILED, type Metric, openDb, openWithConsumers, slope } from '../lib.js'
 import { startNats } from '../nats.js'
 
 const CHILD = fileURLToPath(new URL(`../relay-child.${COMPILED ? 'js' : 'ts'}`, import.meta.url))
@@ -17,24 +17,7 @@ export async function openRelay(db: unknown, servers: string, stream: string) {
     stream,
     prefix: stream.toLowerCase(),
   })
-  return { rewind: await openWith(db, [relay]), relay }
-}
-
-/** A Rewind instance of the bench's domain with these consumers. */
-function openWith(db: unknown, consumers: readonly Consumer[]) {
-  return createRewind({
-    db,
-    resources,
-    createTables: true,
-    consumers,
-    eventLog: {
-      table: events,
-      actors: { userId: () => undefined, systemActor: () => 'bench' },
-      replayOverrides: [
-        { resource: 'Item', action: 'create', versions: [1], routeTo: [[Item, 'legacyCreate']] },
-      ],
-    },
-  })
+  return { rewind: await openWithConsumers(db, [relay]), relay }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -87,7 +70,7 @@ export async function relayBench(backend: BackendName, quick: boolean): Promise<
           for (const e of batch) JSON.stringify(e)
         },
       })
-      const reader = await openWith(b.db, [read])
+      const reader = await openWithConsumers(b.db, [read])
       const t2 = performance.now()
       await reader.consumers.start({ pollMs: 100 })
       await reader.consumers.catchUp({ timeoutMs: 600_000 })

@@ -57,6 +57,7 @@ export class Consumers {
   readonly #byName: ReadonlyMap<string, Consumer>
   readonly #run: Run
   #runners: ConsumerRunner[] = []
+  #onError: (error: unknown, consumer: string) => void = () => {}
   #wake: WakeUps | undefined
   readonly #held = new Map<string, number>()
 
@@ -157,6 +158,7 @@ export class Consumers {
       held: (name: string, delta: 1 | -1) => this.#held.set(name, (this.#held.get(name) ?? 0) + delta),
       onError: options.onError ?? (() => {}),
     }
+    this.#onError = deps.onError
     for (const c of chosen) {
       for (let p = 0; p < c.partitions; p++) {
         const runner = new ConsumerRunner(c as ConstructorParameters<typeof ConsumerRunner>[0], p, deps)
@@ -171,9 +173,15 @@ export class Consumers {
     const runners = this.#runners
     this.#runners = []
     await Promise.all(runners.map((r) => r.stop()))
-    const started = new Set(runners.map((r) => r.consumer))
-    for (const c of started) {
-      if (c.kind === 'subscription' && c.onStop) await Promise.resolve(c.onStop()).catch(() => {})
+    // A subscription's onStop closes what it holds (a relay's connection): its failure is the app's onError's,
+    // and never keeps the others from stopping.
+    for (const c of new Set(runners.map((r) => r.consumer))) {
+      if (c.kind !== 'subscription' || !c.onStop) continue
+      try {
+        await c.onStop()
+      } catch (error) {
+        this.#onError(error, c.name)
+      }
     }
     await this.#wake?.close()
     this.#wake = undefined

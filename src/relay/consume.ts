@@ -6,7 +6,7 @@ import type { RewindEvent } from '../events/event.js'
 import type { ActionName, AnyResource } from '../resource/define-resource.js'
 import { optionalImport } from '../util/optional-import.js'
 import { type Inbox, memoryInbox } from './inbox.js'
-import { DEFAULT_PREFIX, HEADERS, NO_TENANT, subjectFilter } from './message.js'
+import { DEFAULT_PREFIX, HEADERS, NO_TENANT, SUBJECT_PREFIX, subjectFilter } from './message.js'
 import { serversText } from './servers.js'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ export async function consumeRewindEvents<X extends object = {}>(
     throw definitionError(`consumeRewindEvents: start must be 'all' or 'new', got ${JSON.stringify(start)}`)
   }
   const prefix = config.prefix ?? DEFAULT_PREFIX
-  if (!/^[^\s*>]+$/.test(prefix) || prefix.startsWith('.') || prefix.endsWith('.')) {
+  if (typeof prefix !== 'string' || !SUBJECT_PREFIX.test(prefix)) {
     throw definitionError(`consumeRewindEvents: prefix ${JSON.stringify(prefix)} is not a subject prefix`)
   }
   const tenant = config.tenant

@@ -20,6 +20,9 @@ export interface RelayMessage {
 /** The first token of every subject unless configured otherwise. */
 export const DEFAULT_PREFIX = 'rewind'
 
+/** A subject prefix: tokens of letters, digits, `_` and `-`, separated by dots (the relay's and the consumer's). */
+export const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
+
 /** The tenant token of an event without a tenant, in the tenant-aware layout. */
 export const NO_TENANT = '_'
 

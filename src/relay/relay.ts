@@ -3,7 +3,7 @@ import { defineSubscription } from '../consumers/definitions.js'
 import { definitionError } from '../errors/rewind-error.js'
 import type { RewindEvent } from '../events/event.js'
 import type { AnyResource } from '../resource/define-resource.js'
-import { DEFAULT_PREFIX, type MessageOptions, toMessage } from './message.js'
+import { DEFAULT_PREFIX, type MessageOptions, SUBJECT_PREFIX, toMessage } from './message.js'
 import type { Publisher } from './publisher.js'
 
 const BRAND = Symbol.for('rewind.relay')
@@ -66,12 +66,10 @@ export function isRelay(consumer: unknown): consumer is Relay {
   return typeof consumer === 'object' && consumer !== null && (consumer as Relay)[BRAND] === true
 }
 
-const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
-
 /** The checked message options of a relay. */
 export function messageOptions(what: string, options: RelayOptions): MessageOptions {
   const prefix = options.prefix ?? DEFAULT_PREFIX
-  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
+  if (typeof prefix !== 'string' || !SUBJECT_PREFIX.test(prefix)) {
     throw definitionError(
       `${what}: prefix must be subject tokens (letters, digits, _ and -, separated by dots), got ${JSON.stringify(prefix)}`,
     )
