@@ -1,6 +1,7 @@
 import { classifyAtSeam, connectionFailure, databaseFailure } from '../errors/database-failure.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { optionalImport } from '../util/optional-import.js'
+import { runNamed, submits } from './pg-statement.js'
 import { type PgliteWireLike, supportsWire, wireQuery } from './pglite-wire.js'
 
 /** A row as the database printed it: every value is PostgreSQL's text output, or null. */
@@ -98,15 +99,31 @@ const PG_RAW_TYPES = { getTypeParser: () => (value: string) => value }
 const statementNames = new Map<string, string>()
 const MAX_NAMED_STATEMENTS = 1000
 
-function pgQuery(text: string, params: readonly (string | null)[]) {
+function statementName(text: string, params: readonly (string | null)[]): string | undefined {
   let name = statementNames.get(text)
   if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS && params.length > 0) {
     name = `rewind_${statementNames.size + 1}`
     statementNames.set(text, name)
   }
-  return name === undefined
-    ? { text, values: params as unknown[], types: PG_RAW_TYPES }
-    : { name, text, values: params as unknown[], types: PG_RAW_TYPES }
+  return name
+}
+
+/**
+ * One statement on a pooled connection, every value as text: a named one as Rewind's own submittable (see
+ * pg-statement.ts) on pg's JavaScript client, else through pg's query call.
+ */
+async function pgQuery(
+  conn: PgPoolClientLike,
+  text: string,
+  params: readonly (string | null)[],
+): Promise<RawRow[]> {
+  const name = statementName(text, params)
+  if (name !== undefined && submits(conn)) return runNamed(conn, name, text, params)
+  const config =
+    name === undefined
+      ? { text, values: params as unknown[], types: PG_RAW_TYPES }
+      : { name, text, values: params as unknown[], types: PG_RAW_TYPES }
+  return (await conn.query(config)).rows
 }
 
 class PgDatabase implements Database {
@@ -149,8 +166,7 @@ class PgDatabase implements Database {
     conn.on('error', onError)
     try {
       // Named like the statements of a transaction: reads (records, events, time travel) are planned once per connection.
-      const res = await conn.query(pgQuery(text, params))
-      return res.rows
+      return await pgQuery(conn, text, params)
     } catch (error) {
       throw this.#fail(error, broken !== undefined)
     } finally {
@@ -181,8 +197,7 @@ class PgDatabase implements Database {
       conn,
       async query(text, params = []) {
         try {
-          const res = await conn.query(pgQuery(text, params))
-          return res.rows
+          return await pgQuery(conn, text, params)
         } catch (error) {
           throw fail(error)
         }

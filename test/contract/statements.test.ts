@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Database, databaseFromDrizzle } from '../../src/data/database.js'
+import { backends, type TestDatabase } from '../support/backends.js'
+
+/**
+ * Rewind's statements at the database seam. On PostgreSQL a statement with parameters is prepared once per
+ * connection and then sent as Bind, Execute and Sync alone, its result columns described once per connection
+ * (src/data/pg-statement.ts); on PGlite through its wire protocol. Whatever the connection, the state of its
+ * prepared statements, or a failure before, every call gives the rows the statement returns, keyed by column.
+ */
+describe.each(backends)('statements at the seam ($name)', (backend) => {
+  let tdb: TestDatabase
+  let db: Database
+
+  beforeAll(async () => {
+    tdb = await backend.create()
+    db = databaseFromDrizzle(tdb.db)
+    await db.query('CREATE TABLE seam_rows (id int PRIMARY KEY, label text, note text)')
+  })
+  afterAll(() => tdb.close())
+
+  const insert =
+    'INSERT INTO seam_rows (id, label, note) VALUES ($1::int, $2::text, $3::text) RETURNING id::text AS "id", label::text AS "label", note::text AS "note"'
+  const read =
+    'SELECT id::text AS "id", label::text AS "label", note::text AS "note" FROM seam_rows WHERE id >= $1::int ORDER BY id'
+
+  it('gives every row keyed by column, nulls and any text as sent, however many times and connections', async () => {
+    const labels = ['plain', 'ünïcødé ✓', 'quote \' and " and \\', '', '\u00a0 spaced \u2003']
+    // Concurrent calls spread over the pool's connections: each prepares the statement on its own connection.
+    const written = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        db.autocommit.queryText(insert, [
+          String(i),
+          labels[i % labels.length]!,
+          i % 3 === 0 ? null : `n${i}`,
+        ]),
+      ),
+    )
+    for (const [i, rows] of written.entries())
+      expect(rows).toEqual([
+        { id: String(i), label: labels[i % labels.length], note: i % 3 === 0 ? null : `n${i}` },
+      ])
+    for (let round = 0; round < 3; round++) {
+      const rows = await db.queryText(read, ['35'])
+      expect(rows.map((r) => Object.keys(r))).toEqual(Array(5).fill(['id', 'label', 'note']))
+      expect(rows.map((r) => r.id)).toEqual(['35', '36', '37', '38', '39'])
+      expect(rows[1]).toEqual({ id: '36', label: labels[1], note: null })
+    }
+    // No rows: an empty list, then rows again on the same prepared statement.
+    expect(await db.queryText(read, ['1000'])).toEqual([])
+    expect(await db.queryText(read, ['39'])).toHaveLength(1)
+  })
+
+  it('reports a failed execution with its SQLSTATE and leaves the connection usable', async () => {
+    const inTx = await db
+      .transaction(async (client) => {
+        await client.queryText(insert, ['100', 'first', null])
+        await client.queryText(insert, ['100', 'again', null])
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+    expect((inTx as { code?: string }).code).toBe('23505')
+    // Rolled back as a whole.
+    expect(await db.queryText(read, ['100'])).toEqual([])
+    const auto = await db.autocommit.queryText(insert, ['1', 'duplicate', null]).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect((auto as { code?: string }).code).toBe('23505')
+    // A bad parameter fails at Bind, after the statement was prepared.
+    const bad = await db.autocommit.queryText(insert, ['not a number', 'x', null]).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect((bad as { code?: string }).code).toBe('22P02')
+    for (let i = 0; i < 5; i++)
+      expect(await db.autocommit.queryText(insert, [String(200 + i), 'after', 'ok'])).toEqual([
+        { id: String(200 + i), label: 'after', note: 'ok' },
+      ])
+  })
+
+  it('prepares a statement again once its table exists, and runs statements without result columns', async () => {
+    const text = 'INSERT INTO seam_later (id) VALUES ($1::int)'
+    const missing = await db.autocommit.queryText(text, ['1']).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect((missing as { code?: string }).code).toBe('42P01')
+    await db.query('CREATE TABLE seam_later (id int PRIMARY KEY)')
+    for (let i = 1; i <= 4; i++) expect(await db.autocommit.queryText(text, [String(i)])).toEqual([])
+    expect(
+      await db.queryText('SELECT count(*)::text AS n FROM seam_later WHERE id > $1::int', ['0']),
+    ).toEqual([{ n: '4' }])
+  })
+})
