@@ -19,4 +19,22 @@ export class Params {
     this.values.push(value)
     return `$${this.values.length}::${type}`
   }
+  /** Adds a value and gives its number (1-based), for text built later (see {@link PlannedSql}). */
+  push(value: string | null): number {
+    return this.values.push(value)
+  }
+}
+
+/**
+ * Part of a statement whose parameters are already added: `shape` says everything its text depends on (with
+ * the parameters' numbers), so a statement of the same shape can take the text built before; `text` builds it.
+ */
+export interface PlannedSql {
+  readonly shape: string
+  text(): string
+}
+
+/** `$n::type`: the placeholder of the parameter at `n` (1-based), cast. */
+export function slot(n: number, type = 'text'): string {
+  return `$${n}::${type}`
 }

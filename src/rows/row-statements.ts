@@ -1,9 +1,10 @@
 import type { ColumnCodec } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
-import { Params } from '../data/params.js'
+import { Params, type PlannedSql, slot } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { qualifiedName, quoteIdent } from '../schema/names.js'
 import type { Row } from './records.js'
+import type { FollowingWrite } from './row-store.js'
 
 /**
  * The single-row statements of a resource's table. Every parameter is text, cast to the column type in SQL,
@@ -45,24 +46,6 @@ function codecOf(resource: AnyResource, key: string): ColumnCodec {
   return codec
 }
 
-/** `pk = $1 [AND tenant = $2]` */
-export function keyCondition(
-  resource: AnyResource,
-  params: Params,
-  id: Json,
-  tenant: Json | undefined,
-  alias?: string,
-): string {
-  const q = (name: string) => (alias ? `${alias}.${quoteIdent(name)}` : quoteIdent(name))
-  const pk = codecOf(resource, resource.primaryKey)
-  let where = `${q(pk.name)} = ${params.add(pk, id)}`
-  if (resource.tenant !== undefined && tenant !== undefined) {
-    const t = codecOf(resource, resource.tenant)
-    where += ` AND ${q(t.name)} = ${params.add(t, tenant)}`
-  }
-  return where
-}
-
 export function selectByKey(
   resource: AnyResource,
   id: Json,
@@ -70,11 +53,16 @@ export function selectByKey(
   lock: boolean,
 ): Statement {
   const params = new Params()
-  const where = keyCondition(resource, params, id, tenant)
-  return {
-    text: `SELECT ${selectList(resource)} FROM ${qualifiedName(resource.table)} WHERE ${where}${lock ? ' FOR UPDATE' : ''}`,
-    params: params.values,
-  }
+  const key = keyPlan(resource, params, id, tenant)
+  return statementOf(
+    resource,
+    {
+      shape: `s${lock ? 'l' : ''}${key.shape}`,
+      text: () =>
+        `SELECT ${selectList(resource)} FROM ${qualifiedName(resource.table)} WHERE ${key.text()}${lock ? ' FOR UPDATE' : ''}`,
+    },
+    params,
+  )
 }
 
 /** The row whose identity columns have these values (in the tenant), locked; undefined when a value is missing. */
@@ -116,52 +104,168 @@ export interface InsertOptions {
   }
 }
 
+/**
+ * The text of each statement shape a resource has written (see {@link PlannedSql}): an action's statements take
+ * a few shapes, and building the text again on every call cost more than the rest of the statement's work in
+ * JavaScript. Bounded per resource; past the bound, texts are built each time.
+ */
+const texts = new WeakMap<AnyResource, Map<string, string>>()
+const MAX_SHAPES = 256
+
+function cached(resource: AnyResource, plan: PlannedSql): string {
+  let byShape = texts.get(resource)
+  if (!byShape) {
+    byShape = new Map()
+    texts.set(resource, byShape)
+  }
+  let text = byShape.get(plan.shape)
+  if (text === undefined) {
+    text = plan.text()
+    if (byShape.size < MAX_SHAPES) byShape.set(plan.shape, text)
+  }
+  return text
+}
+
+/** A planned part as a statement of its own. */
+function statementOf(resource: AnyResource, plan: PlannedSql, params: Params): Statement {
+  return { text: cached(resource, plan), params: params.values }
+}
+
+/** `$n::text::type` for a parameter at `n` of this column. */
+const cast = (codec: ColumnCodec, n: number) => slot(n, `text::${codec.castType}`)
+
+/** `pk = $n [AND tenant = $m]`: parameters added, shape and text (see {@link PlannedSql}). */
+function keyPlan(
+  resource: AnyResource,
+  params: Params,
+  id: Json,
+  tenant: Json | undefined,
+): { shape: string; text(alias?: string): string } {
+  const pk = codecOf(resource, resource.primaryKey)
+  const idAt = params.push(pk.toText(id))
+  const t =
+    resource.tenant !== undefined && tenant !== undefined ? codecOf(resource, resource.tenant) : undefined
+  const tenantAt = t ? params.push(t.toText(tenant!)) : 0
+  return {
+    shape: `${idAt}${t ? `t${tenantAt}` : ''}`,
+    text(alias) {
+      const q = (name: string) => (alias ? `${alias}.${quoteIdent(name)}` : quoteIdent(name))
+      return `${q(pk.name)} = ${cast(pk, idAt)}${t ? ` AND ${q(t.name)} = ${cast(t, tenantAt)}` : ''}`
+    },
+  }
+}
+
+export function insertPlan(
+  resource: AnyResource,
+  values: Row,
+  options: InsertOptions,
+  params: Params,
+): PlannedSql {
+  const first = params.values.length + 1
+  let shape = `i${options.overriding ? 'o' : ''}${first}|`
+  for (const [key, value] of values) {
+    params.push(codecOf(resource, key).toText(value))
+    shape += `${key}\u0001`
+  }
+  const conflict = options.onConflict
+  if (conflict)
+    shape += `|${conflict.target.join('\u0001')}|${conflict.update.join('\u0001')}|${conflict.onlyWhereSame ?? ''}`
+  return {
+    shape,
+    text() {
+      const cols: string[] = []
+      const vals: string[] = []
+      let n = first
+      for (const key of values.keys()) {
+        const codec = codecOf(resource, key)
+        cols.push(quoteIdent(codec.name))
+        vals.push(cast(codec, n++))
+      }
+      const table = qualifiedName(resource.table)
+      let text =
+        cols.length === 0
+          ? `INSERT INTO ${table} DEFAULT VALUES`
+          : `INSERT INTO ${table} (${cols.join(', ')})${options.overriding ? ' OVERRIDING SYSTEM VALUE' : ''} VALUES (${vals.join(', ')})`
+      if (conflict) {
+        const target = conflict.target.map((k) => quoteIdent(codecOf(resource, k).name)).join(', ')
+        const updates = conflict.update.map((k) => {
+          const name = quoteIdent(codecOf(resource, k).name)
+          return `${name} = EXCLUDED.${name}`
+        })
+        // DO NOTHING would return no row; a no-op assignment returns the existing one.
+        if (updates.length === 0) {
+          const pk = quoteIdent(codecOf(resource, resource.primaryKey).name)
+          updates.push(`${pk} = ${table}.${pk}`)
+        }
+        text += ` ON CONFLICT (${target}) DO UPDATE SET ${updates.join(', ')}`
+        if (conflict.onlyWhereSame !== undefined) {
+          const name = quoteIdent(codecOf(resource, conflict.onlyWhereSame).name)
+          text += ` WHERE ${table}.${name} = EXCLUDED.${name}`
+        }
+      }
+      // xmax = 0 tells an upsert's insert from its update; a plain insert needs only the row.
+      text += conflict
+        ? ` RETURNING ${selectList(resource)}, (xmax = 0)::text AS "__inserted"`
+        : ` RETURNING ${selectList(resource)}`
+      return text
+    },
+  }
+}
+
 export function insertRow(
   resource: AnyResource,
   values: Row,
   options: InsertOptions = {},
   params = new Params(),
 ): Statement {
-  const cols: string[] = []
-  const vals: string[] = []
-  for (const [key, value] of values) {
-    const codec = codecOf(resource, key)
-    cols.push(quoteIdent(codec.name))
-    vals.push(params.add(codec, value))
-  }
-  const table = qualifiedName(resource.table)
-  let text =
-    cols.length === 0
-      ? `INSERT INTO ${table} DEFAULT VALUES`
-      : `INSERT INTO ${table} (${cols.join(', ')})${options.overriding ? ' OVERRIDING SYSTEM VALUE' : ''} VALUES (${vals.join(', ')})`
-  if (options.onConflict) {
-    const target = options.onConflict.target.map((k) => quoteIdent(codecOf(resource, k).name)).join(', ')
-    const updates = options.onConflict.update.map((k) => {
-      const name = quoteIdent(codecOf(resource, k).name)
-      return `${name} = EXCLUDED.${name}`
-    })
-    // DO NOTHING would return no row; a no-op assignment returns the existing one.
-    if (updates.length === 0) {
-      const pk = quoteIdent(codecOf(resource, resource.primaryKey).name)
-      updates.push(`${pk} = ${table}.${pk}`)
-    }
-    text += ` ON CONFLICT (${target}) DO UPDATE SET ${updates.join(', ')}`
-    if (options.onConflict.onlyWhereSame !== undefined) {
-      const name = quoteIdent(codecOf(resource, options.onConflict.onlyWhereSame).name)
-      text += ` WHERE ${table}.${name} = EXCLUDED.${name}`
-    }
-  }
-  // xmax = 0 tells an upsert's insert from its update; a plain insert needs only the row.
-  text += options.onConflict
-    ? ` RETURNING ${selectList(resource)}, (xmax = 0)::text AS "__inserted"`
-    : ` RETURNING ${selectList(resource)}`
-  return { text, params: params.values }
+  return statementOf(resource, insertPlan(resource, values, options, params), params)
 }
 
 /**
  * Updates one row and returns it before and after, in one statement. The sub-select locks the row, so the
  * "before" image is the row as it was at the moment of the write, whatever a concurrent writer did.
  */
+export function updatePlan(
+  resource: AnyResource,
+  id: Json,
+  tenant: Json | undefined,
+  values: Row,
+  expectedLock: { readonly key: string; readonly value: Json } | undefined,
+  params: Params,
+): PlannedSql {
+  const key = keyPlan(resource, params, id, tenant)
+  const expected = expectedLock ? codecOf(resource, expectedLock.key) : undefined
+  const expectedAt = expected ? params.push(expected.toText(expectedLock!.value)) : 0
+  const first = params.values.length + 1
+  let shape = `u${key.shape}|${expected ? `${expectedLock!.key}\u0001${expectedAt}` : ''}|${first}|`
+  for (const [k, value] of values) {
+    params.push(codecOf(resource, k).toText(value))
+    shape += `${k}\u0001`
+  }
+  return {
+    shape,
+    text() {
+      const table = qualifiedName(resource.table)
+      const pk = quoteIdent(codecOf(resource, resource.primaryKey).name)
+      let oldWhere = key.text()
+      if (expected) oldWhere += ` AND ${quoteIdent(expected.name)} = ${cast(expected, expectedAt)}`
+      const sets: string[] = []
+      let n = first
+      for (const k of values.keys()) {
+        const codec = codecOf(resource, k)
+        sets.push(`${quoteIdent(codec.name)} = ${cast(codec, n++)}`)
+      }
+      // Nothing to write: lock the row and read it, so the action still conflicts and orders like a write.
+      if (sets.length === 0)
+        return `SELECT ${selectList(resource, undefined, 'old:')}, ${selectList(resource)} FROM ${table} WHERE ${oldWhere} FOR UPDATE`
+      return (
+        `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT * FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
+        `WHERE t.${pk} = o.${pk} RETURNING ${selectList(resource, 'o', 'old:')}, ${selectList(resource, 't')}`
+      )
+    },
+  }
+}
+
 export function updateRow(
   resource: AnyResource,
   id: Json,
@@ -170,29 +274,21 @@ export function updateRow(
   expectedLock?: { readonly key: string; readonly value: Json },
   params = new Params(),
 ): Statement {
-  const table = qualifiedName(resource.table)
-  const pk = quoteIdent(codecOf(resource, resource.primaryKey).name)
-  let oldWhere = keyCondition(resource, params, id, tenant)
-  if (expectedLock) {
-    const c = codecOf(resource, expectedLock.key)
-    oldWhere += ` AND ${quoteIdent(c.name)} = ${params.add(c, expectedLock.value)}`
+  return statementOf(resource, updatePlan(resource, id, tenant, values, expectedLock, params), params)
+}
+
+export function deletePlan(
+  resource: AnyResource,
+  id: Json,
+  tenant: Json | undefined,
+  params: Params,
+): PlannedSql {
+  const key = keyPlan(resource, params, id, tenant)
+  return {
+    shape: `d${key.shape}`,
+    text: () =>
+      `DELETE FROM ${qualifiedName(resource.table)} WHERE ${key.text()} RETURNING ${selectList(resource)}`,
   }
-  const sets: string[] = []
-  for (const [key, value] of values) {
-    const codec = codecOf(resource, key)
-    sets.push(`${quoteIdent(codec.name)} = ${params.add(codec, value)}`)
-  }
-  if (sets.length === 0) {
-    // Nothing to write: lock the row and read it, so the action still conflicts and orders like a write.
-    return {
-      text: `SELECT ${selectList(resource, undefined, 'old:')}, ${selectList(resource)} FROM ${table} WHERE ${oldWhere} FOR UPDATE`,
-      params: params.values,
-    }
-  }
-  const text =
-    `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT * FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
-    `WHERE t.${pk} = o.${pk} RETURNING ${selectList(resource, 'o', 'old:')}, ${selectList(resource, 't')}`
-  return { text, params: params.values }
 }
 
 export function deleteRow(
@@ -201,11 +297,7 @@ export function deleteRow(
   tenant: Json | undefined,
   params = new Params(),
 ): Statement {
-  const where = keyCondition(resource, params, id, tenant)
-  return {
-    text: `DELETE FROM ${qualifiedName(resource.table)} WHERE ${where} RETURNING ${selectList(resource)}`,
-    params: params.values,
-  }
+  return statementOf(resource, deletePlan(resource, id, tenant, params), params)
 }
 
 /**
@@ -216,16 +308,20 @@ export function deleteRow(
  * reads in SQL, are not sent back.
  */
 export function withFollowing(
-  write: (params: Params) => Statement,
-  following: { sql(row: string, params: Params): string },
-  rowOnly?: AnyResource,
+  resource: AnyResource,
+  write: (params: Params) => PlannedSql,
+  following: FollowingWrite,
+  rowOnly: boolean,
 ): Statement {
   const params = new Params()
   const w = write(params)
-  return {
-    text: `WITH w AS (${w.text}), f AS (${following.sql('w', params)}) SELECT ${rowOnly ? columnsOf(rowOnly) : '*'} FROM w`,
-    params: params.values,
+  const f = following.plan('w', params)
+  const plan: PlannedSql = {
+    shape: `w${rowOnly ? 'r' : ''}\u0003${w.shape}\u0003${f.shape}`,
+    text: () =>
+      `WITH w AS (${w.text()}), f AS (${f.text()}) SELECT ${rowOnly ? columnsOf(resource) : '*'} FROM w`,
   }
+  return statementOf(resource, plan, params)
 }
 
 /** `"key", ...`: the written row's columns of a CTE built on {@link selectList} (no prefix). */

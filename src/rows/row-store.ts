@@ -1,5 +1,5 @@
 import type { Json } from '../columns/values.js'
-import type { Params } from '../data/params.js'
+import type { Params, PlannedSql } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { Row } from './records.js'
 
@@ -17,10 +17,10 @@ export interface UpsertSpec {
  * A write that follows a row write in the same statement (the action's event, so the row and its event take
  * one round trip). It reads the written row from the CTE named `row`: every column as text under its key
  * (`(row."key")::type` gives the value back), and for an update the row as it was under `"old:key"`. It adds
- * its parameters to `params`.
+ * its parameters to `params` at once, and builds its text only when asked (see {@link PlannedSql}).
  */
 export interface FollowingWrite {
-  sql(row: string, params: Params): string
+  plan(row: string, params: Params): PlannedSql
 }
 
 /**

@@ -1,14 +1,15 @@
 import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
-import { Params } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import { canonicalRow, type Row } from './records.js'
 import {
+  deletePlan,
   deleteRow,
+  insertPlan,
   insertRow,
-  type Statement,
   selectByIdentity,
   selectByKey,
+  updatePlan,
   updateRow,
   withFollowing,
 } from './row-statements.js'
@@ -25,10 +26,10 @@ export class SqlRowStore implements RowStore {
   }
 
   async insert(resource: AnyResource, values: Row, follow?: FollowingWrite): Promise<Row> {
-    const q = statement(
-      (params) => insertRow(resource, values, { overriding: overrides(resource, values) }, params),
-      follow,
-    )
+    const options = { overriding: overrides(resource, values) }
+    const q = follow
+      ? withFollowing(resource, (params) => insertPlan(resource, values, options, params), follow, false)
+      : insertRow(resource, values, options)
     const rows = await this.client.queryText(q.text, q.params)
     return canonicalRow(resource, rows[0]!)
   }
@@ -67,9 +68,15 @@ export class SqlRowStore implements RowStore {
     expected?: { readonly key: string; readonly value: Json },
     follow?: FollowingWrite,
   ): Promise<Written | undefined> {
-    const write = (params: Params) => updateRow(resource, id, tenant, values, expected, params)
     // The event that follows in the statement reads the row as it was in SQL: nothing else needs it back.
-    const q = follow ? withFollowing(write, follow, resource) : write(new Params())
+    const q = follow
+      ? withFollowing(
+          resource,
+          (params) => updatePlan(resource, id, tenant, values, expected, params),
+          follow,
+          true,
+        )
+      : updateRow(resource, id, tenant, values, expected)
     const rows = await this.client.queryText(q.text, q.params)
     if (rows.length === 0) return undefined
     return {
@@ -79,15 +86,12 @@ export class SqlRowStore implements RowStore {
   }
 
   async delete(resource: AnyResource, id: Json, tenant: Json | undefined, follow?: FollowingWrite) {
-    const q = statement((params) => deleteRow(resource, id, tenant, params), follow)
+    const q = follow
+      ? withFollowing(resource, (params) => deletePlan(resource, id, tenant, params), follow, false)
+      : deleteRow(resource, id, tenant)
     const rows = await this.client.queryText(q.text, q.params)
     return rows[0] ? canonicalRow(resource, rows[0]) : undefined
   }
-}
-
-/** The write alone, or the write and what follows it in one statement. */
-function statement(write: (params: Params) => Statement, follow: FollowingWrite | undefined): Statement {
-  return follow ? withFollowing(write, follow) : write(new Params())
 }
 
 /** Whether the row sets an identity column declared GENERATED ALWAYS (written with OVERRIDING SYSTEM VALUE). */

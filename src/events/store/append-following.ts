@@ -1,5 +1,5 @@
 import type { ColumnCodec } from '../../columns/codec.js'
-import type { Params } from '../../data/params.js'
+import { type Params, type PlannedSql, slot } from '../../data/params.js'
 import { quoteIdent } from '../../schema/names.js'
 import type { AppendLock, StoredEvent } from './append.js'
 import type { EventTable } from './event-table.js'
@@ -45,6 +45,9 @@ export interface FollowingEvent {
  * of `changed_attributes` are read from the row (`(row."key")::type`, and `"old:key"` for an update), turned
  * into the exact JSON the codecs give (`ColumnCodec.jsonSql`). The position is drawn as the event row is made, after
  * the row write and its row lock, as in the two-statement path.
+ *
+ * The parameters are added now, always in the same order for events of the same shape; the text is built only
+ * when asked (a statement of the same shape reuses the text built before, see rows/row-statements.ts).
  */
 export function followingInsert(
   table: EventTable,
@@ -53,101 +56,151 @@ export function followingInsert(
   lock: AppendLock,
   row: string,
   params: Params,
-): string {
+): PlannedSql {
   const s = event.stored
-  const value = (codec: ColumnCodec, old = false) =>
-    `(${row}.${quoteIdent(`${old ? 'old:' : ''}${codec.key}`)})::${codec.castType}`
-  const json = (codec: ColumnCodec, old = false) => codec.jsonSql(value(codec, old))!
-  const conds: { cond: string | undefined; key: string; entry: string; encoder: string | undefined }[] = []
-  for (const d of event.deferred) {
-    const key = d.codec.key
-    if (d.when === 'filled')
-      conds.push({
-        cond: d.always ? undefined : `${value(d.codec)} IS NOT NULL`,
-        key,
-        entry: json(d.codec),
-        encoder: d.encoder,
-      })
-    else if (d.when === 'changed')
-      conds.push({
-        cond: `${json(d.codec, true)} IS DISTINCT FROM ${params.raw(d.compare!, 'jsonb')}`,
-        key,
-        entry: params.raw(d.stored!, 'jsonb'),
-        encoder: d.encoder,
-      })
-    else
-      conds.push({
-        cond: `${json(d.codec, true)} IS DISTINCT FROM ${json(d.codec)}`,
-        key,
-        entry: json(d.codec),
-        encoder: d.encoder,
-      })
-  }
-  const when = (cond: string | undefined, then: string) =>
-    cond === undefined ? then : `CASE WHEN ${cond} THEN ${then} ELSE '{}'::jsonb END`
-  let changed = params.raw(JSON.stringify(event.changed), 'jsonb')
-  for (const c of conds)
-    changed += ` || ${when(c.cond, `jsonb_build_object(${params.raw(c.key)}, ${c.entry})`)}`
-  let encoders: string
-  const encoded = conds.filter((c) => c.encoder !== undefined)
-  if (encoded.length === 0) encoders = params.raw(s.encoders, 'jsonb')
+  const p = (v: string | null) => params.push(v)
+  // Everything the text depends on besides the table (its id) and the parameters' numbers (`first`).
+  const first = params.values.length + 1
+  let shape = `${table.id}|${s.resource}|${row}|${first}|${s.recordId === null ? 'r' : ''}${lock ? lock.length : 0}|`
+  const deferred = event.deferred.map((d) => {
+    shape += `${d.codec.key}\u0001${d.when}${d.always ? 'a' : ''}${d.encoder !== undefined ? 'e' : ''}\u0002`
+    return d.when === 'changed'
+      ? { d, compare: p(d.compare!), stored: p(d.stored!) }
+      : { d, compare: 0, stored: 0 }
+  })
+  const changed = p(JSON.stringify(event.changed))
+  const keys = deferred.map((c) => p(c.d.codec.key))
+  const encoded = deferred.filter((c) => c.d.encoder !== undefined)
+  let encoders = 0
+  let changedEncoders = 0
+  let encoderKeys: { key: number; encoder: number }[] = []
+  let dataEncoders = 0
+  if (encoded.length === 0) encoders = p(s.encoders)
   else {
-    let changedEncoders = params.raw(JSON.stringify(event.changedEncoders), 'jsonb')
-    for (const c of encoded)
-      changedEncoders += ` || ${when(c.cond, `jsonb_build_object(${params.raw(c.key)}, ${params.raw(c.encoder!)})`)}`
-    const data = Object.keys(event.dataEncoders).length
-      ? params.raw(JSON.stringify(event.dataEncoders), 'jsonb')
-      : 'NULL'
-    encoders = `jsonb_strip_nulls(jsonb_build_object('data', ${data}, 'changed', NULLIF(${changedEncoders}, '{}'::jsonb)))`
+    changedEncoders = p(JSON.stringify(event.changedEncoders))
+    encoderKeys = encoded.map((c) => ({ key: p(c.d.codec.key), encoder: p(c.d.encoder!) }))
+    if (Object.keys(event.dataEncoders).length) dataEncoders = p(JSON.stringify(event.dataEncoders))
+    shape += dataEncoders ? 'd' : ''
   }
   const time = event.time
-  let occurredAt: string
-  if (time === undefined)
-    occurredAt = `COALESCE(${params.raw(s.occurredAt, 'timestamptz')}, clock_timestamp())`
+  let occurredAt = 0
+  let timeCompare = 0
+  let timeValue = 0
+  if (time === undefined) occurredAt = p(s.occurredAt)
   else {
-    const asTime =
-      time.codec.kind === 'timestamp' ? `${value(time.codec)} AT TIME ZONE 'UTC'` : value(time.codec)
-    occurredAt =
-      time.when === 'filled'
-        ? `COALESCE(${asTime}, clock_timestamp())`
-        : `COALESCE(CASE WHEN ${json(time.codec, true)} IS DISTINCT FROM ${params.raw(time.compare, 'jsonb')} THEN ${params.raw(time.time, 'timestamptz')} END, clock_timestamp())`
+    shape += `t${time.codec.key}\u0001${time.when}`
+    if (time.when === 'changed') {
+      timeCompare = p(time.compare)
+      timeValue = p(time.time)
+    }
   }
-  const exprs = columns.map((key) => {
+  const values = columns.map((key) => {
     switch (key) {
       case 'id':
-        return params.raw(s.id ?? null, 'uuid')
+        return p(s.id ?? null)
       case 'recordId':
-        return s.recordId === null ? `${row}.${quoteIdent(event.primaryKey)}` : params.raw(s.recordId)
+        return s.recordId === null ? 0 : p(s.recordId)
       case 'resource':
-        return params.raw(s.resource)
+        return p(s.resource)
       case 'action':
-        return params.raw(s.action)
+        return p(s.action)
       case 'actionType':
-        return params.raw(s.actionType)
+        return p(s.actionType)
       case 'version':
-        return params.raw(String(s.version), 'int4')
+        return p(String(s.version))
       case 'data':
-        return params.raw(s.data, 'jsonb')
-      case 'changedAttributes':
-        return changed
+        return p(s.data)
       case 'metadata':
-        return params.raw(s.metadata, 'jsonb')
-      case 'encoders':
-        return encoders
-      case 'occurredAt':
-        return occurredAt
+        return p(s.metadata)
       case 'tenant':
-        return params.raw(s.tenant)
-      default: {
-        const i = table.config.actorKeys.indexOf(key)
-        return `${params.raw(s.actors[i] ?? null)}::${table.codecs.get(key)!.castType}`
-      }
+        return p(s.tenant)
+      case 'changedAttributes':
+      case 'encoders':
+      case 'occurredAt':
+        return 0
+      default:
+        return p(s.actors[table.config.actorKeys.indexOf(key)] ?? null)
     }
   })
-  const from = !lock
-    ? row
-    : lock.length === 1
-      ? `${row} CROSS JOIN (SELECT pg_advisory_xact_lock(${params.raw(String(lock[0]), 'int8')})) AS rewind_l`
-      : `${row} CROSS JOIN (SELECT pg_advisory_xact_lock(${params.raw(String(lock[0]), 'int4')}, ${params.raw(String(lock[1]), 'int4')})) AS rewind_l`
-  return `INSERT INTO ${table.name} (${columns.map((k) => table.col(k)).join(', ')}) SELECT ${exprs.join(', ')} FROM ${from}`
+  const locks = lock ? lock.map((k) => p(String(k))) : []
+  return {
+    shape,
+    text() {
+      const value = (codec: ColumnCodec, old = false) =>
+        `(${row}.${quoteIdent(`${old ? 'old:' : ''}${codec.key}`)})::${codec.castType}`
+      const json = (codec: ColumnCodec, old = false) => codec.jsonSql(value(codec, old))!
+      const conds = deferred.map(({ d, compare, stored }) => {
+        if (d.when === 'filled')
+          return { d, cond: d.always ? undefined : `${value(d.codec)} IS NOT NULL`, entry: json(d.codec) }
+        if (d.when === 'changed')
+          return {
+            d,
+            cond: `${json(d.codec, true)} IS DISTINCT FROM ${slot(compare, 'jsonb')}`,
+            entry: slot(stored, 'jsonb'),
+          }
+        return { d, cond: `${json(d.codec, true)} IS DISTINCT FROM ${json(d.codec)}`, entry: json(d.codec) }
+      })
+      const when = (cond: string | undefined, then: string) =>
+        cond === undefined ? then : `CASE WHEN ${cond} THEN ${then} ELSE '{}'::jsonb END`
+      let changedSql = slot(changed, 'jsonb')
+      conds.forEach((c, i) => {
+        changedSql += ` || ${when(c.cond, `jsonb_build_object(${slot(keys[i]!)}, ${c.entry})`)}`
+      })
+      let encodersSql: string
+      if (encoded.length === 0) encodersSql = slot(encoders, 'jsonb')
+      else {
+        let changedEnc = slot(changedEncoders, 'jsonb')
+        const encodedConds = conds.filter((c) => c.d.encoder !== undefined)
+        encodedConds.forEach((c, i) => {
+          const k = encoderKeys[i]!
+          changedEnc += ` || ${when(c.cond, `jsonb_build_object(${slot(k.key)}, ${slot(k.encoder)})`)}`
+        })
+        const data = dataEncoders ? slot(dataEncoders, 'jsonb') : 'NULL'
+        encodersSql = `jsonb_strip_nulls(jsonb_build_object('data', ${data}, 'changed', NULLIF(${changedEnc}, '{}'::jsonb)))`
+      }
+      let occurredAtSql: string
+      if (time === undefined)
+        occurredAtSql = `COALESCE(${slot(occurredAt, 'timestamptz')}, clock_timestamp())`
+      else {
+        const asTime =
+          time.codec.kind === 'timestamp' ? `${value(time.codec)} AT TIME ZONE 'UTC'` : value(time.codec)
+        occurredAtSql =
+          time.when === 'filled'
+            ? `COALESCE(${asTime}, clock_timestamp())`
+            : `COALESCE(CASE WHEN ${json(time.codec, true)} IS DISTINCT FROM ${slot(timeCompare, 'jsonb')} THEN ${slot(timeValue, 'timestamptz')} END, clock_timestamp())`
+      }
+      const exprs = columns.map((key, i) => {
+        switch (key) {
+          case 'id':
+            return slot(values[i]!, 'uuid')
+          case 'recordId':
+            return s.recordId === null ? `${row}.${quoteIdent(event.primaryKey)}` : slot(values[i]!)
+          case 'version':
+            return slot(values[i]!, 'int4')
+          case 'data':
+          case 'metadata':
+            return slot(values[i]!, 'jsonb')
+          case 'changedAttributes':
+            return changedSql
+          case 'encoders':
+            return encodersSql
+          case 'occurredAt':
+            return occurredAtSql
+          case 'resource':
+          case 'action':
+          case 'actionType':
+          case 'tenant':
+            return slot(values[i]!)
+          default:
+            return `${slot(values[i]!)}::${table.codecs.get(key)!.castType}`
+        }
+      })
+      const from = !lock
+        ? row
+        : lock.length === 1
+          ? `${row} CROSS JOIN (SELECT pg_advisory_xact_lock(${slot(locks[0]!, 'int8')})) AS rewind_l`
+          : `${row} CROSS JOIN (SELECT pg_advisory_xact_lock(${slot(locks[0]!, 'int4')}, ${slot(locks[1]!, 'int4')})) AS rewind_l`
+      return `INSERT INTO ${table.name} (${columns.map((k) => table.col(k)).join(', ')}) SELECT ${exprs.join(', ')} FROM ${from}`
+    },
+  }
 }

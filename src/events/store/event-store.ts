@@ -101,7 +101,7 @@ export class EventStore {
   /** The event's insert, to follow its row write in the same statement (see append-following.ts). */
   following(event: FollowingEvent, lock: AppendLock): FollowingWrite {
     return {
-      sql: (row, params) => followingInsert(this.table, this.#append.columns, event, lock, row, params),
+      plan: (row, params) => followingInsert(this.table, this.#append.columns, event, lock, row, params),
     }
   }
 

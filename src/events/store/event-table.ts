@@ -11,7 +11,11 @@ export interface Reader {
 }
 
 /** The log's table as its statements need it: the name, each column's codec and quoted name. */
+let tables = 0
+
 export class EventTable {
+  /** Tells this instance's table from another's in the shapes of cached statements (see append-following.ts). */
+  readonly id = ++tables
   readonly name: string
   readonly codecs: ReadonlyMap<string, ColumnCodec>
   readonly #columns = new Map<string, string>()
