@@ -95,10 +95,21 @@ export function formatMicros(micros: bigint): string {
 }
 
 // The two shapes almost every timestamp arrives in: Rewind's canonical form (`2026-01-02T03:04:05.123456Z`, what
-// events store) and PostgreSQL's output in a UTC session (`2026-01-02 03:04:05.123+00`).
-const SIMPLE_RE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|\+00)?$/
+// events store) and PostgreSQL's output in a UTC session (`2026-01-02 03:04:05.123+00`). Read a character at a
+// time (a regular expression with captures cost as much as the rest of decoding a row).
 
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** The number written by `n` ASCII digits at `i`, or -1. */
+function digits(text: string, i: number, n: number): number {
+  let v = 0
+  for (let k = i; k < i + n; k++) {
+    const c = text.charCodeAt(k)
+    if (c < 48 || c > 57) return -1
+    v = v * 10 + (c - 48)
+  }
+  return v
+}
 
 /**
  * The canonical text of a timestamp in one of the simple shapes, without going through microseconds:
@@ -107,21 +118,61 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
  * {@link parseTimestamp} and {@link formatMicros} handle; for the shapes it accepts, both give the same text.
  */
 export function canonicalSimpleTimestamp(text: string, zone: boolean): string | undefined {
-  const m = SIMPLE_RE.exec(text)
-  if (!m) return undefined
-  const [, y, mo, d, h, mi, s, frac, z] = m
-  // Without a zone a timestamptz would be read in the session's zone; an offset on a plain timestamp is ignored
-  // by the slow path. Leave both to it.
-  if (zone ? z === undefined : z !== undefined) return undefined
-  const year = Number(y)
-  const month = Number(mo)
-  const day = Number(d)
-  if (year < 1000 || month < 1 || month > 12 || day < 1) return undefined
+  const len = text.length
+  if (len < 19) return undefined
+  const year = digits(text, 0, 4)
+  const month = digits(text, 5, 2)
+  const day = digits(text, 8, 2)
+  const sep = text.charCodeAt(10)
+  if (
+    year < 1000 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    text.charCodeAt(4) !== 45 ||
+    text.charCodeAt(7) !== 45 ||
+    (sep !== 32 && sep !== 84) ||
+    text.charCodeAt(13) !== 58 ||
+    text.charCodeAt(16) !== 58
+  )
+    return undefined
+  const h = digits(text, 11, 2)
+  const mi = digits(text, 14, 2)
+  const s = digits(text, 17, 2)
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return undefined
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
   if (day > DAYS[month - 1]! + (leap ? 1 : 0)) return undefined
-  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined
-  const f = frac === undefined ? '000000' : frac.length === 6 ? frac : frac.padEnd(6, '0')
-  return `${y}-${mo}-${d}T${h}:${mi}:${s}.${f}${zone ? 'Z' : ''}`
+  let i = 19
+  let frac = 0
+  if (i < len && text.charCodeAt(i) === 46) {
+    i++
+    while (i < len && frac < 7) {
+      const c = text.charCodeAt(i)
+      if (c < 48 || c > 57) break
+      i++
+      frac++
+    }
+    if (frac === 0 || frac > 6) return undefined
+  }
+  let zoned = false
+  if (i < len) {
+    if (i + 1 === len && text.charCodeAt(i) === 90) zoned = true
+    else if (
+      i + 3 === len &&
+      text.charCodeAt(i) === 43 &&
+      text.charCodeAt(i + 1) === 48 &&
+      text.charCodeAt(i + 2) === 48
+    )
+      zoned = true
+    else return undefined
+  }
+  // Without a zone a timestamptz would be read in the session's zone; an offset on a plain timestamp is ignored
+  // by the slow path. Leave both to it.
+  if (zone !== zoned) return undefined
+  // Already canonical: the text itself.
+  if (sep === 84 && frac === 6 && len === (zone ? 27 : 26)) return text
+  const f = frac === 0 ? '000000' : text.slice(20, 20 + frac).padEnd(6, '0')
+  return `${text.slice(0, 10)}T${text.slice(11, 19)}.${f}${zone ? 'Z' : ''}`
 }
 
 /** Microseconds since the epoch of a JavaScript Date (which has millisecond precision). */

@@ -156,5 +156,7 @@ function occurredAt(w: WrittenAction): string | null {
 
 /** A canonical timestamp as a time: a timestamp without time zone is taken as UTC. */
 export function asUtc(v: string): string {
+  // Canonical timestamptz values end in Z.
+  if (v.charCodeAt(v.length - 1) === 90) return v
   return /[zZ]|[+-]\d\d(:?\d\d)?$/.test(v) ? v : `${v}Z`
 }

@@ -1,3 +1,4 @@
+import type { ColumnCodec } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import { RewindError } from '../errors/rewind-error.js'
@@ -8,7 +9,7 @@ import type { CapturedEvent } from './capture.js'
 import type { CapturePlan } from './capture-plan.js'
 import { type RewindEvent, recordIdText } from './event.js'
 import { advisoryKey, type ResolvedEventLog } from './event-log-config.js'
-import { metadataJson } from './metadata.js'
+import { EMPTY_METADATA, metadataJson } from './metadata.js'
 import { fieldAad, protect } from './sensitive.js'
 import type { StoredEvent } from './store/append.js'
 import type { DeferredColumn } from './store/append-following.js'
@@ -18,9 +19,24 @@ import { tenantText } from './store/selection.js'
 /** An event encoded for the log: its stored columns, and its encoders as objects. */
 interface Encoded {
   readonly stored: StoredEvent
-  readonly changed: Record<string, Json>
   readonly dataEncoders: Record<string, string>
   readonly changedEncoders: Record<string, string>
+}
+
+/** Whether SQL can give a column's exact JSON (ColumnCodec.jsonSql), asked once per codec. */
+const sqlJson = new WeakMap<ColumnCodec, boolean>()
+function jsonInSql(codec: ColumnCodec): boolean {
+  let can = sqlJson.get(codec)
+  if (can === undefined) {
+    can = codec.jsonSql('x') !== undefined
+    sqlJson.set(codec, can)
+  }
+  return can
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true
+  return false
 }
 
 /**
@@ -74,7 +90,7 @@ export class EventLog {
     const resource = event.source
     if (this.config.ordering !== 'rowLocks' && typeof this.config.ordering.advisoryLock === 'function')
       return undefined
-    const sqlable = (key: string) => resource.codecs.get(key)!.jsonSql('x') !== undefined
+    const sqlable = (key: string) => jsonInSql(resource.codecs.get(key)!)
     if (!plan.deferred.every((d) => sqlable(d.key))) return undefined
     if (plan.occurredAt && !sqlable(plan.occurredAt.key)) return undefined
     const encoded = this.#encode(event)
@@ -98,7 +114,6 @@ export class EventLog {
       {
         stored: encoded.stored,
         primaryKey: resource.primaryKey,
-        changed: encoded.changed,
         dataEncoders: encoded.dataEncoders,
         changedEncoders: encoded.changedEncoders,
         deferred,
@@ -148,9 +163,15 @@ export class EventLog {
       fieldAad(resource.name, recordId, 'changed', k),
     )
     const encoders: Record<string, Record<string, string>> = {}
-    if (Object.keys(data.encoders).length) encoders.data = data.encoders
-    if (Object.keys(changed.encoders).length) encoders.changed = changed.encoders
-
+    let encoded = false
+    if (hasKeys(data.encoders)) {
+      encoders.data = data.encoders
+      encoded = true
+    }
+    if (hasKeys(changed.encoders)) {
+      encoders.changed = changed.encoders
+      encoded = true
+    }
     const meta = metadataJson(event.metadata ?? {})
     if (!meta.ok) {
       throw new RewindError('VALIDATION', `${resource.name}.${event.action}: metadata ${meta.problem}`, {
@@ -191,13 +212,12 @@ export class EventLog {
         version: resource.events.versions?.[event.action] ?? 1,
         data: JSON.stringify(data.values),
         changedAttributes: JSON.stringify(changed.values),
-        metadata: JSON.stringify(meta.value),
-        encoders: JSON.stringify(encoders),
+        metadata: meta.value === EMPTY_METADATA ? '{}' : JSON.stringify(meta.value),
+        encoders: encoded ? JSON.stringify(encoders) : '{}',
         occurredAt: event.occurredAt,
         tenant: event.tenant === undefined || event.tenant === null ? null : tenantText(event.tenant),
         actors,
       },
-      changed: changed.values,
       dataEncoders: data.encoders,
       changedEncoders: changed.encoders,
     }

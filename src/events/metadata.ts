@@ -8,6 +8,8 @@ import { type Json, jsonProblem, MAX_JSON_DEPTH } from '../columns/values.js'
 export function metadataJson(
   metadata: unknown,
 ): { readonly ok: true; readonly value: Json } | { readonly ok: false; readonly problem: string } {
+  // No metadata (most actions): nothing to copy or check.
+  if (isEmptyPlainObject(metadata)) return EMPTY
   let problem: string | undefined
   const copy = (value: unknown, depth: number): unknown => {
     if (problem !== undefined) return undefined
@@ -39,4 +41,17 @@ export function metadataJson(
   const value = copy(metadata, 0)
   problem ??= jsonProblem(value, true)
   return problem === undefined ? { ok: true, value: value as Json } : { ok: false, problem }
+}
+
+/** What {@link metadataJson} gives for no metadata: one shared value, which callers may recognise. */
+export const EMPTY_METADATA: Readonly<Record<string, never>> = Object.freeze({})
+const EMPTY = { ok: true, value: EMPTY_METADATA } as const
+
+function isEmptyPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return false
+  // Only enumerable string keys are copied (Object.entries below): an object without any gives {} either way.
+  for (const _ in value) return false
+  return true
 }

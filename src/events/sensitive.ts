@@ -14,7 +14,9 @@ export function protect(
   sensitive: ReadonlySet<string>,
   keys: KeyProvider | undefined,
   aad: (key: string) => string,
-): { values: Record<string, Json>; encoders: Record<string, string> } {
+): { values: Readonly<Record<string, Json>>; encoders: Readonly<Record<string, string>> } {
+  // A resource without sensitive columns (most): the values and their encoders are stored as they are.
+  if (sensitive.size === 0) return { values, encoders }
   const out: Record<string, Json> = {}
   const enc: Record<string, string> = {}
   for (const [key, value] of Object.entries(values)) {

@@ -202,9 +202,14 @@ export class Rewind<R extends readonly AnyResource[] = readonly AnyResource[]> {
       | [input: ActionInput<Res, N>, ...OptionsArg<Res, N>]
   ): Promise<ActionResult<Res, N>> {
     const [input, options] = args as unknown as [unknown, ExecOptions | undefined]
-    return Promise.resolve()
-      .then(() => this.#engine.execute(resource, action, input, sanitizeOptions(options)))
-      .then((result) => result as ActionResult<Res, N>)
+    // A rejected promise for every failure, bad options included; no extra turns on the way.
+    try {
+      return this.#engine.execute(resource, action, input, sanitizeOptions(options)) as Promise<
+        ActionResult<Res, N>
+      >
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** Creates many records in one transaction; each goes through the whole pipeline and records its event. */

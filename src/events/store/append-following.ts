@@ -22,8 +22,8 @@ export interface FollowingEvent {
   /** `recordId` null: the key is the database's, read from the row. */
   readonly stored: StoredEvent
   readonly primaryKey: string
-  /** The known entries of `changed_attributes` and of the encoders, as objects (the deferred ones join them). */
-  readonly changed: Readonly<Record<string, unknown>>
+  /** The known entries of the encoders, as objects (the deferred ones join them; the known entries of
+   * `changed_attributes` are `stored.changedAttributes`). */
   readonly dataEncoders: Readonly<Record<string, string>>
   readonly changedEncoders: Readonly<Record<string, string>>
   readonly deferred: readonly DeferredColumn[]
@@ -68,7 +68,7 @@ export function followingInsert(
       ? { d, compare: p(d.compare!), stored: p(d.stored!) }
       : { d, compare: 0, stored: 0 }
   })
-  const changed = p(JSON.stringify(event.changed))
+  const changed = p(s.changedAttributes)
   const keys = deferred.map((c) => p(c.d.codec.key))
   const encoded = deferred.filter((c) => c.d.encoder !== undefined)
   let encoders = 0
