@@ -116,14 +116,22 @@ async function pgQuery(
   conn: PgPoolClientLike,
   text: string,
   params: readonly (string | null)[],
+  begin = false,
 ): Promise<RawRow[]> {
   const name = statementName(text, params)
-  if (name !== undefined && submits(conn)) return runNamed(conn, name, text, params)
+  if (name !== undefined && submits(conn)) return runNamed(conn, name, text, params, begin)
+  if (begin) await conn.query('BEGIN')
   const config =
     name === undefined
       ? { text, values: params as unknown[], types: PG_RAW_TYPES }
       : { name, text, values: params as unknown[], types: PG_RAW_TYPES }
   return (await conn.query(config)).rows
+}
+
+/** A transaction's client on PostgreSQL: its connection, and BEGIN sent if no statement has sent it yet. */
+interface PgTransactionClient extends SqlClient {
+  readonly conn: PgPoolClientLike
+  begin(): Promise<void>
 }
 
 class PgDatabase implements Database {
@@ -193,11 +201,21 @@ class PgDatabase implements Database {
     const conn = await this.#connect()
     let broken: Error | undefined
     const fail = (error: unknown) => this.#fail(error, broken !== undefined)
-    const client: SqlClient & { conn: PgPoolClientLike } = {
+    // BEGIN goes with the transaction's first statement (one round trip fewer); a transaction that sent nothing
+    // has nothing to commit. Once anything was sent, the block may be open: it is committed or rolled back.
+    let begun = false
+    const client: PgTransactionClient = {
       conn,
+      async begin() {
+        if (begun) return
+        begun = true
+        await conn.query('BEGIN')
+      },
       async query(text, params = []) {
+        const begin = !begun
+        begun = true
         try {
-          return await pgQuery(conn, text, params)
+          return await pgQuery(conn, text, params, begin)
         } catch (error) {
           throw fail(error)
         }
@@ -212,16 +230,17 @@ class PgDatabase implements Database {
     }
     conn.on('error', onError)
     try {
-      await conn.query('BEGIN')
       const result = await fn(client)
-      await conn.query('COMMIT')
+      if (begun) await conn.query('COMMIT')
       return result
     } catch (error) {
-      try {
-        await conn.query('ROLLBACK')
-      } catch (rollbackError) {
-        // The connection is gone (terminated backend, network): never hand it back to the pool.
-        broken = rollbackError as Error
+      if (begun) {
+        try {
+          await conn.query('ROLLBACK')
+        } catch (rollbackError) {
+          // The connection is gone (terminated backend, network): never hand it back to the pool.
+          broken = rollbackError as Error
+        }
       }
       throw fail(error)
     } finally {
@@ -235,7 +254,10 @@ class PgDatabase implements Database {
       'drizzle-orm/node-postgres',
       'ctx.db() in a hook',
     )
-    return drizzle({ client: (client as SqlClient & { conn: never }).conn })
+    // Drizzle sends its statements on the connection itself: the transaction must be open before them.
+    const tx = client as PgTransactionClient
+    await tx.begin()
+    return drizzle({ client: tx.conn as never })
   }
 }
 

@@ -7,8 +7,8 @@ type RawRow = Record<string, string | null>
  * statements pg keeps per connection, which pg's own named queries read too.
  */
 export interface PgConnectionLike {
-  parse(config: { text: string; name: string }): void
-  bind(config: { statement: string; values: readonly (string | null)[] }): void
+  parse(config: { text: string; name?: string }): void
+  bind(config: { statement?: string; values?: readonly (string | null)[] }): void
   describe(config: { type: 'P'; name: string }): void
   execute(config?: undefined): void
   sync(): void
@@ -60,11 +60,21 @@ export class NamedStatement {
   readonly #rows: RawRow[] = []
   #keys: readonly string[] | undefined
   #described: Map<string, readonly string[]> | undefined
+  /** Command completions still expected before this statement's own (a BEGIN sent ahead of it). */
+  #ahead: number
+  readonly #begin: boolean
 
-  constructor(name: string, text: string, values: readonly (string | null)[]) {
+  /**
+   * With `begin`, the statement opens the transaction it runs in: BEGIN goes ahead of it in the same write and
+   * under the same Sync, so the transaction costs no round trip of its own. Whatever fails, BEGIN has run when
+   * any of it ran, and the transaction block stays open for the caller's ROLLBACK.
+   */
+  constructor(name: string, text: string, values: readonly (string | null)[], begin = false) {
     this.name = name
     this.text = text
     this.values = values
+    this.#begin = begin
+    this.#ahead = begin ? 1 : 0
   }
 
   submit(con: PgConnectionLike): null {
@@ -81,9 +91,16 @@ export class NamedStatement {
     this.#keys = prepared ? described.get(name) : undefined
     con.stream.cork?.()
     try {
+      // Parsed first: pg marks the statement prepared on any ParseComplete while it is the active query, so
+      // BEGIN's (unnamed) ParseComplete must never come before a failure to parse this one.
       if (!prepared) {
         con.parse({ text: this.text, name })
         if (con.submittedNamedStatements) con.submittedNamedStatements[name] = this.text
+      }
+      if (this.#begin) {
+        con.parse({ text: 'BEGIN' })
+        con.bind({})
+        con.execute()
       }
       con.bind({ statement: name, values: this.values })
       if (this.#keys === undefined) con.describe({ type: 'P', name: '' })
@@ -110,6 +127,10 @@ export class NamedStatement {
   }
 
   handleCommandComplete(): void {
+    if (this.#ahead > 0) {
+      this.#ahead--
+      return
+    }
     // A statement without result columns was described with NoData: nothing to describe next time.
     if (this.#keys === undefined) {
       this.#keys = []
@@ -147,9 +168,10 @@ export function runNamed(
   name: string,
   text: string,
   values: readonly (string | null)[],
+  begin = false,
 ): Promise<RawRow[]> {
   return new Promise((resolve, reject) => {
-    const statement = new NamedStatement(name, text, values)
+    const statement = new NamedStatement(name, text, values, begin)
     statement.callback = (error, rows) => (error ? reject(error) : resolve(rows!))
     client.query(statement)
   })

@@ -332,7 +332,7 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
     expect(await fast.get(Thing, IDS[0]!)).toMatchObject({ tags: ['z'], at: '2026-03-03T00:00:00.000000Z' })
   })
 
-  it('a create is one round trip, an update that never reads its record one, one that reads it four', async () => {
+  it('a create is one round trip, an update that never reads its record one, one that reads it three', async () => {
     await reset()
     const statements = countStatements(fast)
     const id = (i: number) => `0190a6d4-0000-7000-8000-0000000001${String(i).padStart(2, '0')}`
@@ -349,9 +349,10 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
     expect(statements.take()).toBe(1)
     await fast.run(Thing, 'update', { label: 'w' } as never, { id: id(2) })
     expect(statements.take()).toBe(1)
-    // BEGIN, SELECT ... FOR UPDATE, the row and its event, COMMIT.
+    // On PostgreSQL BEGIN and SELECT ... FOR UPDATE in one round trip, then the row and its event, then COMMIT;
+    // on PGlite (no round trips) its transaction's BEGIN and COMMIT are counted as calls beside the two statements.
     await fast.run(Thing, 'bump', {}, { id: id(2) })
-    expect(statements.take()).toBe(4)
+    expect(statements.take()).toBe(backend.name === 'postgres' ? 3 : 4)
     await fast.run(Thing, 'destroy', {}, { id: id(2) })
     expect(statements.take()).toBe(1)
     statements.stop()

@@ -94,4 +94,57 @@ describe.each(backends)('statements at the seam ($name)', (backend) => {
       await db.queryText('SELECT count(*)::text AS n FROM seam_later WHERE id > $1::int', ['0']),
     ).toEqual([{ n: '4' }])
   })
+
+  it('opens a transaction with its first statement: atomic, isolated, rolled back whatever fails first', async () => {
+    // The first statement fails: nothing stays open on the connection for the statements after it.
+    const first = await db
+      .transaction((client) => client.queryText(insert, ['1', 'clash', null]))
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+    expect((first as { code?: string }).code).toBe('23505')
+    const after = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        db.transaction(async (client) => {
+          const [row] = await client.queryText(insert, [String(300 + i), 'tx', null])
+          return (await client.queryText(read, [String(300 + i)])).length + Number(row!.id) * 0
+        }),
+      ),
+    )
+    expect(after.every((n) => n >= 1)).toBe(true)
+    // Uncommitted writes are the transaction's own until it commits.
+    if (backend.name === 'postgres') {
+      await db.transaction(async (client) => {
+        await client.queryText(insert, ['400', 'pending', null])
+        expect(await client.queryText(read, ['400'])).toHaveLength(1)
+        expect(await db.queryText(read, ['400'])).toEqual([])
+      })
+      expect(await db.queryText(read, ['400'])).toHaveLength(1)
+    }
+    // Nothing sent, nothing to commit.
+    expect(await db.transaction(async () => 'empty')).toBe('empty')
+  })
+
+  it('opens the transaction before statements sent through Drizzle on its connection', async () => {
+    const viaDrizzle = async (client: Parameters<Parameters<Database['transaction']>[0]>[0], id: number) => {
+      const d = (await db.drizzleFor(client)) as { execute(q: unknown): Promise<unknown> }
+      const { sql } = await import('drizzle-orm')
+      await d.execute(sql`INSERT INTO seam_rows (id, label) VALUES (${id}, 'drizzle')`)
+    }
+    const failed = await db
+      .transaction(async (client) => {
+        await viaDrizzle(client, 500)
+        await client.queryText(insert, ['500', 'clash', null])
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+    expect((failed as { code?: string }).code).toBe('23505')
+    // Drizzle's insert ran inside the transaction, so it was rolled back with it.
+    expect(await db.queryText(read, ['500'])).toEqual([])
+    await db.transaction((client) => viaDrizzle(client, 501))
+    expect(await db.queryText(read, ['501'])).toEqual([{ id: '501', label: 'drizzle', note: null }])
+  })
 })
