@@ -51,6 +51,64 @@ export function trackedPath(rewind: RewindInstance): WritePath {
   }
 }
 
+/**
+ * Rewind's own statements with none of its JavaScript around them: the exact statement a tracked create and
+ * rename send (captured once), sent again through the same database seam with a new id and name, every other
+ * parameter as captured. The bound of the tracked path on this machine: what the statement costs when the
+ * pipeline (input, changes, event, decoding the row) costs nothing. Creates and renames only.
+ */
+export async function statementPath(rewind: RewindInstance): Promise<WritePath> {
+  const db = rewind.database as { autocommit: { queryText: SqlCall; query: SqlCall } }
+  const seam = db.autocommit
+  const seen: { text: string; params: readonly (string | null)[] }[] = []
+  db.autocommit = {
+    query: seam.query,
+    queryText: (text, params = []) => {
+      seen.push({ text, params })
+      return seam.queryText(text, params)
+    },
+  }
+  let created: { id: string; name: string }
+  try {
+    const name = `statement-probe-${randomUUID()}`
+    created = { id: (await rewind.run(Item, 'create', { name })).id, name }
+    await rewind.run(Item, 'rename', { name: `${name}-renamed` }, { id: created.id })
+  } finally {
+    db.autocommit = seam
+  }
+  const [create, rename] = seen.filter((q) => q.text.startsWith('WITH w AS'))
+  if (!create || !rename)
+    throw new Error('statementPath: the tracked create and rename were not one statement each')
+  // The probe's id and name, wherever a parameter holds them (the record id, the row, the event's JSON), take
+  // the new ones.
+  const replace = (params: readonly (string | null)[], from: readonly [string, string][]) =>
+    params.map((v) => (v === null ? v : from.reduce((out, [a, b]) => out.split(a).join(b), v)))
+  return {
+    async create(name) {
+      const id = randomUUID()
+      await seam.queryText(
+        create.text,
+        replace(create.params, [
+          [created.id, id],
+          [created.name, name],
+        ]),
+      )
+      return id
+    },
+    async rename(id, name) {
+      await seam.queryText(
+        rename.text,
+        replace(rename.params, [
+          [created.id, id],
+          [`${created.name}-renamed`, name],
+        ]),
+      )
+    },
+  }
+}
+
+type SqlCall = (text: string, params?: readonly (string | null)[]) => Promise<unknown[]>
+
 /** An untracked resource (`events.track: false`): the row only. */
 export function untrackedPath(rewind: RewindInstance): WritePath {
   return {

@@ -3,6 +3,7 @@ import {
   createTriggerSchema,
   emmettPath,
   rawPath,
+  statementPath,
   trackedPath,
   triggerDriverPath,
   triggerDrizzlePath,
@@ -30,6 +31,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
     raw: rawPath(rawSql(b)),
     trigger: triggerDriverPath(b),
     triggerDrizzle: triggerDrizzlePath(b),
+    statement: await statementPath(tracked),
   }
   if (advisory) paths.advisory = trackedPath(advisory)
   if (backend === 'postgres') paths.emmett = emmettPath(b.url!, writers)
@@ -45,7 +47,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
     const path = paths[p]!
     const items: string[] = []
     for (let i = 0; i < 64; i++) items.push(await path.create(`${p}-shared-${serial++}`))
-    shared[p] = { items, accounts: await path.openAccounts!(64) }
+    shared[p] = { items, accounts: path.openAccounts ? await path.openAccounts(64) : [] }
   }
   const phase = async (fn: (w: number) => Promise<void>) => {
     const t = performance.now()
@@ -63,10 +65,12 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
       for (let i = 0; i < perWriter; i++)
         await path.rename(items[(w * 13 + i * 7 + start) % items.length]!, `${p}-${w}-${serial++}`)
     })
-    const deposit = await phase(async (w) => {
-      for (let i = 0; i < perWriter; i++)
-        await path.deposit!(accounts[(w * 13 + i * 7 + start) % accounts.length]!, 1 + (i % 7))
-    })
+    const deposit = !path.deposit
+      ? 0
+      : await phase(async (w) => {
+          for (let i = 0; i < perWriter; i++)
+            await path.deposit!(accounts[(w * 13 + i * 7 + start) % accounts.length]!, 1 + (i % 7))
+        })
     if (into) {
       into.create += create
       into.rename += rename
@@ -103,6 +107,11 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
       m(`${w}.tracked_vs_trigger`, cr('trigger') / cr('tracked'), 'ratio'),
       m(`${w}.tracked_vs_trigger_drizzle`, cr('triggerDrizzle') / cr('tracked'), 'ratio'),
     ]
+    for (const op of ['create', 'rename'] as const)
+      metrics.push(
+        m(`${w}.${op}.statement_vs_trigger`, totals.trigger![op] / totals.statement![op], 'ratio'),
+        m(`${w}.${op}.tracked_vs_statement`, totals.statement![op] / totals.tracked![op], 'ratio'),
+      )
     for (const op of OPS) {
       metrics.push(
         m(

@@ -3,6 +3,7 @@ import {
   createTriggerSchema,
   emmettPath,
   rawPath,
+  statementPath,
   trackedPath,
   triggerDriverPath,
   triggerDrizzlePath,
@@ -36,6 +37,7 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
     rawPrepared: rawPath(rawSql(b, true)),
     trigger: triggerDriverPath(b),
     triggerDrizzle: triggerDrizzlePath(b),
+    statement: await statementPath(rewind),
   }
   if (backend === 'postgres') paths.emmett = emmettPath(b.url!, 2)
   const names = Object.keys(paths)
@@ -97,6 +99,12 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
       m('write.1.tracked_vs_trigger', cr('trigger') / cr('tracked'), 'ratio'),
       m('write.1.tracked_vs_trigger_drizzle', cr('triggerDrizzle') / cr('tracked'), 'ratio'),
     )
+    // The bound: Rewind's statement alone against the trigger, and how much of it the tracked action keeps.
+    for (const op of ['create', 'rename'] as const)
+      metrics.push(
+        m(`write.1.${op}.statement_vs_trigger`, totals.trigger![op] / totals.statement![op], 'ratio'),
+        m(`write.1.${op}.tracked_vs_statement`, totals.statement![op] / totals.tracked![op], 'ratio'),
+      )
     for (const op of OPS) {
       metrics.push(
         m(
@@ -137,7 +145,7 @@ async function roundTrips(
 ): Promise<Metric[]> {
   const out: Metric[] = []
   for (const [p, path] of Object.entries(paths)) {
-    if (p === 'untracked' || p === 'rawPrepared') continue
+    if (p === 'untracked' || p === 'rawPrepared' || p === 'statement') continue
     let id = ''
     const counts: Record<Op, number> = {
       create: await countQueries(async () => {
