@@ -80,28 +80,43 @@ export async function statementPath(rewind: RewindInstance): Promise<WritePath> 
   if (!create || !rename)
     throw new Error('statementPath: the tracked create and rename were not one statement each')
   // The probe's id and name, wherever a parameter holds them (the record id, the row, the event's JSON), take
-  // the new ones.
-  const replace = (params: readonly (string | null)[], from: readonly [string, string][]) =>
-    params.map((v) => (v === null ? v : from.reduce((out, [a, b]) => out.split(a).join(b), v)))
+  // the new ones: each such parameter is cut into its literal parts once, and glued with the new values per call.
+  const template = (params: readonly (string | null)[], tokens: readonly string[]) =>
+    params.map((v) => {
+      if (v === null || !tokens.some((t) => v.includes(t))) return () => v
+      const parts: (string | number)[] = [v]
+      tokens.forEach((token, t) => {
+        for (let i = parts.length - 1; i >= 0; i--) {
+          const part = parts[i]!
+          if (typeof part !== 'string' || !part.includes(token)) continue
+          const pieces = part.split(token)
+          parts.splice(i, 1, ...pieces.flatMap((piece, k) => (k === 0 ? [piece] : [t, piece])))
+        }
+      })
+      return (values: readonly string[]) => {
+        let out = ''
+        for (const part of parts) out += typeof part === 'number' ? values[part] : part
+        return out
+      }
+    })
+  // The renamed name first: the probe's name is a prefix of it.
+  const createParams = template(create.params, [created.id, created.name])
+  const renameParams = template(rename.params, [created.id, `${created.name}-renamed`])
   return {
     async create(name) {
       const id = randomUUID()
+      const values = [id, name]
       await seam.queryText(
         create.text,
-        replace(create.params, [
-          [created.id, id],
-          [created.name, name],
-        ]),
+        createParams.map((f) => f(values)),
       )
       return id
     },
     async rename(id, name) {
+      const values = [id, name]
       await seam.queryText(
         rename.text,
-        replace(rename.params, [
-          [created.id, id],
-          [`${created.name}-renamed`, name],
-        ]),
+        renameParams.map((f) => f(values)),
       )
     },
   }
