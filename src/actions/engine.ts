@@ -128,10 +128,14 @@ export class ActionEngine {
     // An update's before-transaction hooks run inside its transaction: PREPARE stops before them if it has any.
     let rest = COMMIT
     try {
-      await runSteps(def.kind === 'create' ? PREPARE : PREPARE_CHANGES, run, outside)
+      const prepared = runSteps(def.kind === 'create' ? PREPARE : PREPARE_CHANGES, run, outside)
+      if (prepared) await prepared
       if (def.kind !== 'create') {
         if (run.internals.beforeTransactionHooks.length > 0) rest = [...PREPARE_VALUES, ...COMMIT]
-        else await runSteps(PREPARE_VALUES, run, outside)
+        else {
+          const values = runSteps(PREPARE_VALUES, run, outside)
+          if (values) await values
+        }
       }
     } catch (error) {
       const err = this.#failed(run, error)
@@ -184,7 +188,8 @@ export class ActionEngine {
     await this.#attempt(run, () => runSteps(COMMIT, run, env))
     // The statement committed with the action's event: the same news as a transaction that recorded one.
     if (run.recorded) this.#committed(1)
-    await settleAfterTransaction([run.pending!])
+    const settled = settleAfterTransaction([run.pending!])
+    if (settled) await settled
     return true
   }
 
@@ -293,9 +298,10 @@ export class ActionEngine {
   }
 
   /** Runs `fn`; a failure becomes a RewindError naming the action, which its after-transaction hooks hear of. */
-  async #attempt(run: ActionRun, fn: () => Promise<void>): Promise<void> {
+  async #attempt(run: ActionRun, fn: () => Promise<void> | undefined): Promise<void> {
     try {
-      await fn()
+      const pending = fn()
+      if (pending) await pending
     } catch (error) {
       throw this.#failed(run, error)
     }

@@ -12,22 +12,33 @@ export function validateAndChange(run: ActionRun): Promise<void> | undefined {
   const { def } = run
   // Nothing to run: no promise, no extra turn.
   if (def.validations.length === 0 && def.changes.length === 0) return undefined
-  return validateThenChange(run)
+  // Each part returns a promise only when a validation or change did: synchronous ones cost no turn.
+  return then(validate(run), () => {
+    const { cs } = run
+    if (cs.errors.length > 0) throw validationError(run, cs.errors)
+    const rechecks = run.replay ? [] : valueChecks(run.def.validations)
+    const unchanged = rechecks.length > 0 ? new Map(cs.attributes) : undefined
+    return then(applyChanges(run, 0), () => {
+      if (cs.errors.length > 0) throw validationError(run, cs.errors)
+      if (!unchanged) return undefined
+      // A value a change set meets the rule the caller's would: value checks again on what will be written.
+      return then(
+        validate(run, 0, (v) => setByChanges(v, run, unchanged)),
+        () => {
+          if (cs.errors.length > 0) throw validationError(run, cs.errors)
+          return undefined
+        },
+      )
+    })
+  })
 }
 
-async function validateThenChange(run: ActionRun): Promise<void> {
-  const { cs } = run
-  await validate(run)
-  if (cs.errors.length > 0) throw validationError(run, cs.errors)
-  const rechecks = run.replay ? [] : valueChecks(run.def.validations)
-  const unchanged = rechecks.length > 0 ? new Map(cs.attributes) : undefined
-  await applyChanges(run)
-  if (cs.errors.length > 0) throw validationError(run, cs.errors)
-  if (unchanged) {
-    // A value a change set meets the rule the caller's would: value checks again on what will be written.
-    await validate(run, (v) => setByChanges(v, run, unchanged))
-    if (cs.errors.length > 0) throw validationError(run, cs.errors)
-  }
+/** `next` now when `pending` is undefined, else once it resolves. */
+function then(
+  pending: Promise<void> | undefined,
+  next: () => Promise<void> | undefined,
+): Promise<void> | undefined {
+  return pending ? pending.then(next) : next()
 }
 
 function changeName(change: unknown, index: number): string {
@@ -35,51 +46,81 @@ function changeName(change: unknown, index: number): string {
   return typeof name === 'string' && name.length > 0 ? name : `change#${index}`
 }
 
-async function applyChanges(run: ActionRun): Promise<void> {
+/** The changes from `from` on, in order; a promise only from the first change that returns one. */
+function applyChanges(run: ActionRun, from: number): Promise<void> | undefined {
   const { cs, internals } = run
-  let i = 0
-  for (const change of run.def.changes) {
-    const index = i++
-    const obj: ChangeObject = typeof change === 'function' ? { run: change } : change
+  const changes = run.def.changes
+  for (let index = from; index < changes.length; index++) {
+    const change = changes[index]
+    const obj: ChangeObject = typeof change === 'function' ? { run: change } : change!
     if (run.replay && obj.skipInReplay) continue
     if (obj.where && !obj.where(cs)) continue
     internals.currentChange = changeName(change, index)
+    let ran: unknown
     try {
-      // A change that returns no promise costs no extra turn.
-      const ran = obj.run(cs)
-      if (ran instanceof Promise) await ran
+      ran = obj.run(cs)
     } finally {
-      internals.currentChange = undefined
+      if (!(ran instanceof Promise)) internals.currentChange = undefined
     }
+    if (ran instanceof Promise)
+      return ran
+        .finally(() => {
+          internals.currentChange = undefined
+        })
+        .then(() => applyChanges(run, index + 1))
   }
+  return undefined
 }
 
-async function validate(run: ActionRun, only?: (validation: ValidationObject) => boolean): Promise<void> {
+/** The validations from `from` on (those `only` keeps), in order; a promise only from the first that returns one. */
+function validate(
+  run: ActionRun,
+  from = 0,
+  only?: (validation: ValidationObject) => boolean,
+): Promise<void> | undefined {
   const { cs, resource, action } = run
-  for (const validation of run.def.validations) {
-    const obj: ValidationObject = typeof validation === 'function' ? { validate: validation } : validation
-    if (only && !only(obj)) continue
-    if (obj.where && !obj.where(cs)) continue
-    let outcome: Awaited<ReturnType<ValidationObject['validate']>>
-    try {
-      const validated = obj.validate(cs)
-      outcome = validated instanceof Promise ? await validated : validated
-    } catch (error) {
-      if (isRewindError(error)) throw error
-      throw new RewindError(
-        'INTERNAL',
-        `${resource.name}.${action}: a validation threw: ${(error as Error)?.message}`,
-        {
-          cause: error,
-          resource: resource.name,
-          action,
-        },
-      )
-    }
-    if (outcome === undefined) continue
+  const validations = run.def.validations
+  const failed = (error: unknown) => {
+    if (isRewindError(error)) return error
+    return new RewindError(
+      'INTERNAL',
+      `${resource.name}.${action}: a validation threw: ${(error as Error)?.message}`,
+      {
+        cause: error,
+        resource: resource.name,
+        action,
+      },
+    )
+  }
+  const record = (outcome: Awaited<ReturnType<ValidationObject['validate']>>) => {
+    if (outcome === undefined) return
     if (typeof outcome === 'string') cs.addError(undefined, outcome)
     else cs.addError(outcome.field, outcome.message)
   }
+  for (let index = from; index < validations.length; index++) {
+    const validation = validations[index]
+    const obj: ValidationObject = typeof validation === 'function' ? { validate: validation } : validation!
+    if (only && !only(obj)) continue
+    if (obj.where && !obj.where(cs)) continue
+    let validated: ReturnType<ValidationObject['validate']>
+    try {
+      validated = obj.validate(cs)
+    } catch (error) {
+      throw failed(error)
+    }
+    if (validated instanceof Promise)
+      return validated.then(
+        (outcome) => {
+          record(outcome)
+          return validate(run, index + 1, only)
+        },
+        (error: unknown) => {
+          throw failed(error)
+        },
+      )
+    record(validated)
+  }
+  return undefined
 }
 
 /** The validations of an action that check a field's value (see {@link ValidationObject.field}). */

@@ -40,10 +40,16 @@ export function newScope(client: SqlClient): Scope {
  * Hooks after a rollback cannot change the outcome, so their errors are dropped; after a commit, the first
  * error is thrown, saying the action did commit.
  */
-export async function settleAfterTransaction(
+export function settleAfterTransaction(
   pendings: readonly PendingHooks[],
   rollback?: { error: unknown },
-): Promise<void> {
+): Promise<void> | undefined {
+  // No hook to run (most actions): nothing to wait for.
+  for (const pending of pendings) if (pending.hooks.length > 0) return settle(pendings, rollback)
+  return undefined
+}
+
+async function settle(pendings: readonly PendingHooks[], rollback?: { error: unknown }): Promise<void> {
   let failure: unknown
   for (const pending of pendings) {
     const outcome: Outcome =

@@ -30,10 +30,20 @@ export interface StepEnv {
 /** One step of the pipeline: reads what the steps before it set on the run, and sets what it adds. */
 export type Step = (run: ActionRun, env: StepEnv) => void | Promise<void>
 
-/** Runs the steps in order; a synchronous step costs no extra turn of the event loop. */
-export async function runSteps(steps: readonly Step[], run: ActionRun, env: StepEnv): Promise<void> {
-  for (const step of steps) {
-    const pending = step(run, env)
-    if (pending) await pending
+/**
+ * Runs the steps in order. Synchronous steps cost no turn of the event loop, nor a promise: undefined when every
+ * step was synchronous, else a promise of the rest from the first step that returned one. A step's throw
+ * propagates as it is (the caller is async, so it becomes its rejection).
+ */
+export function runSteps(
+  steps: readonly Step[],
+  run: ActionRun,
+  env: StepEnv,
+  from = 0,
+): Promise<void> | undefined {
+  for (let i = from; i < steps.length; i++) {
+    const pending = steps[i]!(run, env)
+    if (pending) return pending.then(() => runSteps(steps, run, env, i + 1))
   }
+  return undefined
 }
