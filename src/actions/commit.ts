@@ -24,7 +24,8 @@ export async function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
   const store = env.store!
   const { resource, action, def, values, tenant, options, loaded } = run
   const id = run.id!
-  const follow = run.write === 'upsert' ? undefined : await eventWithRow(run, env)
+  let follow = run.write === 'upsert' ? undefined : eventWithRow(run, env)
+  if (follow instanceof Promise) follow = await follow
   run.recorded = follow !== undefined
   switch (run.write) {
     case 'insert':

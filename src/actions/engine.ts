@@ -184,7 +184,10 @@ export class ActionEngine {
    */
   async #autocommit(run: ActionRun): Promise<boolean> {
     const env = this.#env(run, undefined, new SqlRowStore(this.db.autocommit), true)
-    if (this.log?.tracks(run.resource, run.action) && !(await eventWithRow(run, env))) return false
+    if (this.log?.tracks(run.resource, run.action)) {
+      const follow = eventWithRow(run, env)
+      if (!(follow instanceof Promise ? await follow : follow)) return false
+    }
     await this.#attempt(run, () => runSteps(COMMIT, run, env))
     // The statement committed with the action's event: the same news as a transaction that recorded one.
     if (run.recorded) this.#committed(1)
@@ -281,9 +284,12 @@ export class ActionEngine {
    * Whether the resource's table has no trigger of its own, asked once per table: a trigger could change the
    * row past what the action wrote, which only the row's images (the two-statement path) capture.
    */
-  async #triggerFree(resource: AnyResource, scope: Scope | undefined): Promise<boolean> {
-    const known = this.#triggerFreeTables.get(resource)
-    if (known !== undefined) return known
+  #triggerFree(resource: AnyResource, scope: Scope | undefined): boolean | Promise<boolean> {
+    // Known (every call after the first): no promise.
+    return this.#triggerFreeTables.get(resource) ?? this.#askTriggerFree(resource, scope)
+  }
+
+  async #askTriggerFree(resource: AnyResource, scope: Scope | undefined): Promise<boolean> {
     const client = scope ? scope.client : this.db.autocommit
     // A table that does not exist (yet) is not cached: the write then says which table is missing.
     const [row] = await client.queryText(

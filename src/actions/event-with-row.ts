@@ -1,4 +1,5 @@
 import { planCapture } from '../events/capture-plan.js'
+import type { EventLog } from '../events/event-log.js'
 import type { FollowingWrite } from '../rows/row-store.js'
 import { type ActionRun, captureInput } from './action-run.js'
 import type { StepEnv } from './step.js'
@@ -11,7 +12,10 @@ import type { StepEnv } from './step.js'
  * change the row past what the action wrote), or an event the database cannot complete exactly (see
  * capture-plan.ts and EventLog.following).
  */
-export async function eventWithRow(run: ActionRun, env: StepEnv): Promise<FollowingWrite | undefined> {
+export function eventWithRow(
+  run: ActionRun,
+  env: StepEnv,
+): FollowingWrite | undefined | Promise<FollowingWrite | undefined> {
   const { resource, action } = run
   const log = env.log
   if (run.replay || !env.follow || !log || run.write === 'upsert' || !log.tracks(resource, action))
@@ -21,8 +25,16 @@ export async function eventWithRow(run: ActionRun, env: StepEnv): Promise<Follow
   // Planned once per run: the autocommit path asks before the write, the write asks again.
   if (run.following !== undefined) return run.following ?? undefined
   run.following = null
-  if (!(await env.triggerFree(resource))) return undefined
-  const plan = planCapture(captureInput(run, { write: run.write, values: run.values, id: run.id }))
+  // Whether the table has a trigger of its own is asked of the database once; known, it costs no promise.
+  const free = env.triggerFree(resource)
+  return free instanceof Promise ? free.then((f) => plan(run, log, f)) : plan(run, log, free)
+}
+
+function plan(run: ActionRun, log: EventLog, triggerFree: boolean): FollowingWrite | undefined {
+  if (!triggerFree) return undefined
+  // Never an upsert (eventWithRow returned before).
+  const write = run.write as Exclude<ActionRun['write'], 'upsert'>
+  const plan = planCapture(captureInput(run, { write, values: run.values, id: run.id }))
   run.following = (plan && log.following(plan)) ?? null
   return run.following ?? undefined
 }

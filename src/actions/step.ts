@@ -22,7 +22,7 @@ export interface StepEnv {
    */
   readonly follow: boolean
   /** Whether the resource's table has no trigger of its own (checked once; a trigger could change what was written). */
-  triggerFree(resource: AnyResource): Promise<boolean>
+  triggerFree(resource: AnyResource): boolean | Promise<boolean>
   /** Sees the events it wants inside the transaction, as stored (see observers.ts). */
   readonly observer: RecordedEventObserver | undefined
 }
