@@ -74,6 +74,26 @@ export abstract class ColumnCodec {
 }
 
 /**
+ * Whether two values of the column are the same canonical value exactly when SQL says they are not distinct
+ * (`IS NOT DISTINCT FROM` on {@link ColumnCodec.castType}): timestamps, the same instant (or local time) to the
+ * microsecond, which is what their canonical text says. Such a column's value is compared in SQL as itself,
+ * not as its canonical JSON (which for a timestamp takes a `to_char`). Other kinds are compared as JSON: text
+ * under a collation, numerics of different scales, floats' -0 are equal in SQL but not as canonical values.
+ */
+export function comparesNatively(codec: ColumnCodec): boolean {
+  return (
+    codec.dims === 0 &&
+    (codec.kind === 'timestamp' || codec.kind === 'timestamptz') &&
+    codec.column.columnType !== 'PgCustomColumn'
+  )
+}
+
+/** The text a value is compared as in SQL: its parameter text when {@link comparesNatively}, else its JSON. */
+export function comparedText(codec: ColumnCodec, value: Json): string | null {
+  return comparesNatively(codec) ? codec.toText(value) : JSON.stringify(value)
+}
+
+/**
  * An SQL expression (text) that fails the statement (22P02, its message holding {@link JSON_SQL_FALLBACK_MARK})
  * for a value whose exact JSON SQL cannot give: the caller then writes the row and its event the other way. It
  * is not constant, so never folded at plan time, and quotes no value.

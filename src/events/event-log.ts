@@ -1,4 +1,4 @@
-import type { ColumnCodec } from '../columns/codec.js'
+import { type ColumnCodec, comparedText } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import { RewindError } from '../errors/rewind-error.js'
@@ -103,7 +103,7 @@ export class EventLog {
       return {
         codec,
         when: 'changed',
-        compare: JSON.stringify(d.value),
+        compare: comparedText(codec, d.value),
         stored: JSON.stringify(entry.value),
         encoder: entry.encoder,
       }
@@ -122,7 +122,12 @@ export class EventLog {
             ? undefined
             : time.when === 'filled'
               ? { codec: timeCodec!, when: 'filled' }
-              : { codec: timeCodec!, when: 'changed', compare: JSON.stringify(time.value), time: time.time },
+              : {
+                  codec: timeCodec!,
+                  when: 'changed',
+                  compare: comparedText(timeCodec!, time.value),
+                  time: time.time,
+                },
       },
       advisoryKey(this.config.ordering, event),
     )

@@ -1,4 +1,4 @@
-import type { ColumnCodec } from '../../columns/codec.js'
+import { type ColumnCodec, comparesNatively } from '../../columns/codec.js'
 import { type Params, type PlannedSql, slot } from '../../data/params.js'
 import { quoteIdent } from '../../schema/names.js'
 import type { AppendLock, StoredEvent } from './append.js'
@@ -10,8 +10,11 @@ export interface DeferredColumn {
   readonly when: 'filled' | 'changed' | 'recomputed'
   /** `filled`: recorded even when null (a column with a database default, the key). */
   readonly always?: boolean
-  /** `changed`: the JSON text of the value set, as compared with the row's old value, and as recorded. */
-  readonly compare?: string
+  /**
+   * `changed`: the value set, as compared with the row's old value (its parameter text for a column compared
+   * natively, else its JSON text: see `comparesNatively`), and as recorded (JSON).
+   */
+  readonly compare?: string | null
   readonly stored?: string
   /** The entry's encoder in `encoders.changed` (base64 bytes, an encrypted or redacted value). */
   readonly encoder?: string | undefined
@@ -33,7 +36,8 @@ export interface FollowingEvent {
     | {
         readonly codec: ColumnCodec
         readonly when: 'changed'
-        readonly compare: string
+        /** The value set, compared with the old value as `DeferredColumn.compare` is. */
+        readonly compare: string | null
         readonly time: string
       }
     | undefined
@@ -65,7 +69,7 @@ export function followingInsert(
   const deferred = event.deferred.map((d) => {
     shape += `${d.codec.key}\u0001${d.when}${d.always ? 'a' : ''}${d.encoder !== undefined ? 'e' : ''}\u0002`
     return d.when === 'changed'
-      ? { d, compare: p(d.compare!), stored: p(d.stored!) }
+      ? { d, compare: p(d.compare ?? null), stored: p(d.stored!) }
       : { d, compare: 0, stored: 0 }
   })
   const changed = p(s.changedAttributes)
@@ -129,13 +133,18 @@ export function followingInsert(
       const value = (codec: ColumnCodec, old = false) =>
         `(${row}.${quoteIdent(`${old ? 'old:' : ''}${codec.key}`)})::${codec.castType}`
       const json = (codec: ColumnCodec, old = false) => codec.jsonSql(value(codec, old))!
+      // An update's old value against the value it sets: as values where that is exact, else as canonical JSON.
+      const changedFrom = (codec: ColumnCodec) =>
+        comparesNatively(codec) ? value(codec, true) : json(codec, true)
+      const setTo = (codec: ColumnCodec, n: number) =>
+        comparesNatively(codec) ? slot(n, `text::${codec.castType}`) : slot(n, 'jsonb')
       const conds = deferred.map(({ d, compare, stored }) => {
         if (d.when === 'filled')
           return { d, cond: d.always ? undefined : `${value(d.codec)} IS NOT NULL`, entry: json(d.codec) }
         if (d.when === 'changed')
           return {
             d,
-            cond: `${json(d.codec, true)} IS DISTINCT FROM ${slot(compare, 'jsonb')}`,
+            cond: `${changedFrom(d.codec)} IS DISTINCT FROM ${setTo(d.codec, compare)}`,
             entry: slot(stored, 'jsonb'),
           }
         return { d, cond: `${json(d.codec, true)} IS DISTINCT FROM ${json(d.codec)}`, entry: json(d.codec) }
@@ -167,7 +176,7 @@ export function followingInsert(
         occurredAtSql =
           time.when === 'filled'
             ? `COALESCE(${asTime}, clock_timestamp())`
-            : `COALESCE(CASE WHEN ${json(time.codec, true)} IS DISTINCT FROM ${slot(timeCompare, 'jsonb')} THEN ${slot(timeValue, 'timestamptz')} END, clock_timestamp())`
+            : `COALESCE(CASE WHEN ${changedFrom(time.codec)} IS DISTINCT FROM ${setTo(time.codec, timeCompare)} THEN ${slot(timeValue, 'timestamptz')} END, clock_timestamp())`
       }
       const exprs = columns.map((key, i) => {
         switch (key) {
