@@ -124,7 +124,9 @@ export class ActionEngine {
     options: ExecOptions,
   ): Promise<unknown> {
     const run = startRun(resource, actionName, def, input, options)
-    const outside = this.#env(run, undefined, undefined, true)
+    // PREPARE reads no row here (no record to lock), so the environment carries the autocommit row store the
+    // one-statement write goes through.
+    const outside = this.#env(run, undefined, this.#autocommitRows(), true)
     // An update's before-transaction hooks run inside its transaction: PREPARE stops before them if it has any.
     let rest = COMMIT
     try {
@@ -146,7 +148,7 @@ export class ActionEngine {
     let follow = true
     if (rest === COMMIT && this.#hookless(run)) {
       try {
-        const done = await this.#autocommit(run)
+        const done = await this.#autocommit(run, outside)
         if (done) return run.result
       } catch (error) {
         if (!isFallback(error)) {
@@ -168,6 +170,15 @@ export class ActionEngine {
     )
   }
 
+  #autocommitStore: SqlRowStore | undefined
+
+  /** The row store of autocommit statements (one per engine; statements on the database's own client). */
+  #autocommitRows(): SqlRowStore {
+    const client = this.db.autocommit
+    if (this.#autocommitStore?.client !== client) this.#autocommitStore = new SqlRowStore(client)
+    return this.#autocommitStore
+  }
+
   /** No hook must run between the row write and its commit. */
   #hookless(run: ActionRun): boolean {
     const { internals, write } = run
@@ -182,8 +193,7 @@ export class ActionEngine {
    * The write and its event in one statement, in a transaction of its own (autocommit): one round trip. False
    * when the event cannot go with the row (the action then takes a transaction, and writes them apart).
    */
-  async #autocommit(run: ActionRun): Promise<boolean> {
-    const env = this.#env(run, undefined, new SqlRowStore(this.db.autocommit), true)
+  async #autocommit(run: ActionRun, env: StepEnv): Promise<boolean> {
     if (this.log?.tracks(run.resource, run.action)) {
       const follow = eventWithRow(run, env)
       if (!(follow instanceof Promise ? await follow : follow)) return false

@@ -118,6 +118,19 @@ function digits(text: string, i: number, n: number): number {
  * {@link parseTimestamp} and {@link formatMicros} handle; for the shapes it accepts, both give the same text.
  */
 export function canonicalSimpleTimestamp(text: string, zone: boolean): string | undefined {
+  // A row's timestamps are often the same text (a create's created_at and updated_at): the last one is kept.
+  if (text === lastText && zone === lastZone) return lastCanonical
+  lastCanonical = simpleTimestamp(text, zone)
+  lastText = text
+  lastZone = zone
+  return lastCanonical
+}
+
+let lastText = ''
+let lastZone = false
+let lastCanonical: string | undefined
+
+function simpleTimestamp(text: string, zone: boolean): string | undefined {
   const len = text.length
   if (len < 19) return undefined
   const year = digits(text, 0, 4)

@@ -62,74 +62,26 @@ export function followingInsert(
   params: Params,
 ): PlannedSql {
   const s = event.stored
-  const p = (v: string | null) => params.push(v)
   // Everything the text depends on besides the table (its id) and the parameters' numbers (`first`).
   const first = params.values.length + 1
   let shape = `${table.id}|${s.resource}|${row}|${first}|${s.recordId === null ? 'r' : ''}${lock ? lock.length : 0}|`
-  const deferred = event.deferred.map((d) => {
+  let encoded = false
+  for (const d of event.deferred) {
     shape += `${d.codec.key}\u0001${d.when}${d.always ? 'a' : ''}${d.encoder !== undefined ? 'e' : ''}\u0002`
-    return d.when === 'changed'
-      ? { d, compare: p(d.compare ?? null), stored: p(d.stored!) }
-      : { d, compare: 0, stored: 0 }
-  })
-  const changed = p(s.changedAttributes)
-  const keys = deferred.map((c) => p(c.d.codec.key))
-  const encoded = deferred.filter((c) => c.d.encoder !== undefined)
-  let encoders = 0
-  let changedEncoders = 0
-  let encoderKeys: { key: number; encoder: number }[] = []
-  let dataEncoders = 0
-  if (encoded.length === 0) encoders = p(s.encoders)
-  else {
-    changedEncoders = p(JSON.stringify(event.changedEncoders))
-    encoderKeys = encoded.map((c) => ({ key: p(c.d.codec.key), encoder: p(c.d.encoder!) }))
-    if (Object.keys(event.dataEncoders).length) dataEncoders = p(JSON.stringify(event.dataEncoders))
-    shape += dataEncoders ? 'd' : ''
+    if (d.encoder !== undefined) encoded = true
   }
+  if (encoded && hasKeys(event.dataEncoders)) shape += 'd'
   const time = event.time
-  let occurredAt = 0
-  let timeCompare = 0
-  let timeValue = 0
-  if (time === undefined) occurredAt = p(s.occurredAt)
-  else {
-    shape += `t${time.codec.key}\u0001${time.when}`
-    if (time.when === 'changed') {
-      timeCompare = p(time.compare)
-      timeValue = p(time.time)
-    }
-  }
-  const values = columns.map((key) => {
-    switch (key) {
-      case 'id':
-        return p(s.id ?? null)
-      case 'recordId':
-        return s.recordId === null ? 0 : p(s.recordId)
-      case 'resource':
-        return p(s.resource)
-      case 'action':
-        return p(s.action)
-      case 'actionType':
-        return p(s.actionType)
-      case 'version':
-        return p(String(s.version))
-      case 'data':
-        return p(s.data)
-      case 'metadata':
-        return p(s.metadata)
-      case 'tenant':
-        return p(s.tenant)
-      case 'changedAttributes':
-      case 'encoders':
-      case 'occurredAt':
-        return 0
-      default:
-        return p(s.actors[table.config.actorKeys.indexOf(key)] ?? null)
-    }
-  })
-  const locks = lock ? lock.map((k) => p(String(k))) : []
+  if (time !== undefined) shape += `t${time.codec.key}\u0001${time.when}`
+  // The parameters now, with no record of their numbers: the text (built once per shape) numbers them again
+  // by the same walk.
+  addParameters(table, columns, event, lock, (v) => params.push(v))
   return {
     shape,
     text() {
+      let n = first - 1
+      const slots = addParameters(table, columns, event, lock, () => ++n, newSlots())!
+      const { values, locks } = slots
       const value = (codec: ColumnCodec, old = false) =>
         `(${row}.${quoteIdent(`${old ? 'old:' : ''}${codec.key}`)})::${codec.castType}`
       const json = (codec: ColumnCodec, old = false) => codec.jsonSql(value(codec, old))!
@@ -138,7 +90,9 @@ export function followingInsert(
         comparesNatively(codec) ? value(codec, true) : json(codec, true)
       const setTo = (codec: ColumnCodec, n: number) =>
         comparesNatively(codec) ? slot(n, `text::${codec.castType}`) : slot(n, 'jsonb')
-      const conds = deferred.map(({ d, compare, stored }) => {
+      const conds = event.deferred.map((d, i) => {
+        const compare = slots.compare[i]!
+        const stored = slots.stored[i]!
         if (d.when === 'filled')
           return { d, cond: d.always ? undefined : `${value(d.codec)} IS NOT NULL`, entry: json(d.codec) }
         if (d.when === 'changed')
@@ -151,32 +105,32 @@ export function followingInsert(
       })
       const when = (cond: string | undefined, then: string) =>
         cond === undefined ? then : `CASE WHEN ${cond} THEN ${then} ELSE '{}'::jsonb END`
-      let changedSql = slot(changed, 'jsonb')
+      let changedSql = slot(slots.changed, 'jsonb')
       conds.forEach((c, i) => {
-        changedSql += ` || ${when(c.cond, `jsonb_build_object(${slot(keys[i]!)}, ${c.entry})`)}`
+        changedSql += ` || ${when(c.cond, `jsonb_build_object(${slot(slots.keys[i]!)}, ${c.entry})`)}`
       })
       let encodersSql: string
-      if (encoded.length === 0) encodersSql = slot(encoders, 'jsonb')
+      if (!encoded) encodersSql = slot(slots.encoders, 'jsonb')
       else {
-        let changedEnc = slot(changedEncoders, 'jsonb')
+        let changedEnc = slot(slots.changedEncoders, 'jsonb')
         const encodedConds = conds.filter((c) => c.d.encoder !== undefined)
         encodedConds.forEach((c, i) => {
-          const k = encoderKeys[i]!
+          const k = slots.encoderKeys[i]!
           changedEnc += ` || ${when(c.cond, `jsonb_build_object(${slot(k.key)}, ${slot(k.encoder)})`)}`
         })
-        const data = dataEncoders ? slot(dataEncoders, 'jsonb') : 'NULL'
+        const data = slots.dataEncoders ? slot(slots.dataEncoders, 'jsonb') : 'NULL'
         encodersSql = `jsonb_strip_nulls(jsonb_build_object('data', ${data}, 'changed', NULLIF(${changedEnc}, '{}'::jsonb)))`
       }
       let occurredAtSql: string
       if (time === undefined)
-        occurredAtSql = `COALESCE(${slot(occurredAt, 'timestamptz')}, clock_timestamp())`
+        occurredAtSql = `COALESCE(${slot(slots.occurredAt, 'timestamptz')}, clock_timestamp())`
       else {
         const asTime =
           time.codec.kind === 'timestamp' ? `${value(time.codec)} AT TIME ZONE 'UTC'` : value(time.codec)
         occurredAtSql =
           time.when === 'filled'
             ? `COALESCE(${asTime}, clock_timestamp())`
-            : `COALESCE(CASE WHEN ${changedFrom(time.codec)} IS DISTINCT FROM ${setTo(time.codec, timeCompare)} THEN ${slot(timeValue, 'timestamptz')} END, clock_timestamp())`
+            : `COALESCE(CASE WHEN ${changedFrom(time.codec)} IS DISTINCT FROM ${setTo(time.codec, slots.timeCompare)} THEN ${slot(slots.timeValue, 'timestamptz')} END, clock_timestamp())`
       }
       const exprs = columns.map((key, i) => {
         switch (key) {
@@ -212,4 +166,155 @@ export function followingInsert(
       return `INSERT INTO ${table.name} (${columns.map((k) => table.col(k)).join(', ')}) SELECT ${exprs.join(', ')} FROM ${from}`
     },
   }
+}
+
+/** The numbers of an event insert's parameters, for its text. */
+interface Slots {
+  /** Per deferred entry (a `changed` one's; 0 for the others). */
+  readonly compare: number[]
+  readonly stored: number[]
+  changed: number
+  readonly keys: number[]
+  encoders: number
+  changedEncoders: number
+  readonly encoderKeys: { key: number; encoder: number }[]
+  dataEncoders: number
+  occurredAt: number
+  timeCompare: number
+  timeValue: number
+  /** Per column (0 for a column whose value is built from other parameters or read from the row). */
+  readonly values: number[]
+  readonly locks: number[]
+}
+
+function newSlots(): Slots {
+  return {
+    compare: [],
+    stored: [],
+    changed: 0,
+    keys: [],
+    encoders: 0,
+    changedEncoders: 0,
+    encoderKeys: [],
+    dataEncoders: 0,
+    occurredAt: 0,
+    timeCompare: 0,
+    timeValue: 0,
+    values: [],
+    locks: [],
+  }
+}
+
+/**
+ * Every parameter of an event's insert, in one fixed order: `p` adds (or only numbers) each and gives its number;
+ * with `into`, the numbers are recorded there. The statement's parameters and its text's placeholders both come
+ * from this one walk, so they cannot disagree.
+ */
+function addParameters(
+  table: EventTable,
+  columns: readonly string[],
+  event: FollowingEvent,
+  lock: AppendLock,
+  p: (v: string | null) => number,
+  into?: Slots,
+): Slots | undefined {
+  const s = event.stored
+  const deferred = event.deferred
+  let encoded = false
+  for (let i = 0; i < deferred.length; i++) {
+    const d = deferred[i]!
+    if (d.encoder !== undefined) encoded = true
+    const compare = d.when === 'changed' ? p(d.compare ?? null) : 0
+    const stored = d.when === 'changed' ? p(d.stored!) : 0
+    if (into) {
+      into.compare[i] = compare
+      into.stored[i] = stored
+    }
+  }
+  const changed = p(s.changedAttributes)
+  if (into) into.changed = changed
+  for (let i = 0; i < deferred.length; i++) {
+    const key = p(deferred[i]!.codec.key)
+    if (into) into.keys[i] = key
+  }
+  if (!encoded) {
+    const encoders = p(s.encoders)
+    if (into) into.encoders = encoders
+  } else {
+    const changedEncoders = p(JSON.stringify(event.changedEncoders))
+    if (into) into.changedEncoders = changedEncoders
+    for (const d of deferred) {
+      if (d.encoder === undefined) continue
+      const key = p(d.codec.key)
+      const encoder = p(d.encoder)
+      if (into) into.encoderKeys.push({ key, encoder })
+    }
+    if (hasKeys(event.dataEncoders)) {
+      const dataEncoders = p(JSON.stringify(event.dataEncoders))
+      if (into) into.dataEncoders = dataEncoders
+    }
+  }
+  const time = event.time
+  if (time === undefined) {
+    const occurredAt = p(s.occurredAt)
+    if (into) into.occurredAt = occurredAt
+  } else if (time.when === 'changed') {
+    const compare = p(time.compare)
+    const value = p(time.time)
+    if (into) {
+      into.timeCompare = compare
+      into.timeValue = value
+    }
+  }
+  for (let i = 0; i < columns.length; i++) {
+    const key = columns[i]!
+    let n = 0
+    switch (key) {
+      case 'id':
+        n = p(s.id ?? null)
+        break
+      case 'recordId':
+        n = s.recordId === null ? 0 : p(s.recordId)
+        break
+      case 'resource':
+        n = p(s.resource)
+        break
+      case 'action':
+        n = p(s.action)
+        break
+      case 'actionType':
+        n = p(s.actionType)
+        break
+      case 'version':
+        n = p(String(s.version))
+        break
+      case 'data':
+        n = p(s.data)
+        break
+      case 'metadata':
+        n = p(s.metadata)
+        break
+      case 'tenant':
+        n = p(s.tenant)
+        break
+      case 'changedAttributes':
+      case 'encoders':
+      case 'occurredAt':
+        break
+      default:
+        n = p(s.actors[table.config.actorKeys.indexOf(key)] ?? null)
+    }
+    if (into) into.values[i] = n
+  }
+  if (lock)
+    for (const k of lock) {
+      const n = p(String(k))
+      if (into) into.locks.push(n)
+    }
+  return into
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true
+  return false
 }
