@@ -8,6 +8,9 @@ import { backends, type TestDatabase } from '../support/backends.js'
  * (src/data/pg-statement.ts); on PGlite through its wire protocol. Whatever the connection, the state of its
  * prepared statements, or a failure before, every call gives the rows the statement returns, keyed by column.
  */
+/** A call that must fail: its error (undefined if it succeeded). */
+const noError = () => undefined
+
 describe.each(backends)('statements at the seam ($name)', (backend) => {
   let tdb: TestDatabase
   let db: Database
@@ -57,23 +60,18 @@ describe.each(backends)('statements at the seam ($name)', (backend) => {
         await client.queryText(insert, ['100', 'first', null])
         await client.queryText(insert, ['100', 'again', null])
       })
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      )
+      .then(noError, (error: unknown) => error)
     expect((inTx as { code?: string }).code).toBe('23505')
     // Rolled back as a whole.
     expect(await db.queryText(read, ['100'])).toEqual([])
-    const auto = await db.autocommit.queryText(insert, ['1', 'duplicate', null]).then(
-      () => undefined,
-      (error: unknown) => error,
-    )
+    const auto = await db.autocommit
+      .queryText(insert, ['1', 'duplicate', null])
+      .then(noError, (error: unknown) => error)
     expect((auto as { code?: string }).code).toBe('23505')
     // A bad parameter fails at Bind, after the statement was prepared.
-    const bad = await db.autocommit.queryText(insert, ['not a number', 'x', null]).then(
-      () => undefined,
-      (error: unknown) => error,
-    )
+    const bad = await db.autocommit
+      .queryText(insert, ['not a number', 'x', null])
+      .then(noError, (error: unknown) => error)
     expect((bad as { code?: string }).code).toBe('22P02')
     for (let i = 0; i < 5; i++)
       expect(await db.autocommit.queryText(insert, [String(200 + i), 'after', 'ok'])).toEqual([
@@ -83,10 +81,7 @@ describe.each(backends)('statements at the seam ($name)', (backend) => {
 
   it('prepares a statement again once its table exists, and runs statements without result columns', async () => {
     const text = 'INSERT INTO seam_later (id) VALUES ($1::int)'
-    const missing = await db.autocommit.queryText(text, ['1']).then(
-      () => undefined,
-      (error: unknown) => error,
-    )
+    const missing = await db.autocommit.queryText(text, ['1']).then(noError, (error: unknown) => error)
     expect((missing as { code?: string }).code).toBe('42P01')
     await db.query('CREATE TABLE seam_later (id int PRIMARY KEY)')
     for (let i = 1; i <= 4; i++) expect(await db.autocommit.queryText(text, [String(i)])).toEqual([])
@@ -99,10 +94,7 @@ describe.each(backends)('statements at the seam ($name)', (backend) => {
     // The first statement fails: nothing stays open on the connection for the statements after it.
     const first = await db
       .transaction((client) => client.queryText(insert, ['1', 'clash', null]))
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      )
+      .then(noError, (error: unknown) => error)
     expect((first as { code?: string }).code).toBe('23505')
     const after = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
@@ -137,10 +129,7 @@ describe.each(backends)('statements at the seam ($name)', (backend) => {
         await viaDrizzle(client, 500)
         await client.queryText(insert, ['500', 'clash', null])
       })
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      )
+      .then(noError, (error: unknown) => error)
     expect((failed as { code?: string }).code).toBe('23505')
     // Drizzle's insert ran inside the transaction, so it was rolled back with it.
     expect(await db.queryText(read, ['500'])).toEqual([])
