@@ -58,15 +58,13 @@ export function trackedPath(rewind: RewindInstance): WritePath {
  * pipeline (input, changes, event, decoding the row) costs nothing. Creates and renames only.
  */
 export async function statementPath(rewind: RewindInstance): Promise<WritePath> {
-  const db = rewind.database as { autocommit: { queryText: SqlCall; query: SqlCall } }
-  const seam = db.autocommit
+  // The seam's own object is what Rewind's row store holds: its method is wrapped while the probe runs.
+  const seam = (rewind.database as { autocommit: { queryText: SqlCall } }).autocommit
+  const send = seam.queryText
   const seen: { text: string; params: readonly (string | null)[] }[] = []
-  db.autocommit = {
-    query: seam.query,
-    queryText: (text, params = []) => {
-      seen.push({ text, params })
-      return seam.queryText(text, params)
-    },
+  seam.queryText = (text, params = []) => {
+    seen.push({ text, params })
+    return send(text, params)
   }
   let created: { id: string; name: string }
   try {
@@ -74,7 +72,7 @@ export async function statementPath(rewind: RewindInstance): Promise<WritePath> 
     created = { id: (await rewind.run(Item, 'create', { name })).id, name }
     await rewind.run(Item, 'rename', { name: `${name}-renamed` }, { id: created.id })
   } finally {
-    db.autocommit = seam
+    seam.queryText = send
   }
   const [create, rename] = seen.filter((q) => q.text.startsWith('WITH w AS'))
   if (!create || !rename)
@@ -106,7 +104,7 @@ export async function statementPath(rewind: RewindInstance): Promise<WritePath> 
     async create(name) {
       const id = randomUUID()
       const values = [id, name]
-      await seam.queryText(
+      await send(
         create.text,
         createParams.map((f) => f(values)),
       )
@@ -114,7 +112,7 @@ export async function statementPath(rewind: RewindInstance): Promise<WritePath> 
     },
     async rename(id, name) {
       const values = [id, name]
-      await seam.queryText(
+      await send(
         rename.text,
         renameParams.map((f) => f(values)),
       )

@@ -34,6 +34,8 @@ export interface Within {
  */
 export class ActionEngine {
   readonly #nested: NestedRun
+  /** The row store of autocommit statements (statements on the database's own client, see #autocommit). */
+  readonly #autocommitRows: SqlRowStore
 
   constructor(
     readonly db: Database,
@@ -41,6 +43,7 @@ export class ActionEngine {
     readonly log: EventLog | undefined,
     readonly observers: EngineObservers = {},
   ) {
+    this.#autocommitRows = new SqlRowStore(db.autocommit)
     this.#nested = (resource, action, input, options, scope) =>
       this.execute(resource, action, input, options, scope ? { scope } : undefined)
   }
@@ -126,7 +129,7 @@ export class ActionEngine {
     const run = startRun(resource, actionName, def, input, options)
     // PREPARE reads no row here (no record to lock), so the environment carries the autocommit row store the
     // one-statement write goes through.
-    const outside = this.#env(run, undefined, this.#autocommitRows(), true)
+    const outside = this.#env(run, undefined, this.#autocommitRows, true)
     // An update's before-transaction hooks run inside its transaction: PREPARE stops before them if it has any.
     let rest = COMMIT
     try {
@@ -168,15 +171,6 @@ export class ActionEngine {
         }),
       follow,
     )
-  }
-
-  #autocommitStore: SqlRowStore | undefined
-
-  /** The row store of autocommit statements (one per engine; statements on the database's own client). */
-  #autocommitRows(): SqlRowStore {
-    const client = this.db.autocommit
-    if (this.#autocommitStore?.client !== client) this.#autocommitStore = new SqlRowStore(client)
-    return this.#autocommitStore
   }
 
   /** No hook must run between the row write and its commit. */

@@ -27,10 +27,12 @@ export function eventWithRow(
   run.following = null
   // Whether the table has a trigger of its own is asked of the database once; known, it costs no promise.
   const free = env.triggerFree(resource)
-  return free instanceof Promise ? free.then((f) => plan(run, log, f)) : plan(run, log, free)
+  return free instanceof Promise
+    ? free.then((f) => planFollowing(run, log, f))
+    : planFollowing(run, log, free)
 }
 
-function plan(run: ActionRun, log: EventLog, triggerFree: boolean): FollowingWrite | undefined {
+function planFollowing(run: ActionRun, log: EventLog, triggerFree: boolean): FollowingWrite | undefined {
   if (!triggerFree) return undefined
   // Never an upsert (eventWithRow returned before).
   const write = run.write as Exclude<ActionRun['write'], 'upsert'>

@@ -13,16 +13,16 @@ export function validateAndChange(run: ActionRun): Promise<void> | undefined {
   // Nothing to run: no promise, no extra turn.
   if (def.validations.length === 0 && def.changes.length === 0) return undefined
   // Each part returns a promise only when a validation or change did: synchronous ones cost no turn.
-  return then(validate(run), () => {
+  return andThen(validate(run), () => {
     const { cs } = run
     if (cs.errors.length > 0) throw validationError(run, cs.errors)
     const rechecks = run.replay ? [] : valueChecks(run.def.validations)
     const unchanged = rechecks.length > 0 ? new Map(cs.attributes) : undefined
-    return then(applyChanges(run, 0), () => {
+    return andThen(applyChanges(run, 0), () => {
       if (cs.errors.length > 0) throw validationError(run, cs.errors)
       if (!unchanged) return undefined
       // A value a change set meets the rule the caller's would: value checks again on what will be written.
-      return then(
+      return andThen(
         validate(run, 0, (v) => setByChanges(v, run, unchanged)),
         () => {
           if (cs.errors.length > 0) throw validationError(run, cs.errors)
@@ -34,7 +34,7 @@ export function validateAndChange(run: ActionRun): Promise<void> | undefined {
 }
 
 /** `next` now when `pending` is undefined, else once it resolves. */
-function then(
+function andThen(
   pending: Promise<void> | undefined,
   next: () => Promise<void> | undefined,
 ): Promise<void> | undefined {
@@ -78,25 +78,8 @@ function validate(
   from = 0,
   only?: (validation: ValidationObject) => boolean,
 ): Promise<void> | undefined {
-  const { cs, resource, action } = run
+  const { cs } = run
   const validations = run.def.validations
-  const failed = (error: unknown) => {
-    if (isRewindError(error)) return error
-    return new RewindError(
-      'INTERNAL',
-      `${resource.name}.${action}: a validation threw: ${(error as Error)?.message}`,
-      {
-        cause: error,
-        resource: resource.name,
-        action,
-      },
-    )
-  }
-  const record = (outcome: Awaited<ReturnType<ValidationObject['validate']>>) => {
-    if (outcome === undefined) return
-    if (typeof outcome === 'string') cs.addError(undefined, outcome)
-    else cs.addError(outcome.field, outcome.message)
-  }
   for (let index = from; index < validations.length; index++) {
     const validation = validations[index]
     const obj: ValidationObject = typeof validation === 'function' ? { validate: validation } : validation!
@@ -106,21 +89,43 @@ function validate(
     try {
       validated = obj.validate(cs)
     } catch (error) {
-      throw failed(error)
+      throw validationFailed(run, error)
     }
     if (validated instanceof Promise)
       return validated.then(
         (outcome) => {
-          record(outcome)
+          recordOutcome(run, outcome)
           return validate(run, index + 1, only)
         },
         (error: unknown) => {
-          throw failed(error)
+          throw validationFailed(run, error)
         },
       )
-    record(validated)
+    recordOutcome(run, validated)
   }
   return undefined
+}
+
+/** A validation's finding, as an error of the changeset. */
+function recordOutcome(run: ActionRun, outcome: Awaited<ReturnType<ValidationObject['validate']>>): void {
+  if (outcome === undefined) return
+  if (typeof outcome === 'string') run.cs.addError(undefined, outcome)
+  else run.cs.addError(outcome.field, outcome.message)
+}
+
+/** A validation that threw: its own RewindError, else INTERNAL naming the action. */
+function validationFailed(run: ActionRun, error: unknown): RewindError {
+  if (isRewindError(error)) return error
+  const { resource, action } = run
+  return new RewindError(
+    'INTERNAL',
+    `${resource.name}.${action}: a validation threw: ${(error as Error)?.message}`,
+    {
+      cause: error,
+      resource: resource.name,
+      action,
+    },
+  )
 }
 
 /** The validations of an action that check a field's value (see {@link ValidationObject.field}). */

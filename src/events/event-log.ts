@@ -4,6 +4,7 @@ import type { SqlClient } from '../data/database.js'
 import { RewindError } from '../errors/rewind-error.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { FollowingWrite } from '../rows/row-store.js'
+import { hasKeys } from '../util/has-keys.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import type { CapturedEvent } from './capture.js'
 import type { CapturePlan } from './capture-plan.js'
@@ -32,11 +33,6 @@ function jsonInSql(codec: ColumnCodec): boolean {
     sqlJson.set(codec, can)
   }
   return can
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true
-  return false
 }
 
 /**

@@ -1,4 +1,5 @@
 import { type Json, jsonProblem, MAX_JSON_DEPTH } from '../columns/values.js'
+import { hasKeys } from '../util/has-keys.js'
 
 /**
  * An action's metadata as the event stores it (jsonb): JSON, with every valid `Date` anywhere inside it as its
@@ -52,6 +53,5 @@ function isEmptyPlainObject(value: unknown): boolean {
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return false
   // Only enumerable string keys are copied (Object.entries below): an object without any gives {} either way.
-  for (const _ in value) return false
-  return true
+  return !hasKeys(value)
 }

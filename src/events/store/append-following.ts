@@ -1,6 +1,7 @@
 import { type ColumnCodec, comparesNatively } from '../../columns/codec.js'
 import { type Params, type PlannedSql, slot } from '../../data/params.js'
 import { quoteIdent } from '../../schema/names.js'
+import { hasKeys } from '../../util/has-keys.js'
 import type { AppendLock, StoredEvent } from './append.js'
 import type { EventTable } from './event-table.js'
 
@@ -312,9 +313,4 @@ function addParameters(
       if (into) into.locks.push(n)
     }
   return into
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true
-  return false
 }
