@@ -209,7 +209,11 @@ class PgDatabase implements Database {
       async begin() {
         if (begun) return
         begun = true
-        await conn.query('BEGIN')
+        try {
+          await conn.query('BEGIN')
+        } catch (error) {
+          throw fail(error)
+        }
       },
       async query(text, params = []) {
         const begin = !begun
