@@ -1,5 +1,8 @@
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Database, databaseFromDrizzle } from '../../src/data/database.js'
+import { isRewindError } from '../../src/errors/rewind-error.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 
 /**
@@ -137,3 +140,108 @@ describe.each(backends)('statements at the seam ($name)', (backend) => {
     expect(await db.queryText(read, ['501'])).toEqual([{ id: '501', label: 'drizzle', note: null }])
   })
 })
+
+/** The next turn of the event loop: what a connection kept by the seam waits for before it goes back. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+// Only a pg Pool has connections to check out: PGlite is one session in the process.
+describe.each(backends.filter((b) => b.name === 'postgres'))(
+  'the connection kept between statements on $name',
+  (backend) => {
+    let tdb: TestDatabase
+    beforeAll(async () => {
+      tdb = await backend.create()
+    })
+    afterAll(() => tdb.close())
+
+    /** A pool of the test's own, with the seam over it and a count of its checkouts. */
+    const open = (max: number) => {
+      const pool = new pg.Pool({ connectionString: tdb.url, max })
+      pool.on('error', () => {})
+      const checkouts = { count: 0 }
+      pool.on('acquire', () => checkouts.count++)
+      return { pool, db: databaseFromDrizzle(drizzlePg({ client: pool })), checkouts }
+    }
+    const pid = 'SELECT pg_backend_pid()::text AS pid, $1::text AS v'
+
+    it('runs statements started in the same turn on one checkout, and gives it back on the next turn', async () => {
+      const { pool, db, checkouts } = open(3)
+      try {
+        const pids = new Set<string>()
+        for (let i = 0; i < 20; i++) {
+          const [row] = await db.autocommit.queryText(pid, [String(i)])
+          expect(row!.v).toBe(String(i))
+          pids.add(row!.pid!)
+        }
+        // A transaction takes the kept connection too, and leaves it as it found it.
+        const inTx = await db.transaction(async (client) => {
+          const [row] = await client.queryText(pid, ['tx'])
+          return row!.pid!
+        })
+        pids.add(inTx)
+        pids.add((await db.queryText(pid, ['read']))[0]!.pid!)
+        expect(checkouts.count).toBe(1)
+        expect(pids.size).toBe(1)
+        expect(pool.idleCount).toBe(pool.totalCount - 1)
+        await nextTurn()
+        expect(pool.idleCount).toBe(pool.totalCount)
+        // After a turn without statements, the next one checks a connection out again.
+        await db.autocommit.queryText(pid, ['again'])
+        expect(checkouts.count).toBe(2)
+      } finally {
+        await pool.end()
+      }
+    })
+
+    it('lets others waiting on a full pool have the connection, in the same turn or the next', async () => {
+      const { pool, db } = open(1)
+      try {
+        // Someone asks while the statement runs: the connection goes to them as soon as it is done.
+        const running = db.autocommit.queryText(pid, ['first'])
+        const waiting = pool.connect()
+        await running
+        const other = await waiting
+        const [row] = (await other.query('SELECT 1::text AS one')).rows
+        expect(row.one).toBe('1')
+        // Rewind's next statement waits for it in turn.
+        const next = db.autocommit.queryText(pid, ['second'])
+        other.release()
+        expect((await next)[0]!.v).toBe('second')
+        // Someone asks right after a statement, in the same turn: served on the next turn.
+        await db.autocommit.queryText(pid, ['third'])
+        const later = await pool.connect()
+        later.release()
+        // Concurrent statements and transactions on one connection all complete.
+        const all = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            i % 2 === 0
+              ? db.autocommit.queryText(pid, [String(i)])
+              : db.transaction((client) => client.queryText(pid, [String(i)])),
+          ),
+        )
+        expect(all.map((rows) => rows[0]!.v)).toEqual(Array.from({ length: 10 }, (_, i) => String(i)))
+      } finally {
+        await pool.end()
+      }
+    })
+
+    it('never starts a statement on a connection that broke, nor on a pool that is ending', async () => {
+      const { pool, db } = open(2)
+      const [before] = await db.autocommit.queryText(pid, ['before'])
+      // The backend of the kept connection ends: the statement fails as a lost connection.
+      const lost = await db.autocommit
+        .queryText('SELECT pg_terminate_backend(pg_backend_pid())::text AS done, $1::text AS v', ['x'])
+        .then(noError, (error: unknown) => error)
+      expect(isRewindError(lost, 'DATABASE')).toBe(true)
+      // The next statement, in the same turn, runs on another connection.
+      const [after] = await db.autocommit.queryText(pid, ['after'])
+      expect(after!.pid).not.toBe(before!.pid)
+      // A statement right after end() was called (its connection still kept) is refused like any other.
+      const ending = pool.end()
+      const refused = await db.autocommit.queryText(pid, ['late']).then(noError, (error: unknown) => error)
+      expect(isRewindError(refused, 'DATABASE')).toBe(true)
+      await ending
+      expect(pool.totalCount).toBe(0)
+    })
+  },
+)

@@ -79,7 +79,11 @@ describe.each(backends)('relay to another service on $name', (backend) => {
           }),
         ],
       })
-      await until(() => joined.length === acme && renamed.length === 6, 60_000)
+      // A handler's event counts as processed once its inbox transaction committed, just after the handler ran.
+      await until(
+        () => joined.length === acme && renamed.length === 6 && consumer!.stats.processed >= acme + 6,
+        60_000,
+      )
       expect(joined.map((j) => j.name)).toEqual(
         Array.from({ length: 24 }, (_, i) => i)
           .filter((i) => i % 2 === 0)
