@@ -278,8 +278,7 @@ class PgDatabase implements Database {
     const conn = taken instanceof Promise ? await taken : taken
     // A ROLLBACK that failed: the connection is gone (terminated backend, network).
     let broken: Error | undefined
-    const fail = (error: unknown) =>
-      this.#fail(error, broken !== undefined || brokenConnections.has(conn))
+    const fail = (error: unknown) => this.#fail(error, broken !== undefined || brokenConnections.has(conn))
     // BEGIN goes with the transaction's first statement (one round trip fewer); a transaction that sent nothing
     // has nothing to commit. Once anything was sent, the block may be open: it is committed or rolled back.
     let begun = false
