@@ -84,16 +84,25 @@ export class ActionEngine {
     return observer.wants(resource, action)
   }
 
-  /** Runs one action: in the transaction of `within` when given, else in its own. Resolves to its result. */
-  async execute(
+  /**
+   * Runs one action: in the transaction of `within` when given, else in its own. Resolves to its result; every
+   * failure is a rejection. Not an async function: the promise it returns is the path's own, settled with no
+   * extra turns.
+   */
+  execute(
     resource: AnyResource,
     actionName: string,
     input: unknown,
     options: ExecOptions,
     within?: Within,
   ): Promise<unknown> {
-    resource = this.#resource(resource)
-    const def = this.#action(resource, actionName)
+    let def: ActionDefinition
+    try {
+      resource = this.#resource(resource)
+      def = this.#action(resource, actionName)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (within) {
       const { scope } = within
       const store = within.store ?? scope.rows
@@ -192,7 +201,12 @@ export class ActionEngine {
       const follow = eventWithRow(run, env)
       if (!(follow instanceof Promise ? await follow : follow)) return false
     }
-    await this.#attempt(run, () => runSteps(COMMIT, run, env))
+    try {
+      const committed = runSteps(COMMIT, run, env)
+      if (committed) await committed
+    } catch (error) {
+      throw this.#failed(run, error)
+    }
     // The statement committed with the action's event: the same news as a transaction that recorded one.
     if (run.recorded) this.#committed(1)
     const settled = settleAfterTransaction([run.pending!])

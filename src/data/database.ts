@@ -118,14 +118,26 @@ function statementName(text: string, params: readonly (string | null)[]): string
  * One statement on a pooled connection, every value as text: a named one as Rewind's own submittable (see
  * pg-statement.ts) on pg's JavaScript client, else through pg's query call.
  */
-async function pgQuery(
+function pgQuery(
   conn: PgPoolClientLike,
   text: string,
   params: readonly (string | null)[],
   begin = false,
 ): Promise<RawRow[]> {
   const name = statementName(text, params)
+  // Not an async function: its promise is the statement's own, with no extra turns to settle it.
   if (name !== undefined && submits(conn)) return runNamed(conn, name, text, params, begin)
+  return driverQuery(conn, text, params, name, begin)
+}
+
+/** A statement through pg's own query call (unnamed, or a client without submittables such as pg-native). */
+async function driverQuery(
+  conn: PgPoolClientLike,
+  text: string,
+  params: readonly (string | null)[],
+  name: string | undefined,
+  begin: boolean,
+): Promise<RawRow[]> {
   if (begin) await conn.query('BEGIN')
   const config =
     name === undefined
