@@ -201,6 +201,7 @@ export class ActionEngine {
       const follow = eventWithRow(run, env)
       if (!(follow instanceof Promise ? await follow : follow)) return false
     }
+    // What #attempt does, inline: on the one-statement path its async frame was one more turn per action.
     try {
       const committed = runSteps(COMMIT, run, env)
       if (committed) await committed

@@ -170,6 +170,15 @@ function watch(conn: PgPoolClientLike): PgPoolClientLike {
   }
   return conn
 }
+/**
+ * A statement failed on `conn`: the connection is broken for good when the failure says so before any 'error'
+ * event does (the server ended the session, 57P01, ahead of closing the socket; a ROLLBACK that could not be
+ * sent). Whether it broke, as the seam's failures need to know.
+ */
+function noteFailure(conn: PgPoolClientLike, error: unknown, lost = isConnectionFailure(error)): boolean {
+  if (lost && !brokenConnections.has(conn)) brokenConnections.set(conn, error as Error)
+  return brokenConnections.has(conn)
+}
 
 class PgDatabase implements Database {
   readonly kind = 'postgres' as const
@@ -230,21 +239,18 @@ class PgDatabase implements Database {
   /**
    * Done with a connection: kept for the rest of this turn of the event loop, unless its last statement failed,
    * another one is kept already, the pool is ending, or someone waits for a connection (then it goes back at
-   * once). A connection that broke, or whose session the server ended (its last error says so before the socket
-   * closes), goes back with its error, which makes the pool drop it.
+   * once). A broken connection (see noteFailure) goes back with its error, which makes the pool drop it.
    */
-  #give(conn: PgPoolClientLike, failed?: unknown): void {
-    const error =
-      brokenConnections.get(conn) ??
-      (failed !== undefined && isConnectionFailure(failed) ? (failed as Error) : undefined)
+  #give(conn: PgPoolClientLike, failed: boolean): void {
+    const broken = brokenConnections.get(conn)
     if (
-      failed !== undefined ||
-      error !== undefined ||
+      failed ||
+      broken !== undefined ||
       this.#kept !== undefined ||
       this.pool.ending === true ||
       (this.pool.waitingCount ?? 0) > 0
     ) {
-      conn.release(error ?? false)
+      conn.release(broken ?? false)
       return
     }
     this.#kept = conn
@@ -259,13 +265,13 @@ class PgDatabase implements Database {
     // the connection broke is then told apart from one the server refused.
     const taken = this.#take()
     const conn = taken instanceof Promise ? await taken : taken
-    let failed: unknown
+    let failed = false
     try {
       // Named like the statements of a transaction: reads (records, events, time travel) are planned once per connection.
       return await pgQuery(conn, text, params)
     } catch (error) {
-      failed = error
-      throw this.#fail(error, brokenConnections.has(conn))
+      failed = true
+      throw this.#fail(error, noteFailure(conn, error))
     } finally {
       this.#give(conn, failed)
     }
@@ -288,9 +294,7 @@ class PgDatabase implements Database {
   async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
     const taken = this.#take()
     const conn = taken instanceof Promise ? await taken : taken
-    // A ROLLBACK that failed: the connection is gone (terminated backend, network).
-    let broken: Error | undefined
-    const fail = (error: unknown) => this.#fail(error, broken !== undefined || brokenConnections.has(conn))
+    const fail = (error: unknown) => this.#fail(error, noteFailure(conn, error))
     // BEGIN goes with the transaction's first statement (one round trip fewer); a transaction that sent nothing
     // has nothing to commit. Once anything was sent, the block may be open: it is committed or rolled back.
     let begun = false
@@ -318,25 +322,24 @@ class PgDatabase implements Database {
         return this.query(text, params)
       },
     }
-    let failed: unknown
+    let failed = false
     try {
       const result = await fn(client)
       if (begun) await conn.query('COMMIT')
       return result
     } catch (error) {
-      failed = error
+      failed = true
       if (begun) {
         try {
           await conn.query('ROLLBACK')
         } catch (rollbackError) {
           // The connection is gone (terminated backend, network): never hand it back to the pool.
-          broken = rollbackError as Error
+          noteFailure(conn, rollbackError, true)
         }
       }
       throw fail(error)
     } finally {
-      if (broken) conn.release(broken)
-      else this.#give(conn, failed)
+      this.#give(conn, failed)
     }
   }
 
