@@ -12,12 +12,10 @@ export interface ParamCodec {
 export class Params {
   readonly values: (string | null)[] = []
   add(codec: ParamCodec, value: unknown): string {
-    this.values.push(codec.toText(value))
-    return `$${this.values.length}::text::${codec.castType}`
+    return slot(this.push(codec.toText(value)), `text::${codec.castType}`)
   }
   raw(value: string | null, type = 'text'): string {
-    this.values.push(value)
-    return `$${this.values.length}::${type}`
+    return slot(this.push(value), type)
   }
   /** Adds a value and gives its number (1-based), for text built later (see {@link PlannedSql}). */
   push(value: string | null): number {
