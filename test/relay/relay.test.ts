@@ -260,6 +260,9 @@ describe.each(backends)('NATS relay on $name', (backend) => {
       expect(messages.map((m) => m.headers['Rewind-Event-Id'])).toEqual(log.map((e) => String(e.id)))
       expect(messages.map((m) => m.seq)).toEqual(log.map((_, i) => i + 1))
     } finally {
+      // A failed expectation while frozen must fail the test with its own message, not hang closing on a
+      // server that never answers.
+      stalled.resume()
       await rewind.close()
       await tdb.close()
       await stalled.destroy()
