@@ -36,7 +36,7 @@ export async function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
       const update = new Set<string>(upsert.update)
       for (const key of resource.appOnUpdate.keys()) update.add(key)
       // The update column of timestamps(), and the configured update timestamp, move on the update path too.
-      for (const key of run.internals.alsoOnUpdate) update.add(key)
+      for (const key of run.internals.alsoOnUpdate ?? []) update.add(key)
       const updateTs = resource.events.updateTimestamp
       if (updateTs && values.has(updateTs)) update.add(updateTs)
       const target = resource.identities[upsert.identity]!

@@ -15,7 +15,7 @@ export interface ParsedInput {
   /** Parsed arguments (schema outputs, defaults applied). */
   readonly args: Record<string, unknown>
   /** Argument inputs as passed (before the schema's transforms), for the event's `data`. */
-  readonly argInputs: Record<string, unknown>
+  readonly argInputs: Readonly<Record<string, unknown>>
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -57,24 +57,17 @@ export function parseInput(
   const issues: Issue[] = []
   const attributes = new Map<string, unknown>()
   const castAttributes = new Map<string, Json>()
-  const argInputs: Record<string, unknown> = Object.create(null)
-  const args: Record<string, unknown> = {}
-  const fail = () =>
-    new RewindError(
-      'VALIDATION',
-      `${resource.name}.${actionName}: invalid input: ${issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`,
-      { resource: resource.name, action: actionName, issues },
-    )
-
   if (input === undefined || input === null) input = {}
   if (!isPlainObject(input)) {
     issues.push({
       path: [],
       message: `expected an object of inputs, got ${Array.isArray(input) ? 'an array' : typeof input}`,
     })
-    throw fail()
+    throw invalidInput(resource, actionName, issues)
   }
   const { accepted, argNames } = inputShape(def)
+  // Arguments are collected only by actions that declare some (most declare none: nothing to allocate).
+  const argInputs: Record<string, unknown> | undefined = argNames.size > 0 ? Object.create(null) : undefined
   // Own keys only, including a literal "__proto__" key from JSON.parse: it is treated as an unknown key.
   for (const key of Object.keys(input)) {
     const value = input[key]
@@ -92,7 +85,7 @@ export function parseInput(
         attributes.set(key, value)
         castAttributes.set(key, cast.value)
       }
-    } else if (argNames.has(key)) {
+    } else if (argInputs !== undefined && argNames.has(key)) {
       argInputs[key] = value
     } else if (!def.ignoreUnknownInputs) {
       const expected = [...accepted, ...argNames]
@@ -101,6 +94,10 @@ export function parseInput(
         message: `unknown input "${key}": ${resource.name}.${actionName} accepts ${expected.length ? expected.map((k) => `"${k}"`).join(', ') : 'no input'}`,
       })
     }
+  }
+  if (argInputs === undefined) {
+    if (issues.length > 0) throw invalidInput(resource, actionName, issues)
+    return { attributes, castAttributes, args: {}, argInputs: NO_ARGUMENTS }
   }
   // Schemas are validated synchronously when they can be (most are): no promise, no extra turn.
   const results: (StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>)[] = []
@@ -111,6 +108,7 @@ export function parseInput(
     results.push(result)
   }
   const finish = (settled: readonly StandardSchemaV1.Result<unknown>[]): ParsedInput => {
+    const args: Record<string, unknown> = {}
     let i = 0
     for (const name of argNames) {
       const result = settled[i++]!
@@ -130,11 +128,23 @@ export function parseInput(
         args[name] = result.value
       }
     }
-    if (issues.length > 0) throw fail()
+    if (issues.length > 0) throw invalidInput(resource, actionName, issues)
     // argInputs has no prototype (a "__proto__" key stays a key); the copy given out is a plain object.
-    return { attributes, castAttributes, args, argInputs: argNames.size > 0 ? { ...argInputs } : {} }
+    return { attributes, castAttributes, args, argInputs: { ...argInputs } }
   }
   return async ? Promise.all(results).then(finish) : finish(results as StandardSchemaV1.Result<unknown>[])
+}
+
+/** The argument inputs of an action that declares no arguments: one frozen empty object for all. */
+const NO_ARGUMENTS: Readonly<Record<string, unknown>> = Object.freeze({})
+
+/** The action's input failed its checks: one `VALIDATION` error listing every issue. */
+function invalidInput(resource: AnyResource, actionName: string, issues: Issue[]): RewindError {
+  return new RewindError(
+    'VALIDATION',
+    `${resource.name}.${actionName}: invalid input: ${issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`,
+    { resource: resource.name, action: actionName, issues },
+  )
 }
 
 /**

@@ -155,8 +155,8 @@ export function openChangeset(run: ActionRun, env: StepEnv): void {
   const { resource, options, replay, parsed } = run
   const internals: ChangesetInternals = {
     codecs: resource.codecs,
-    forced: new Set(),
-    alsoOnUpdate: new Set(),
+    forced: undefined,
+    alsoOnUpdate: undefined,
     beforeActionHooks: [],
     afterActionHooks: [],
     beforeTransactionHooks: [],
@@ -169,7 +169,8 @@ export function openChangeset(run: ActionRun, env: StepEnv): void {
       resource: resource.name,
       action: run.action,
       actionType: run.actionType,
-      input: Object.fromEntries(parsed.attributes),
+      // Built when a change or validation first reads it (most never do).
+      input: () => Object.fromEntries(parsed.attributes),
       args: parsed.args,
       actor: options.actor,
       tenant: options.tenant,

@@ -12,6 +12,8 @@ export function validateAndChange(run: ActionRun): Promise<void> | undefined {
   const { def } = run
   // Nothing to run: no promise, no extra turn.
   if (def.validations.length === 0 && def.changes.length === 0) return undefined
+  // Changes only (the most common action): nothing to validate before or after them.
+  if (def.validations.length === 0) return andThen(applyChanges(run, 0), () => changed(run))
   // Each part returns a promise only when a validation or change did: synchronous ones cost no turn.
   return andThen(validate(run), () => {
     const { cs } = run
@@ -19,7 +21,7 @@ export function validateAndChange(run: ActionRun): Promise<void> | undefined {
     const rechecks = run.replay ? [] : valueChecks(run.def.validations)
     const unchanged = rechecks.length > 0 ? new Map(cs.attributes) : undefined
     return andThen(applyChanges(run, 0), () => {
-      if (cs.errors.length > 0) throw validationError(run, cs.errors)
+      changed(run)
       if (!unchanged) return undefined
       // A value a change set meets the rule the caller's would: value checks again on what will be written.
       return andThen(
@@ -31,6 +33,12 @@ export function validateAndChange(run: ActionRun): Promise<void> | undefined {
       )
     })
   })
+}
+
+/** The changes ran: an error one of them added fails the action. */
+function changed(run: ActionRun): undefined {
+  if (run.cs.errors.length > 0) throw validationError(run, run.cs.errors)
+  return undefined
 }
 
 /** `next` now when `pending` is undefined, else once it resolves. */

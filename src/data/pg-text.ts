@@ -80,9 +80,22 @@ export function formatMicros(micros: bigint): string {
     us += 1000n
     ms -= 1n
   }
-  const msNumber = Number(ms)
+  return formatMillis(Number(ms), Number(us))
+}
+
+/**
+ * {@link formatMicros} of a time the clock gave ({@link clockMicros}): microseconds as a number, exact for every
+ * time before the year 2255, with no BigInt arithmetic.
+ */
+export function formatClockMicros(micros: number): string {
+  const ms = Math.floor(micros / 1000)
+  return formatMillis(ms, micros - ms * 1000)
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.ffffff` of a millisecond since the epoch and the microseconds (0–999) past it. */
+function formatMillis(msNumber: number, us: number): string {
   const second = Math.floor(msNumber / 1000)
-  const frac = pad((msNumber - second * 1000) * 1000 + Number(us), 6)
+  const frac = pad((msNumber - second * 1000) * 1000 + us, 6)
   if (second !== lastSecond) {
     const d = new Date(second * 1000)
     lastPrefix = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(
@@ -193,7 +206,7 @@ export function dateToMicros(date: Date): bigint {
   return BigInt(date.getTime()) * 1000n
 }
 
-let lastMicros = 0n
+let lastMicros = 0
 /** Wall-clock milliseconds minus `performance.now()`, re-anchored whenever the two clocks disagree. */
 let anchorMs = Number.NaN
 
@@ -206,6 +219,14 @@ let anchorMs = Number.NaN
  * (then the times follow it back, as PostgreSQL's clock_timestamp() would).
  */
 export function nowMicros(): bigint {
+  return BigInt(clockMicros())
+}
+
+/**
+ * {@link nowMicros} as a number: the current time's microseconds are an integer far below 2^53, so Number
+ * arithmetic is exact, and costs none of BigInt's allocations (timestamps() reads the clock on every write).
+ */
+export function clockMicros(): number {
   const wall = Date.now()
   const mono = performance.now()
   let estimate = mono + anchorMs
@@ -213,8 +234,8 @@ export function nowMicros(): bigint {
     anchorMs = wall - mono
     estimate = wall
   }
-  let now = BigInt(wall) * 1000n + BigInt(Math.min(999, Math.floor((estimate - wall) * 1000)))
-  if (now <= lastMicros && lastMicros - now < 1000n) now = lastMicros + 1n
+  let now = wall * 1000 + Math.min(999, Math.floor((estimate - wall) * 1000))
+  if (now <= lastMicros && lastMicros - now < 1000) now = lastMicros + 1
   lastMicros = now
   return now
 }

@@ -1,6 +1,7 @@
 import { type Json, sameJson } from '../columns/values.js'
 import type { AnyResource } from '../resource/define-resource.js'
 import type { Row } from '../rows/records.js'
+import { hasKeys } from '../util/has-keys.js'
 import type { ActionEvent } from './event.js'
 import { encodeArgument } from './payload.js'
 
@@ -80,12 +81,14 @@ export function capturedData(w: ActionInput): {
     const enc = w.resource.codecs.get(key)!.encoder
     if (enc) dataEncoders[key] = enc
   }
-  for (const [key, value] of Object.entries(w.argInputs)) {
-    if (value === undefined) continue
-    const enc = encodeArgument(w.args[key] !== undefined ? w.args[key] : value)
-    data[key] = enc.value
-    if (enc.encoder) dataEncoders[key] = enc.encoder
-  }
+  // Most actions declare no arguments: their (empty) inputs are not listed.
+  if (hasKeys(w.argInputs))
+    for (const [key, value] of Object.entries(w.argInputs)) {
+      if (value === undefined) continue
+      const enc = encodeArgument(w.args[key] !== undefined ? w.args[key] : value)
+      data[key] = enc.value
+      if (enc.encoder) dataEncoders[key] = enc.encoder
+    }
   return { data, dataEncoders }
 }
 

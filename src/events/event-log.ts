@@ -151,18 +151,27 @@ export class EventLog {
   #encode(event: CapturedEvent): Encoded {
     const resource = event.source
     const recordId = recordIdText(event.recordId)
-    const keys = this.config.keys
-    const changedEncoders: Record<string, string> = {}
-    for (const key of Object.keys(event.changedAttributes)) {
-      const enc = resource.codecs.get(key)?.encoder
-      if (enc) changedEncoders[key] = enc
+    let data: ReturnType<typeof protect> = { values: event.data, encoders: event.dataEncoders }
+    let changed: ReturnType<typeof protect> = { values: event.changedAttributes, encoders: NO_ENCODERS }
+    // Most resources have neither a column JSON cannot hold as such nor a sensitive one: the payloads are
+    // stored as they are, with no lookups per key.
+    if (hasEncodedColumns(resource)) {
+      const changedEncoders: Record<string, string> = {}
+      for (const key of Object.keys(event.changedAttributes)) {
+        const enc = resource.codecs.get(key)?.encoder
+        if (enc) changedEncoders[key] = enc
+      }
+      changed = { values: event.changedAttributes, encoders: changedEncoders }
     }
-    const data = protect(event.data, event.dataEncoders, resource.sensitive, keys, (k) =>
-      fieldAad(resource.name, recordId, 'data', k),
-    )
-    const changed = protect(event.changedAttributes, changedEncoders, resource.sensitive, keys, (k) =>
-      fieldAad(resource.name, recordId, 'changed', k),
-    )
+    if (resource.sensitive.size > 0) {
+      const keys = this.config.keys
+      data = protect(data.values, data.encoders, resource.sensitive, keys, (k) =>
+        fieldAad(resource.name, recordId, 'data', k),
+      )
+      changed = protect(changed.values, changed.encoders, resource.sensitive, keys, (k) =>
+        fieldAad(resource.name, recordId, 'changed', k),
+      )
+    }
     const encoders: Record<string, Record<string, string>> = {}
     let encoded = false
     if (hasKeys(data.encoders)) {
@@ -223,4 +232,18 @@ export class EventLog {
       changedEncoders: changed.encoders,
     }
   }
+}
+
+const NO_ENCODERS: Readonly<Record<string, string>> = Object.freeze({})
+
+const encodedColumns = new WeakMap<AnyResource, boolean>()
+/** Whether any column of the resource is stored with an encoder (base64 bytes): asked once per resource. */
+function hasEncodedColumns(resource: AnyResource): boolean {
+  let has = encodedColumns.get(resource)
+  if (has === undefined) {
+    has = false
+    for (const codec of resource.codecs.values()) if (codec.encoder !== undefined) has = true
+    encodedColumns.set(resource, has)
+  }
+  return has
 }

@@ -1,4 +1,4 @@
-import { formatMicros, nowMicros } from '../data/pg-text.js'
+import { clockMicros, formatClockMicros } from '../data/pg-text.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import type { ChangeObject } from './action.js'
@@ -46,11 +46,11 @@ export function setAttribute<Args = any>(
 }
 
 /** The current time as an exact value for a timestamp column, with microseconds. */
-function timeFor(cs: Changeset<any, any>, key: string, micros: bigint): ExactValue | Date {
+function timeFor(cs: Changeset<any, any>, key: string, micros: number): ExactValue | Date {
   const codec = Changeset.internals(cs).codecs.get(key)!
-  if (codec.kind === 'timestamptz') return exact(`${formatMicros(micros)}Z`)
-  if (codec.kind === 'timestamp') return exact(formatMicros(micros))
-  return new Date(Number(micros / 1000n))
+  if (codec.kind === 'timestamptz') return exact(`${formatClockMicros(micros)}Z`)
+  if (codec.kind === 'timestamp') return exact(formatClockMicros(micros))
+  return new Date(Math.floor(micros / 1000))
 }
 
 /**
@@ -71,16 +71,18 @@ export function timestamps(
       for (const key of [createKey, updateKey])
         if (key && !codecs.has(key)) throw missingColumn(cs, key, 'timestamps()')
       // One reading of the clock for both columns, so a new record's two times are equal.
-      let micros: bigint | undefined
+      let micros: number | undefined
       const clock = (key: string) => () => {
-        micros ??= nowMicros()
+        micros ??= clockMicros()
         return timeFor(cs, key, micros) as never
       }
       if (cs.actionType === 'create' && createKey) cs.setGenerated(createKey as never, clock(createKey))
       if (updateKey) {
         cs.setGenerated(updateKey as never, clock(updateKey))
         // An upsert that finds its row takes the update path: the update time moves, the create time stays.
-        Changeset.internals(cs).alsoOnUpdate.add(updateKey)
+        const internals = Changeset.internals(cs)
+        internals.alsoOnUpdate ??= new Set()
+        internals.alsoOnUpdate.add(updateKey)
       }
     },
   }

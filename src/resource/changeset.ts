@@ -66,8 +66,10 @@ export interface Registered<F> {
 /** What a changeset is made of: the action, who runs it, and what the caller passed. */
 export type ChangesetInit<T extends AnyTable, Args> = Pick<
   Changeset<T, Args>,
-  'resource' | 'action' | 'actionType' | 'input' | 'args' | 'actor' | 'tenant' | 'context' | 'replaying'
+  'resource' | 'action' | 'actionType' | 'args' | 'actor' | 'tenant' | 'context' | 'replaying'
 > & {
+  /** The accepted columns the caller passed, or how to build them when first read. */
+  readonly input: Readonly<Partial<InsertOf<T>>> | (() => Readonly<Partial<InsertOf<T>>>)
   /** The current record (updates and destroys), or how to build it when it is first read. */
   readonly record: RecordOf<T> | undefined | (() => RecordOf<T> | undefined)
 }
@@ -79,10 +81,10 @@ export type ChangesetInit<T extends AnyTable, Args> = Pick<
 export interface ChangesetInternals {
   /** The columns of the resource, by key. */
   readonly codecs: ReadonlyMap<string, ColumnCodec>
-  /** Keys that were forced: later `set` calls do not change them. */
-  readonly forced: Set<string>
-  /** Columns an upsert's update path writes too (the update column of `timestamps()`). */
-  readonly alsoOnUpdate: Set<string>
+  /** Keys that were forced: later `set` calls do not change them (made on the first `force`). */
+  forced: Set<string> | undefined
+  /** Columns an upsert's update path writes too (the update column of `timestamps()`; made on the first). */
+  alsoOnUpdate: Set<string> | undefined
   readonly beforeActionHooks: Registered<BeforeHook>[]
   readonly afterActionHooks: Registered<AfterActionHook<any>>[]
   readonly beforeTransactionHooks: Registered<BeforeHook>[]
@@ -108,7 +110,7 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
   readonly action: string
   readonly actionType: 'create' | 'update' | 'destroy'
   /** The accepted attributes the caller passed (app values). */
-  readonly input: Readonly<Partial<InsertOf<T>>>
+  #input: Readonly<Partial<InsertOf<T>>> | (() => Readonly<Partial<InsertOf<T>>>)
   /** The parsed arguments (schema outputs, defaults applied). */
   readonly args: Readonly<Args>
   readonly actor: unknown
@@ -125,7 +127,7 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
     this.primaryKey = primaryKey
     this.action = init.action
     this.actionType = init.actionType
-    this.input = init.input
+    this.#input = init.input
     this.args = init.args
     this.actor = init.actor
     this.tenant = init.tenant
@@ -138,6 +140,12 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
   /** @internal the engine's bookkeeping of a changeset (hooks, forced keys, recorded values). */
   static internals(cs: Changeset<any, any>): ChangesetInternals {
     return cs.#internals
+  }
+
+  /** The accepted columns the caller passed (as the app gave them). */
+  get input(): Readonly<Partial<InsertOf<T>>> {
+    if (typeof this.#input === 'function') this.#input = this.#input()
+    return this.#input
   }
 
   /** The current record (updates and destroys), as the app sees it. */
@@ -162,13 +170,14 @@ export class Changeset<T extends AnyTable = AnyTable, Args = Record<string, unkn
 
   /** Sets an attribute (any column, accepted or not). A forced value is kept. */
   set<K extends ColumnKey<T>>(key: K, value: InsertOf<T>[K] | ExactValue): this {
-    if (!this.#internals.forced.has(key)) this.attributes.set(key, value)
+    if (this.#internals.forced?.has(key) !== true) this.attributes.set(key, value)
     return this
   }
 
   /** Sets an attribute and keeps it against later `set` calls. */
   force<K extends ColumnKey<T>>(key: K, value: InsertOf<T>[K] | ExactValue): this {
     this.attributes.set(key, value)
+    this.#internals.forced ??= new Set()
     this.#internals.forced.add(key)
     return this
   }

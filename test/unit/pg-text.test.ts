@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { canonicalSimpleTimestamp, formatMicros, parseTimestamp } from '../../src/data/pg-text.js'
+import {
+  canonicalSimpleTimestamp,
+  clockMicros,
+  formatClockMicros,
+  formatMicros,
+  nowMicros,
+  parseTimestamp,
+} from '../../src/data/pg-text.js'
 
 /** The general path: parse to microseconds, print canonical. */
 function slow(text: string, zone: boolean): string | undefined {
@@ -115,5 +122,23 @@ describe('canonicalSimpleTimestamp', () => {
     }
     // The mutations leave a fair share of valid timestamps, so both outcomes are exercised.
     expect(accepted).toBeGreaterThan(2_000)
+  })
+})
+
+describe('formatClockMicros', () => {
+  it('prints a time of the clock as formatMicros does (Number arithmetic against BigInt), from 1970 to 2255', () => {
+    // 2^53 microseconds is in the year 2255: every time before it is an exact Number.
+    const limit = 2 ** 53
+    const cases = [0, 1, 999, 1000, 1_800_000_000_000_000, limit - 1]
+    for (let i = 0; i < 50_000; i++) cases.push(Math.floor(Math.random() * limit))
+    for (const micros of cases) expect(formatClockMicros(micros)).toBe(formatMicros(BigInt(micros)))
+  })
+
+  it('is what timestamps() reads: clockMicros as nowMicros, without BigInt', () => {
+    const a = clockMicros()
+    const b = nowMicros()
+    const c = clockMicros()
+    // The clock only increases within the process, whichever of the two is asked.
+    expect(BigInt(a) < b && b < BigInt(c)).toBe(true)
   })
 })
