@@ -7,6 +7,7 @@ import {
   change,
   createRewind,
   defineResource,
+  eventLogTable,
   generateId,
   isRewindError,
   length,
@@ -50,6 +51,29 @@ const Label = defineResource(labels, {
       arguments: { raw: z.string().optional() },
       changes: [fromRaw],
       validations: [length('name', { min: 1 })],
+    }),
+  }),
+})
+
+/** Changes that read the caller's input and force a value that a later change cannot overwrite. */
+const forcedNotes = pgTable('forced_notes', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull(),
+  note: text('note'),
+})
+const ForcedNote = defineResource(forcedNotes, {
+  name: 'ForcedNote',
+  actions: (a) => ({
+    create: a.create({
+      accept: ['name', 'note'],
+      changes: [
+        generateId(),
+        change('pin', (cs: any) => cs.force('note', `pinned by ${cs.input.name}`)),
+        change('later', (cs: any) => {
+          cs.set('note', 'overwritten')
+          cs.set('name', `${cs.input.name}!`)
+        }),
+      ],
     }),
   }),
 })
@@ -223,6 +247,26 @@ describe.each(backends)('resources and actions on $name', (backend) => {
       const org = await rewind.run(Org, 'create', { name: 'Acme' })
       const e2 = await expectError(rewind.run(Org, 'rename', { name: 'A' }, { id: org.id }), 'VALIDATION')
       expect(e2.issues).toEqual([{ path: ['name'], message: 'must be at least 2 long, got 1' }])
+    })
+
+    it('a forced value stays against later changes, which read the input as the caller gave it', async () => {
+      const local = await createRewind({
+        db: tdb.db,
+        resources: [ForcedNote],
+        createTables: true,
+        eventLog: { table: eventLogTable('forced_note_events') },
+      })
+      try {
+        const n = await local.run(ForcedNote, 'create', { name: 'Ada', note: 'mine' })
+        expect(n).toEqual({ id: n.id, name: 'Ada!', note: 'pinned by Ada' })
+        expect(await local.get(ForcedNote, n.id)).toEqual(n)
+        const [event] = (await local.events({ recordId: n.id })).events
+        expect(event!.data).toEqual({ name: 'Ada', note: 'mine' })
+        expect(event!.changedAttributes).toEqual({ id: n.id, name: 'Ada!', note: 'pinned by Ada' })
+      } finally {
+        await local.close()
+        await rewind.database.query('DROP TABLE forced_notes, forced_note_events')
+      }
     })
 
     it('length({ min: 1 }) refuses an empty value on create and update, given or set by a change', async () => {
