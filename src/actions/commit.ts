@@ -2,6 +2,7 @@ import type { Json } from '../columns/values.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { captureEvent } from '../events/capture.js'
 import { appRecord } from '../rows/records.js'
+import type { FollowingWrite, RowStore } from '../rows/row-store.js'
 import { notFound, stale } from './action-errors.js'
 import { type ActionRun, captureInput } from './action-run.js'
 import { eventWithRow } from './event-with-row.js'
@@ -18,83 +19,106 @@ export function beforeActionHooks(run: ActionRun, env: StepEnv): Promise<void> |
 
 /**
  * Writes the row through the store and keeps the images the event is captured from; when it can, the event
- * goes in the same statement (see event-with-row.ts) and `recordEvent` has nothing left to do.
+ * goes in the same statement (see event-with-row.ts) and `recordEvent` has nothing left to do. Not an async
+ * function: an insert's, update's or delete's promise is its statement's, with what the answer sets on the run.
  */
-export async function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
-  const store = env.store!
-  const { resource, action, def, values, tenant, options, loaded } = run
-  const id = run.id!
-  let follow = run.write === 'upsert' ? undefined : eventWithRow(run, env)
-  if (follow instanceof Promise) follow = await follow
+export function writeRow(run: ActionRun, env: StepEnv): Promise<void> {
+  if (run.write === 'upsert') return upsertRow(run, env.store!)
+  const follow = eventWithRow(run, env)
+  return follow instanceof Promise
+    ? follow.then((f) => writeWith(run, env.store!, f))
+    : writeWith(run, env.store!, follow)
+}
+
+/** An insert, update or delete, with the event in its statement when `follow` is given. */
+function writeWith(run: ActionRun, store: RowStore, follow: FollowingWrite | undefined): Promise<void> {
   run.recorded = follow !== undefined
+  const { resource, values, tenant } = run
+  const id = run.id!
   switch (run.write) {
     case 'insert':
-      run.after = await store.insert(resource, values, follow)
-      return
-    case 'upsert': {
-      const upsert = def.upsert!
-      const update = new Set<string>(upsert.update)
-      for (const key of resource.appOnUpdate.keys()) update.add(key)
-      // The update column of timestamps(), and the configured update timestamp, move on the update path too.
-      for (const key of run.internals.alsoOnUpdate ?? []) update.add(key)
-      const updateTs = resource.events.updateTimestamp
-      if (updateTs && values.has(updateTs)) update.add(updateTs)
-      const target = resource.identities[upsert.identity]!
-      const written = await store.upsert(resource, values, {
-        identity: target,
-        update: [...update].filter((k) => values.has(k)),
-        tenant,
+      return store.insert(resource, values, follow).then((after) => {
+        run.after = after
       })
-      if (!written) {
-        throw new RewindError(
-          'CONFLICT',
-          `${resource.name}.${action}: a record with the same ${upsert.identity} (${target.join(', ')}) already exists`,
-          { resource: resource.name, action, details: { identity: upsert.identity } },
-        )
-      }
-      run.before = written.before
-      run.after = written.after
-      return
-    }
-    case 'delete': {
-      const before = await store.delete(resource, id, tenant, follow)
-      if (!before) {
-        if (options.record !== undefined || loaded !== undefined)
-          throw stale(run, id, `the record ${JSON.stringify(id)} no longer exists; nothing was destroyed`)
-        throw notFound(run, id)
-      }
-      run.before = before
-      return
-    }
-    case 'update': {
-      let expected: { key: string; value: Json } | undefined
-      if (def.optimisticLock && !run.replay) {
-        const source = options.record ? options.record[def.optimisticLock] : undefined
-        const value =
-          source !== undefined ? resource.codecs.get(def.optimisticLock)!.fromApp(source) : undefined
-        expected = {
-          key: def.optimisticLock,
-          value: value?.ok ? value.value : (loaded?.get(def.optimisticLock) ?? null),
+    case 'delete':
+      return store.delete(resource, id, tenant, follow).then((before) => {
+        if (!before) {
+          if (run.options.record !== undefined || run.loaded !== undefined)
+            throw stale(run, id, `the record ${JSON.stringify(id)} no longer exists; nothing was destroyed`)
+          throw notFound(run, id)
         }
-      }
+        run.before = before
+      })
+    default: {
+      const expected = expectedLock(run)
       // Only the values set are written; the event's diff uses the row as it was locked.
-      const written = await store.update(resource, id, tenant, values, expected, follow)
-      if (!written) {
-        if (expected && (await store.load(resource, id, tenant, false))) {
-          throw stale(
-            run,
-            id,
-            `the record changed since it was read (${expected.key} expected ${JSON.stringify(expected.value)}); reload it and retry`,
-          )
-        }
-        if (options.record !== undefined || loaded !== undefined)
-          throw stale(run, id, `the record ${JSON.stringify(id)} no longer exists`)
-        throw notFound(run, id)
-      }
-      run.before = written.before
-      run.after = written.after
+      return store.update(resource, id, tenant, values, expected, follow).then((written) => {
+        if (!written) return updateMissed(run, store, expected)
+        run.before = written.before
+        run.after = written.after
+        return undefined
+      })
     }
   }
+}
+
+/** The value the optimistic lock's column must still hold for an update to write (not in replay). */
+function expectedLock(run: ActionRun): { key: string; value: Json } | undefined {
+  const { def, options, resource, loaded } = run
+  if (!def.optimisticLock || run.replay) return undefined
+  const source = options.record ? options.record[def.optimisticLock] : undefined
+  const value = source !== undefined ? resource.codecs.get(def.optimisticLock)!.fromApp(source) : undefined
+  return {
+    key: def.optimisticLock,
+    value: value?.ok ? value.value : (loaded?.get(def.optimisticLock) ?? null),
+  }
+}
+
+/** An update that wrote no row: the record changed since it was read, is gone, or never was. */
+async function updateMissed(
+  run: ActionRun,
+  store: RowStore,
+  expected: { key: string; value: Json } | undefined,
+): Promise<never> {
+  const id = run.id!
+  if (expected && (await store.load(run.resource, id, run.tenant, false))) {
+    throw stale(
+      run,
+      id,
+      `the record changed since it was read (${expected.key} expected ${JSON.stringify(expected.value)}); reload it and retry`,
+    )
+  }
+  if (run.options.record !== undefined || run.loaded !== undefined)
+    throw stale(run, id, `the record ${JSON.stringify(id)} no longer exists`)
+  throw notFound(run, id)
+}
+
+/** An upsert: its row is looked up (and locked) first, so its event records what really changed. */
+async function upsertRow(run: ActionRun, store: RowStore): Promise<void> {
+  const { resource, action, def, values, tenant } = run
+  run.recorded = false
+  const upsert = def.upsert!
+  const update = new Set<string>(upsert.update)
+  for (const key of resource.appOnUpdate.keys()) update.add(key)
+  // The update column of timestamps(), and the configured update timestamp, move on the update path too.
+  for (const key of run.internals.alsoOnUpdate ?? []) update.add(key)
+  const updateTs = resource.events.updateTimestamp
+  if (updateTs && values.has(updateTs)) update.add(updateTs)
+  const target = resource.identities[upsert.identity]!
+  const written = await store.upsert(resource, values, {
+    identity: target,
+    update: [...update].filter((k) => values.has(k)),
+    tenant,
+  })
+  if (!written) {
+    throw new RewindError(
+      'CONFLICT',
+      `${resource.name}.${action}: a record with the same ${upsert.identity} (${target.join(', ')}) already exists`,
+      { resource: resource.name, action, details: { identity: upsert.identity } },
+    )
+  }
+  run.before = written.before
+  run.after = written.after
 }
 
 /**

@@ -260,21 +260,35 @@ class PgDatabase implements Database {
     }
   }
 
-  async query(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
+  query(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
     // What pool.query does, with the connection's 'error' event in sight (see watch): a query that fails because
-    // the connection broke is then told apart from one the server refused.
+    // the connection broke is then told apart from one the server refused. Not an async function: with the kept
+    // connection, the promise is the statement's own, and the connection goes back as it settles.
     const taken = this.#take()
-    const conn = taken instanceof Promise ? await taken : taken
-    let failed = false
+    return taken instanceof Promise
+      ? taken.then((conn) => this.#queryOn(conn, text, params))
+      : this.#queryOn(taken, text, params)
+  }
+
+  #queryOn(conn: PgPoolClientLike, text: string, params: readonly (string | null)[]): Promise<RawRow[]> {
+    let pending: Promise<RawRow[]>
     try {
       // Named like the statements of a transaction: reads (records, events, time travel) are planned once per connection.
-      return await pgQuery(conn, text, params)
+      pending = pgQuery(conn, text, params)
     } catch (error) {
-      failed = true
-      throw this.#fail(error, noteFailure(conn, error))
-    } finally {
-      this.#give(conn, failed)
+      pending = Promise.reject(error)
     }
+    return pending.then(
+      (rows) => {
+        this.#give(conn, false)
+        return rows
+      },
+      (error: unknown) => {
+        const failure = this.#fail(error, noteFailure(conn, error))
+        this.#give(conn, true)
+        throw failure
+      },
+    )
   }
 
   async queryText(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {

@@ -25,13 +25,13 @@ export class SqlRowStore implements RowStore {
     return rows[0] ? canonicalRow(resource, rows[0]) : undefined
   }
 
-  async insert(resource: AnyResource, values: Row, follow?: FollowingWrite): Promise<Row> {
+  // insert, update and delete are not async functions: each promise is its statement's, with the answer decoded.
+  insert(resource: AnyResource, values: Row, follow?: FollowingWrite): Promise<Row> {
     const options = { overriding: overrides(resource, values) }
     const q = follow
       ? withFollowing(resource, (params) => insertPlan(resource, values, options, params), follow, false)
       : insertRow(resource, values, options)
-    const rows = await this.client.queryText(q.text, q.params)
-    return canonicalRow(resource, rows[0]!)
+    return this.client.queryText(q.text, q.params).then((rows) => canonicalRow(resource, rows[0]!))
   }
 
   async upsert(resource: AnyResource, values: Row, spec: UpsertSpec) {
@@ -60,7 +60,7 @@ export class SqlRowStore implements RowStore {
     }
   }
 
-  async update(
+  update(
     resource: AnyResource,
     id: Json,
     tenant: Json | undefined,
@@ -77,20 +77,23 @@ export class SqlRowStore implements RowStore {
           true,
         )
       : updateRow(resource, id, tenant, values, expected)
-    const rows = await this.client.queryText(q.text, q.params)
-    if (rows.length === 0) return undefined
-    return {
-      before: follow ? undefined : canonicalRow(resource, rows[0]!, 'old:'),
-      after: canonicalRow(resource, rows[0]!),
-    }
+    return this.client.queryText(q.text, q.params).then((rows) =>
+      rows.length === 0
+        ? undefined
+        : {
+            before: follow ? undefined : canonicalRow(resource, rows[0]!, 'old:'),
+            after: canonicalRow(resource, rows[0]!),
+          },
+    )
   }
 
-  async delete(resource: AnyResource, id: Json, tenant: Json | undefined, follow?: FollowingWrite) {
+  delete(resource: AnyResource, id: Json, tenant: Json | undefined, follow?: FollowingWrite) {
     const q = follow
       ? withFollowing(resource, (params) => deletePlan(resource, id, tenant, params), follow, false)
       : deleteRow(resource, id, tenant)
-    const rows = await this.client.queryText(q.text, q.params)
-    return rows[0] ? canonicalRow(resource, rows[0]) : undefined
+    return this.client
+      .queryText(q.text, q.params)
+      .then((rows) => (rows[0] ? canonicalRow(resource, rows[0]) : undefined))
   }
 }
 
