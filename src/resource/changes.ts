@@ -67,9 +67,10 @@ export function timestamps(
     name: 'timestamps',
     readsRecord: false,
     run: (cs) => {
-      const { codecs } = Changeset.internals(cs)
-      for (const key of [createKey, updateKey])
-        if (key && !codecs.has(key)) throw missingColumn(cs, key, 'timestamps()')
+      const internals = Changeset.internals(cs)
+      const { codecs } = internals
+      if (createKey && !codecs.has(createKey)) throw missingColumn(cs, createKey, 'timestamps()')
+      if (updateKey && !codecs.has(updateKey)) throw missingColumn(cs, updateKey, 'timestamps()')
       // One reading of the clock for both columns, so a new record's two times are equal.
       let micros: number | undefined
       const clock = (key: string) => () => {
@@ -80,9 +81,8 @@ export function timestamps(
       if (updateKey) {
         cs.setGenerated(updateKey as never, clock(updateKey))
         // An upsert that finds its row takes the update path: the update time moves, the create time stays.
-        const internals = Changeset.internals(cs)
-        internals.alsoOnUpdate ??= new Set()
-        internals.alsoOnUpdate.add(updateKey)
+        internals.alsoOnUpdate ??= []
+        if (!internals.alsoOnUpdate.includes(updateKey)) internals.alsoOnUpdate.push(updateKey)
       }
     },
   }

@@ -84,7 +84,7 @@ export interface ChangesetInternals {
   /** Keys that were forced: later `set` calls do not change them (made on the first `force`). */
   forced: Set<string> | undefined
   /** Columns an upsert's update path writes too (the update column of `timestamps()`; made on the first). */
-  alsoOnUpdate: Set<string> | undefined
+  alsoOnUpdate: string[] | undefined
   readonly beforeActionHooks: Registered<BeforeHook>[]
   readonly afterActionHooks: Registered<AfterActionHook<any>>[]
   readonly beforeTransactionHooks: Registered<BeforeHook>[]
