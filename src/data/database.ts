@@ -262,8 +262,8 @@ class PgDatabase implements Database {
 
   query(text: string, params: readonly (string | null)[] = []): Promise<RawRow[]> {
     // What pool.query does, with the connection's 'error' event in sight (see watch): a query that fails because
-    // the connection broke is then told apart from one the server refused. Not an async function: with the kept
-    // connection, the promise is the statement's own, and the connection goes back as it settles.
+    // the connection broke is then told apart from one the server refused. Not an async function: the
+    // connection goes back as the statement settles, with no async frame around it.
     const taken = this.#take()
     return taken instanceof Promise
       ? taken.then((conn) => this.#queryOn(conn, text, params))
