@@ -13,30 +13,27 @@ export function validateAndChange(run: ActionRun): Promise<void> | undefined {
   // Nothing to run: no promise, no extra turn.
   if (def.validations.length === 0 && def.changes.length === 0) return undefined
   // Changes only (the most common action): nothing to validate before or after them.
-  if (def.validations.length === 0) return andThen(applyChanges(run, 0), () => changed(run))
+  if (def.validations.length === 0) return andThen(applyChanges(run, 0), () => failOnErrors(run))
   // Each part returns a promise only when a validation or change did: synchronous ones cost no turn.
   return andThen(validate(run), () => {
     const { cs } = run
-    if (cs.errors.length > 0) throw validationError(run, cs.errors)
+    failOnErrors(run)
     const rechecks = run.replay ? [] : valueChecks(run.def.validations)
     const unchanged = rechecks.length > 0 ? new Map(cs.attributes) : undefined
     return andThen(applyChanges(run, 0), () => {
-      changed(run)
+      failOnErrors(run)
       if (!unchanged) return undefined
       // A value a change set meets the rule the caller's would: value checks again on what will be written.
       return andThen(
         validate(run, 0, (v) => setByChanges(v, run, unchanged)),
-        () => {
-          if (cs.errors.length > 0) throw validationError(run, cs.errors)
-          return undefined
-        },
+        () => failOnErrors(run),
       )
     })
   })
 }
 
-/** The changes ran: an error one of them added fails the action. */
-function changed(run: ActionRun): undefined {
+/** An error a validation or change added to the changeset fails the action with `VALIDATION`. */
+function failOnErrors(run: ActionRun): undefined {
   if (run.cs.errors.length > 0) throw validationError(run, run.cs.errors)
   return undefined
 }

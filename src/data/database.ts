@@ -271,14 +271,9 @@ class PgDatabase implements Database {
   }
 
   #queryOn(conn: PgPoolClientLike, text: string, params: readonly (string | null)[]): Promise<RawRow[]> {
-    let pending: Promise<RawRow[]>
-    try {
-      // Named like the statements of a transaction: reads (records, events, time travel) are planned once per connection.
-      pending = pgQuery(conn, text, params)
-    } catch (error) {
-      pending = Promise.reject(error)
-    }
-    return pending.then(
+    // Named like the statements of a transaction: reads (records, events, time travel) are planned once per
+    // connection. pgQuery never throws: a failure to send is its promise's rejection.
+    return pgQuery(conn, text, params).then(
       (rows) => {
         this.#give(conn, false)
         return rows

@@ -84,7 +84,7 @@ export function formatMicros(micros: bigint): string {
 }
 
 /**
- * {@link formatMicros} of a time the clock gave ({@link clockMicros}): microseconds as a number, exact for every
+ * {@link formatMicros} of a time the clock gave ({@link nowMicros}): microseconds as a number, exact for every
  * time before the year 2255, with no BigInt arithmetic.
  */
 export function formatClockMicros(micros: number): string {
@@ -216,17 +216,11 @@ let anchorMs = Number.NaN
  * millisecond it is: whenever the monotonic estimate leaves `Date.now()`'s millisecond (drift, a clock step, a
  * suspended machine), it is anchored again, so a time recorded after `new Date()` is never earlier than it.
  * Strictly increasing within the process, unless the system clock is set back by more than a millisecond
- * (then the times follow it back, as PostgreSQL's clock_timestamp() would).
+ * (then the times follow it back, as PostgreSQL's clock_timestamp() would). A Number: an exact integer for every
+ * time before the year 2255 (2^53 microseconds), with none of BigInt's allocations (timestamps() reads the clock
+ * on every write).
  */
-export function nowMicros(): bigint {
-  return BigInt(clockMicros())
-}
-
-/**
- * {@link nowMicros} as a number: the current time's microseconds are an integer far below 2^53, so Number
- * arithmetic is exact, and costs none of BigInt's allocations (timestamps() reads the clock on every write).
- */
-export function clockMicros(): number {
+export function nowMicros(): number {
   const wall = Date.now()
   const mono = performance.now()
   let estimate = mono + anchorMs

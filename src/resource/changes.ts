@@ -1,4 +1,4 @@
-import { clockMicros, formatClockMicros } from '../data/pg-text.js'
+import { formatClockMicros, nowMicros } from '../data/pg-text.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import type { ChangeObject } from './action.js'
@@ -74,7 +74,7 @@ export function timestamps(
       // One reading of the clock for both columns, so a new record's two times are equal.
       let micros: number | undefined
       const clock = (key: string) => () => {
-        micros ??= clockMicros()
+        micros ??= nowMicros()
         return timeFor(cs, key, micros) as never
       }
       if (cs.actionType === 'create' && createKey) cs.setGenerated(createKey as never, clock(createKey))

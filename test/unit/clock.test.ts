@@ -19,10 +19,11 @@ afterEach(() => {
 describe('nowMicros follows the wall clock', () => {
   it('stays in Date.now()’s millisecond while the monotonic clock drifts 5% fast, and only increases', () => {
     const clocks = fakeClocks({ wall: 1_800_000_000_000, mono: 1_000 })
-    let last = 0n
+    let last = 0
     for (let i = 0; i < 20_000; i++) {
       const micros = nowMicros()
-      expect(micros / 1000n).toBe(BigInt(Date.now()))
+      expect(Number.isSafeInteger(micros)).toBe(true)
+      expect(Math.floor(micros / 1000)).toBe(Date.now())
       expect(micros).toBeGreaterThan(last)
       last = micros
       const step = 0.137 + (i % 7) * 0.05
@@ -38,7 +39,7 @@ describe('nowMicros follows the wall clock', () => {
     nowMicros()
     clocks.wall += 60_000
     clocks.mono += 0.2
-    expect(nowMicros() / 1000n).toBe(BigInt(Date.now()))
+    expect(Math.floor(nowMicros() / 1000)).toBe(Date.now())
   })
 
   it('a time taken after new Date() is never before it, however far the clocks drifted apart', () => {
@@ -48,7 +49,7 @@ describe('nowMicros follows the wall clock', () => {
     clocks.wall += 3_000
     clocks.mono += 2_941
     const t1 = new Date(Date.now())
-    expect(nowMicros()).toBeGreaterThanOrEqual(BigInt(t1.getTime()) * 1000n)
+    expect(nowMicros()).toBeGreaterThanOrEqual(t1.getTime() * 1000)
   })
 
   it('follows the wall clock back when the system clock is set back, instead of running ahead of it', () => {
@@ -57,7 +58,7 @@ describe('nowMicros follows the wall clock', () => {
     clocks.wall -= 5_000
     clocks.mono += 0.5
     const after = nowMicros()
-    expect(after / 1000n).toBe(BigInt(Date.now()))
+    expect(Math.floor(after / 1000)).toBe(Date.now())
     expect(after).toBeLessThan(before)
   })
 })
