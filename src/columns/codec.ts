@@ -88,6 +88,36 @@ export function comparesNatively(codec: ColumnCodec): boolean {
   )
 }
 
+/**
+ * Whether the database stores a canonical value of the column exactly as its parameter text says, and prints it
+ * back as text that {@link ColumnCodec.fromText} turns into the same value: NULL, and a value of a uuid, integer,
+ * bigint, boolean, `text` or `varchar` column (assignment refuses a value too long: nothing is cut) or a timestamp
+ * (`fromApp` refuses what the column would round; `timestamps()` reads the clock at the column's precision). Not
+ * `char(n)` (its text drops trailing spaces), numerics, floats, JSON (jsonb orders keys), bytes, dates, arrays,
+ * custom types or other kinds. The value must be canonical: what `fromApp` gives, not one given with `exact()`
+ * (an action that sets one is written in two statements, see actions/resolve-values.ts). An insert that sets
+ * such a value knows what it stored without reading it back (rows/row-statements.ts).
+ */
+export function storedAsSent(codec: ColumnCodec, value: Json): boolean {
+  if (value === null) return true
+  if (codec.dims !== 0 || codec.column.columnType === 'PgCustomColumn') return false
+  switch (codec.kind) {
+    case 'uuid':
+    case 'int':
+    case 'bigint':
+    case 'bool':
+    case 'timestamp':
+    case 'timestamptz':
+      return true
+    case 'text':
+      return STORED_AS_SENT_TEXT.test(codec.sqlType)
+    default:
+      return false
+  }
+}
+
+const STORED_AS_SENT_TEXT = /^(text|varchar|character varying)\b/i
+
 /** The text a value is compared as in SQL: its parameter text when {@link comparesNatively}, else its JSON. */
 export function comparedText(codec: ColumnCodec, value: Json): string | null {
   return comparesNatively(codec) ? codec.toText(value) : JSON.stringify(value)

@@ -72,10 +72,12 @@ function castTypeOf(element: PgColumn, dims: number): string {
     const name = e.schema ? `${quoteIdent(e.schema)}.${quoteIdent(e.enumName)}` : quoteIdent(e.enumName)
     return `${name}${brackets}`
   }
-  return `${element
+  const base = element
     .getSQLType()
     .replace(/\([^)]*\)/g, '')
-    .trim()}${brackets}`
+    .trim()
+  // `char` without its length is `char(1)`, to which an explicit cast cuts the value: `bpchar` has no length.
+  return `${/^(char|character)$/i.test(base) ? 'bpchar' : base}${brackets}`
 }
 
 /** Builds the codec of one Drizzle column. */

@@ -2,7 +2,7 @@ import { formatClockMicros, nowMicros } from '../data/pg-text.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import type { ChangeObject } from './action.js'
-import { Changeset, type ExactValue, exact } from './changeset.js'
+import { Changeset, ExactValue, exact } from './changeset.js'
 
 /**
  * Names a change (for `allowHooksInReplay`) and optionally makes it conditional. Say `readsRecord: false` when
@@ -45,12 +45,17 @@ export function setAttribute<Args = any>(
   }
 }
 
-/** The current time as an exact value for a timestamp column, with microseconds. */
+/**
+ * The current time as an exact value for a timestamp column: with microseconds, or cut to the column's declared
+ * precision (a `timestamp(3)` stores milliseconds: the value is what the column stores, in the record and the
+ * event alike).
+ */
 function timeFor(cs: Changeset<any, any>, key: string, micros: number): ExactValue | Date {
   const codec = Changeset.internals(cs).codecs.get(key)!
-  if (codec.kind === 'timestamptz') return exact(`${formatClockMicros(micros)}Z`)
-  if (codec.kind === 'timestamp') return exact(formatClockMicros(micros))
-  return new Date(Math.floor(micros / 1000))
+  if (codec.kind !== 'timestamptz' && codec.kind !== 'timestamp') return new Date(Math.floor(micros / 1000))
+  const precision = (codec.column as { precision?: number }).precision
+  const at = precision !== undefined && precision < 6 ? micros - (micros % 10 ** (6 - precision)) : micros
+  return new ExactValue(codec.kind === 'timestamptz' ? `${formatClockMicros(at)}Z` : formatClockMicros(at), true)
 }
 
 /**

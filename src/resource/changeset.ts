@@ -5,7 +5,15 @@ import type { AnyTable, ColumnKey, InsertOf, RecordOf } from './types.js'
 
 /** A value given in canonical form (exact, e.g. a timestamp with microseconds); see {@link exact}. */
 export class ExactValue {
-  constructor(readonly value: Json) {}
+  constructor(
+    readonly value: Json,
+    /**
+     * @internal Rewind's own: canonical for its column (a clock reading at the column's precision), so the
+     * database stores it exactly as given. A value given with {@link exact} is the caller's word, which only the
+     * written row can check.
+     */
+    readonly canonical = false,
+  ) {}
 }
 
 /**

@@ -14,6 +14,23 @@ export function canonicalRow(resource: AnyResource, row: RawRow, prefix = ''): M
   return out
 }
 
+/**
+ * A written row from what its statement returned and, for each column it did not return (one whose stored value
+ * the write knew: see InsertOptions.returnUnknown), the value it set.
+ */
+export function completedRow(resource: AnyResource, row: RawRow, values: Row): Map<string, Json> {
+  const out = new Map<string, Json>()
+  for (const codec of resource.codecs.values()) {
+    const text = row[codec.key]
+    // A returned column is text or NULL; any other value is not the row's (a key such as "constructor").
+    out.set(
+      codec.key,
+      typeof text === 'string' || text === null ? codec.fromText(text) : values.get(codec.key)!,
+    )
+  }
+  return out
+}
+
 /** Canonical values to the record the app sees. */
 export function appRecord(resource: AnyResource, values: Row): Record<string, unknown> {
   const out: Record<string, unknown> = {}

@@ -1,4 +1,4 @@
-import type { ColumnCodec } from '../columns/codec.js'
+import { type ColumnCodec, storedAsSent } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
 import { Params, type PlannedSql, slot } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
@@ -102,6 +102,13 @@ export interface InsertOptions {
     readonly update: readonly string[]
     readonly onlyWhereSame?: string
   }
+  /**
+   * Return only what the insert cannot know: the columns it leaves to the database, the primary key, and those
+   * whose stored value could differ from the value sent (see {@link storedAsSent}); the caller completes the row
+   * from the values it set (records.ts completedRow). Only where nothing else can change the row (the table has
+   * no trigger of its own) and without `onConflict`.
+   */
+  readonly returnUnknown?: boolean
 }
 
 /**
@@ -162,12 +169,19 @@ export function insertPlan(
   params: Params,
 ): PlannedSql {
   const first = params.values.length + 1
-  let shape = `i${options.overriding ? 'o' : ''}${first}|`
-  for (const [key, value] of values) {
-    params.push(codecOf(resource, key).toText(value))
-    shape += `${key}\u0001`
-  }
   const conflict = options.onConflict
+  const onlyUnknown = options.returnUnknown === true && !conflict
+  let shape = `i${options.overriding ? 'o' : ''}${onlyUnknown ? 'u' : ''}${first}|`
+  // The columns set whose stored value is known (when only the unknown ones are returned).
+  let known: Set<string> | undefined
+  for (const [key, value] of values) {
+    const codec = codecOf(resource, key)
+    params.push(codec.toText(value))
+    if (onlyUnknown && key !== resource.primaryKey && storedAsSent(codec, value)) {
+      ;(known ??= new Set()).add(key)
+      shape += `${key}\u0002`
+    } else shape += `${key}\u0001`
+  }
   if (conflict)
     shape += `|${conflict.target.join('\u0001')}|${conflict.update.join('\u0001')}|${conflict.onlyWhereSame ?? ''}`
   return {
@@ -206,10 +220,18 @@ export function insertPlan(
       // xmax = 0 tells an upsert's insert from its update; a plain insert needs only the row.
       text += conflict
         ? ` RETURNING ${selectList(resource)}, (xmax = 0)::text AS "__inserted"`
-        : ` RETURNING ${selectList(resource)}`
+        : ` RETURNING ${known ? selectSome(resource, (key) => !known.has(key)) : selectList(resource)}`
       return text
     },
   }
+}
+
+/** {@link selectList} of the columns `keep` says, without a cache (built with a statement's text, once per shape). */
+function selectSome(resource: AnyResource, keep: (key: string) => boolean): string {
+  const parts: string[] = []
+  for (const codec of resource.codecs.values())
+    if (keep(codec.key)) parts.push(`${quoteIdent(codec.name)}::text AS ${quoteIdent(codec.key)}`)
+  return parts.join(', ')
 }
 
 export function insertRow(

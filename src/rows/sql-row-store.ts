@@ -1,7 +1,7 @@
 import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import type { AnyResource } from '../resource/define-resource.js'
-import { canonicalRow, type Row } from './records.js'
+import { canonicalRow, completedRow, type Row } from './records.js'
 import {
   deletePlan,
   deleteRow,
@@ -27,11 +27,17 @@ export class SqlRowStore implements RowStore {
 
   // insert, update and delete are not async functions: each promise is its statement's, with the answer decoded.
   insert(resource: AnyResource, values: Row, follow?: FollowingWrite): Promise<Row> {
-    const options = { overriding: overrides(resource, values) }
-    const q = follow
-      ? withFollowing(resource, (params) => insertPlan(resource, values, options, params), follow, false)
-      : insertRow(resource, values, options)
-    return this.client.queryText(q.text, q.params).then((rows) => canonicalRow(resource, rows[0]!))
+    if (!follow) {
+      const q = insertRow(resource, values, { overriding: overrides(resource, values) })
+      return this.client.queryText(q.text, q.params).then((rows) => canonicalRow(resource, rows[0]!))
+    }
+    // With its event in the statement (only on a table without triggers of its own: nothing else changes the
+    // row), the insert reads back only what it cannot know and completes the row from the values it set.
+    const options = { overriding: overrides(resource, values), returnUnknown: true }
+    const q = withFollowing(resource, (params) => insertPlan(resource, values, options, params), follow, false)
+    return this.client
+      .queryText(q.text, q.params)
+      .then((rows) => completedRow(resource, rows[0]!, values))
   }
 
   async upsert(resource: AnyResource, values: Row, spec: UpsertSpec) {

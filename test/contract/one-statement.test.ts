@@ -4,6 +4,7 @@ import {
   boolean,
   customType,
   date,
+  char,
   doublePrecision,
   integer,
   jsonb,
@@ -22,11 +23,13 @@ import {
   createRewind,
   defineResource,
   eventLogTable,
+  exact,
   isRewindError,
   keyRing,
   type Rewind,
   type RewindEvent,
   setAttribute,
+  timestamps,
 } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 
@@ -125,6 +128,46 @@ const Thing = defineResource(things, {
 })
 const events = eventLogTable('events', { actors: { who: text('who') } })
 
+/**
+ * Columns whose stored value can differ from what an action sends: `timestamps()` on columns of millisecond
+ * precision, values a change gives with `exact()` in a form that is not canonical (PostgreSQL prints them its
+ * own way), jsonb (its own key order), and `char(n)`, which is padded (and was once cast to `char(1)`).
+ */
+const stamps = pgTable('stamps', {
+  id: uuid('id').primaryKey(),
+  code: char('code', { length: 4 }),
+  ref: uuid('ref'),
+  n: integer('n'),
+  at: ts('at'),
+  label: text('label'),
+  doc: jsonb('doc'),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'string', precision: 3 }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string', precision: 3 }).notNull(),
+})
+const Stamp = defineResource(stamps, {
+  name: 'Stamp',
+  actions: (a) => ({
+    create: a.create({ accept: ['id', 'code', 'doc', 'label'], changes: [timestamps()] }),
+    // Values given with exact() as a change's author may write them: upper case, spaced, with an offset.
+    tag: a.update({
+      changes: [
+        timestamps({ create: false }),
+        change(
+          'tag',
+          (cs) => {
+            cs.set('ref', exact('0190A6D4-0000-7000-8000-0000000000AB'))
+            cs.set('n', exact(' 42' as never))
+            cs.set('at', exact('2026-01-01 05:00:00+05'))
+          },
+          { readsRecord: false },
+        ),
+      ],
+    }),
+    relabel: a.update({ accept: ['code', 'label', 'doc'], changes: [timestamps({ create: false })] }),
+  }),
+  events: { createTimestamp: 'createdAt', updateTimestamp: 'updatedAt' },
+})
+
 const IDS = [
   '0190a6d4-0000-7000-8000-0000000000a1',
   '0190a6d4-0000-7000-8000-0000000000a2',
@@ -193,28 +236,41 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
 )
 
-async function apply(rewind: Rewind<readonly [typeof Thing]>, op: Op): Promise<string> {
+/** How an action ended: its error's code, or `ok` and the record it returned. */
+async function apply(
+  rewind: Rewind<readonly [typeof Thing, typeof Stamp]>,
+  op: Op,
+): Promise<{ code: string; record?: unknown }> {
   const id = IDS[op.id]!
   const options = { actor: { who: 'tester' }, metadata: { step: op.op } }
   try {
+    let record: unknown
     if (op.op === 'create')
-      await rewind.run(
+      record = await rewind.run(
         Thing,
         'create',
         { ...op.input, id, createdAt: op.at, updatedAt: op.at } as never,
         options,
       )
     else if (op.op === 'update')
-      await rewind.run(Thing, 'update', { ...op.input, ...(op.at ? { updatedAt: op.at } : {}) } as never, {
-        ...options,
-        id,
-      })
-    else await rewind.run(Thing, op.op, {}, { ...options, id })
-    return 'ok'
+      record = await rewind.run(
+        Thing,
+        'update',
+        { ...op.input, ...(op.at ? { updatedAt: op.at } : {}) } as never,
+        { ...options, id },
+      )
+    else record = await rewind.run(Thing, op.op, {}, { ...options, id })
+    return { code: 'ok', record: comparableRecord(record) }
   } catch (error) {
     if (!isRewindError(error)) throw error
-    return error.code
+    return { code: error.code }
   }
+}
+
+/** A record as both paths must return it: the database's clock aside. */
+function comparableRecord(record: unknown) {
+  const r = record as Record<string, unknown> | undefined
+  return r && { ...r, stamp: r.stamp ? 'now' : null }
 }
 
 /** What must be equal between the two paths: everything but ids, positions, transactions and the database's clock. */
@@ -229,7 +285,7 @@ function comparable(e: RewindEvent) {
   return { ...rest, changedAttributes: changed, occurredAt: clock ? 'clock' : e.occurredAt }
 }
 
-async function tableRows(rewind: Rewind<readonly [typeof Thing]>) {
+async function tableRows(rewind: Rewind<readonly [typeof Thing, typeof Stamp]>) {
   return (await rewind.list(Thing, { orderBy: [['id', 'asc']] })).map((r) => ({
     ...r,
     stamp: r.stamp ? 'now' : null,
@@ -239,12 +295,12 @@ async function tableRows(rewind: Rewind<readonly [typeof Thing]>) {
 describe.each(backends)('one statement for the row and its event on $name', (backend) => {
   let one: TestDatabase
   let two: TestDatabase
-  let fast: Rewind<readonly [typeof Thing]>
-  let slow: Rewind<readonly [typeof Thing]>
+  let fast: Rewind<readonly [typeof Thing, typeof Stamp]>
+  let slow: Rewind<readonly [typeof Thing, typeof Stamp]>
   const open = (tdb: TestDatabase) =>
     createRewind({
       db: tdb.db,
-      resources: [Thing],
+      resources: [Thing, Stamp],
       eventLog: {
         table: events,
         actors: { who: (a) => (a as { who?: string })?.who },
@@ -265,6 +321,9 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
     await slow.database.query(
       'CREATE TRIGGER keep_row BEFORE INSERT OR UPDATE ON things FOR EACH ROW EXECUTE FUNCTION keep_row()',
     )
+    await slow.database.query(
+      'CREATE TRIGGER keep_row BEFORE INSERT OR UPDATE ON stamps FOR EACH ROW EXECUTE FUNCTION keep_row()',
+    )
   })
   afterAll(async () => {
     await fast?.close()
@@ -276,7 +335,7 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
   const reset = async () => {
     for (const r of [fast, slow]) {
       await r.database.query('DROP TABLE events CASCADE')
-      await r.database.query('TRUNCATE things')
+      await r.database.query('TRUNCATE things, stamps')
       await r.createTables()
     }
   }
@@ -290,11 +349,17 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
         for (const op of ops) {
           const before = (await fast.events({ limit: 10_000 })).events.length
           const [a, b] = [await apply(fast, op), await apply(slow, op)]
-          expect(a, JSON.stringify(op)).toBe(b)
+          // The same outcome, and the same record returned: what one statement read back and completed from
+          // the values it set against what two statements read back whole.
+          expect(a, JSON.stringify(op)).toEqual(b)
+          if (a.code === 'ok' && op.op !== 'destroy')
+            expect(a.record, JSON.stringify(op)).toEqual(
+              comparableRecord(await fast.get(Thing, IDS[op.id]!)),
+            )
           const after = (await fast.events({ limit: 10_000 })).events.length
-          expect(after).toBe(before + (a === 'ok' ? 1 : 0))
+          expect(after).toBe(before + (a.code === 'ok' ? 1 : 0))
           ran++
-          if (a !== 'ok') failed++
+          if (a.code !== 'ok') failed++
         }
         const [ea, eb] = [
           (await fast.events({ limit: 10_000 })).events,
@@ -330,6 +395,44 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
     // The second finds the values it sets already there: nothing changed.
     expect(ea[2]!.changedAttributes).toEqual({})
     expect(await fast.get(Thing, IDS[0]!)).toMatchObject({ tags: ['z'], at: '2026-03-03T00:00:00.000000Z' })
+  })
+
+  it('records and returns what the database stored where it differs from what was sent, as two statements do', async () => {
+    await reset()
+    const id = IDS[0]!
+    const returned: unknown[][] = [[], []]
+    for (const [i, r] of [fast, slow].entries()) {
+      returned[i]!.push(await r.run(Stamp, 'create', { id, code: 'ab', label: 'Ünï', doc: { b: 1, a: [2.5] } }))
+      returned[i]!.push(await r.run(Stamp, 'tag', {}, { id }))
+      returned[i]!.push(await r.run(Stamp, 'relabel', { code: 'xyz', doc: { z: null, c: 'd' } }, { id }))
+      // Each action returned the record as stored (a jsonb's keys in jsonb's order).
+      const stored = JSON.stringify(await r.get(Stamp, id))
+      expect(JSON.stringify(returned[i]!.at(-1))).toBe(stored)
+    }
+    // The clock read differently on each database: the times aside, the same records.
+    const timeless = (x: unknown) =>
+      JSON.stringify(x, (k, v) => (k === 'createdAt' || k === 'updatedAt' || k === 'occurredAt' ? 'time' : v))
+    expect(timeless(returned[0])).toBe(timeless(returned[1]))
+    const stored = (await fast.get(Stamp, id))!
+    // As PostgreSQL prints them: the char(4) whole, the uuid in lower case, the number, UTC, milliseconds.
+    expect(stored).toMatchObject({
+      code: 'xyz',
+      ref: '0190a6d4-0000-7000-8000-0000000000ab',
+      n: 42,
+      at: '2026-01-01T00:00:00.000000Z',
+    })
+    expect(stored.createdAt).toMatch(/\.\d{3}000Z$/)
+    expect(stored.updatedAt).toMatch(/\.\d{3}000Z$/)
+    // The same events on both paths: the values stored, not the values sent.
+    const [ea, eb] = [(await fast.events()).events, (await slow.events()).events]
+    expect(ea.map((e) => timeless(comparable(e)))).toEqual(eb.map((e) => timeless(comparable(e))))
+    expect(ea[1]!.changedAttributes).toMatchObject({ ref: stored.ref, n: 42, at: stored.at })
+    // Each event's time is its action's timestamp as the column stores it.
+    for (const e of [...ea, ...eb]) {
+      expect(e.occurredAt).toMatch(/\.\d{3}000Z$/)
+      expect(e.changedAttributes.updatedAt).toBe(e.occurredAt)
+    }
+    expect((await fast.verifyReplay()).ok).toBe(true)
   })
 
   it('a create is one round trip, an update that never reads its record one, one that reads it three', async () => {
@@ -374,7 +477,7 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
  * Counts the round trips a Rewind makes: on PGlite, each call into the instance's wire protocol, and a
  * transaction's BEGIN and COMMIT; on pg, each query on a pooled connection.
  */
-function countStatements(rewind: Rewind<readonly [typeof Thing]>) {
+function countStatements(rewind: Rewind<readonly [typeof Thing, typeof Stamp]>) {
   let n = 0
   const client = (rewind.db as { $client: any }).$client
   const undo: (() => void)[] = []
