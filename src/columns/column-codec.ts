@@ -18,7 +18,7 @@ import { TimestampElement } from './timestamp.js'
 import { UuidElement } from './uuid.js'
 
 /** An element codec's class: built once per column from the column, its base SQL type and its kind. */
-type ElementClass = new (column: PgColumn, base: string, kind: ValueKind) => ElementCodec
+type ElementClass = new (column: PgColumn, base: string, kind: ValueKind, dims: number) => ElementCodec
 
 /**
  * Every kind: the SQL types it reads (lower case, without modifiers or `[]`) and the class of its element codec.
@@ -88,7 +88,7 @@ export function columnCodec(key: string, column: PgColumn): ColumnCodec {
   while (is(element, PgArray)) element = (element as PgArray<any, any>).baseColumn as PgColumn
   const base = baseType(element.getSQLType())
   const kind = KIND_OF_TYPE.get(base) ?? 'other'
-  let el = new KINDS[kind].element(element, base, kind)
+  let el = new KINDS[kind].element(element, base, kind, dims)
   if (element.columnType === 'PgCustomColumn') el = new CustomElement(element, kind, el)
   const info: ColumnInfo = {
     key,

@@ -51,6 +51,7 @@ const things = pgTable('things', {
   label: text('label'),
   labelUpper: text('label_upper').generatedAlwaysAs(sql`upper(label)`),
   short: varchar('short', { length: 20 }),
+  fixed: char('fixed', { length: 4 }),
   n: integer('n'),
   big: bigint('big', { mode: 'number' }),
   amount: numeric('amount', { precision: 12, scale: 3 }),
@@ -77,6 +78,7 @@ const COLUMNS = [
   'code',
   'label',
   'short',
+  'fixed',
   'n',
   'big',
   'amount',
@@ -189,14 +191,23 @@ const values: { [K in Col]: fc.Arbitrary<unknown> } = {
   short: str(5),
   n: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
   big: fc.maxSafeInteger(),
-  amount: fc.integer({ min: -999_999_999, max: 999_999_999 }).map((i) => (i / 1000).toFixed(3)),
+  // Some with fewer digits than the column's scale, which the database pads.
+  amount: fc
+    .tuple(fc.integer({ min: -999_999_999, max: 999_999_999 }), fc.integer({ min: 0, max: 3 }))
+    .map(([i, digits]) => (i / 1000).toFixed(digits)),
+  // Shorter than the column, and with trailing blanks (which a char(n)'s text leaves out).
+  fixed: fc.constantFrom('a', 'ab  ', 'abcd', ' x', 'abc ', ''),
   free: fc.constantFrom('1.50', '-0.0', '1e3', '0.000', '123456789012345678901234567890.5', 'NaN'),
   ratio: fc.double(),
   small: fc.float(),
   flag: fc.boolean(),
   doc: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.parse(JSON.stringify(v))),
   blob: fc.uint8Array({ maxLength: 60 }).map((b) => Buffer.from(b)),
-  at: micros(YEAR_1, YEAR_9999).map((s) => `${s}Z`),
+  // In UTC, or with an offset the canonical value drops.
+  at: fc.oneof(
+    micros(YEAR_1, YEAR_9999).map((s) => `${s}Z`),
+    micros(Date.UTC(1970, 0, 1), YEAR_9999 - 86_400_000).map((s) => `${s}+05:30`),
+  ),
   local: micros(YEAR_1, YEAR_9999),
   day: fc
     .date({ min: new Date(YEAR_1), max: new Date(YEAR_9999), noInvalidDate: true })

@@ -1,22 +1,26 @@
-import { pgTable, text, uuid, varchar } from 'drizzle-orm/pg-core'
+import { char, pgTable, text, uuid, varchar } from 'drizzle-orm/pg-core'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRewind, defineResource, eventLogTable, generateId, type Rewind } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
 
-/** Every text-like array type Rewind's codecs support: text[], varchar(n)[] and a 2-dimensional text[][]. */
+/**
+ * Every text-like array type Rewind's codecs support: text[], varchar(n)[], char(n)[] and a 2-dimensional
+ * text[][].
+ */
 const bags = pgTable('bags', {
   id: uuid('id').primaryKey(),
   tags: text('tags').array(),
   codes: varchar('codes', { length: 8 }).array(),
   grid: text('grid').array().array(),
+  pads: char('pads', { length: 3 }).array(),
 })
 
 const Bag = defineResource(bags, {
   name: 'Bag',
   actions: (a) => ({
-    create: a.create({ accept: ['tags', 'codes', 'grid'], changes: [generateId()] }),
-    refill: a.update({ accept: ['tags', 'codes', 'grid'] }),
+    create: a.create({ accept: ['tags', 'codes', 'grid', 'pads'], changes: [generateId()] }),
+    refill: a.update({ accept: ['tags', 'codes', 'grid', 'pads'] }),
   }),
 })
 
@@ -54,10 +58,32 @@ const grid = fc.oneof(
       fc.array(fc.array(element, { minLength: cols, maxLength: cols }), { minLength: rows, maxLength: rows }),
     ),
 )
+/** char(3): up to three characters, then any number of trailing blanks (which PostgreSQL drops to fit). */
+const padElement = fc.option(
+  fc
+    .tuple(
+      unicodeText.filter((s) => [...s].length <= 3),
+      fc.integer({ min: 0, max: 3 }),
+    )
+    .map(([s, blanks]) => s + ' '.repeat(blanks)),
+  { nil: null, freq: 6 },
+)
 const contents = fc.record({
   tags: fc.option(fc.array(element, { maxLength: 6 }), { nil: null }),
   codes: fc.option(fc.array(shortElement, { maxLength: 6 }), { nil: null }),
   grid: fc.option(grid, { nil: null }),
+  pads: fc.option(fc.array(padElement, { maxLength: 4 }), { nil: null }),
+})
+/** A char(3)[] as PostgreSQL stores and prints it: each element padded with blanks to three characters. */
+const padded = (c: { pads: (string | null)[] | null }) => ({
+  ...c,
+  pads:
+    c.pads &&
+    c.pads.map((e) => {
+      if (e === null) return null
+      const t = e.replace(/ +$/, '')
+      return t + ' '.repeat(3 - [...t].length)
+    }),
 })
 
 /** Cases per backend: enough to meet every kind of whitespace many times over. */
@@ -82,18 +108,22 @@ describe.each(backends)('Unicode text in arrays round-trips byte for byte on $na
       fc.asyncProperty(contents, contents, async (first, second) => {
         cases++
         const created = await rewind.run(Bag, 'create', first as never)
-        expect({ tags: created.tags, codes: created.codes, grid: created.grid }).toEqual(first)
+        const { tags, codes, grid, pads } = created
+        expect({ tags, codes, grid, pads }).toEqual(padded(first))
         expect(await rewind.get(Bag, created.id)).toEqual(created)
 
         const updated = await rewind.run(Bag, 'refill', second as never, { id: created.id })
-        expect({ tags: updated.tags, codes: updated.codes, grid: updated.grid }).toEqual(second)
+        expect({ tags: updated.tags, codes: updated.codes, grid: updated.grid, pads: updated.pads }).toEqual(
+          padded(second),
+        )
         expect(await rewind.get(Bag, created.id)).toEqual(updated)
 
         const log = (await rewind.events({ resource: Bag, recordId: created.id })).events
         expect(log.map((e) => e.action)).toEqual(['create', 'refill'])
-        // The event records the caller's values, and the state the log gives is the row.
-        expect(log[0]!.data).toEqual(first)
-        expect(log[1]!.data).toEqual(second)
+        // The event records the caller's values (a char(n)'s as it is stored), and the state the log gives is
+        // the row.
+        expect(log[0]!.data).toEqual(padded(first))
+        expect(log[1]!.data).toEqual(padded(second))
         expect(await rewind.stateAt(Bag, created.id, { eventId: log[0]!.id })).toEqual(created)
         expect(await rewind.stateAt(Bag, created.id, { eventId: log[1]!.id })).toEqual(updated)
       }),
