@@ -93,7 +93,7 @@ export function comparesNatively(codec: ColumnCodec): boolean {
  * back as text that {@link ColumnCodec.fromText} turns into the same value: NULL, and a value of a uuid, integer,
  * bigint, boolean, `text` or `varchar` column (assignment refuses a value too long: nothing is cut) or a timestamp
  * (`fromApp` refuses what the column would round; `timestamps()` reads the clock at the column's precision). Not
- * `char(n)` (its text drops trailing spaces), numerics, floats, JSON (jsonb orders keys), bytes, dates, arrays,
+ * `char(n)` (blank-padded), numerics, floats, JSON (jsonb orders keys), bytes, dates, arrays,
  * custom types or other kinds. The value must be canonical: what `fromApp` gives, not one given with `exact()`
  * (an action that sets one is written in two statements, see actions/resolve-values.ts). An insert that sets
  * such a value knows what it stored without reading it back (rows/row-statements.ts).

@@ -172,15 +172,11 @@ export function insertPlan(
   const conflict = options.onConflict
   const onlyUnknown = options.returnUnknown === true && !conflict
   let shape = `i${options.overriding ? 'o' : ''}${onlyUnknown ? 'u' : ''}${first}|`
-  // The columns set whose stored value is known (when only the unknown ones are returned).
-  let known: Set<string> | undefined
   for (const [key, value] of values) {
     const codec = codecOf(resource, key)
     params.push(codec.toText(value))
-    if (onlyUnknown && key !== resource.primaryKey && storedAsSent(codec, value)) {
-      ;(known ??= new Set()).add(key)
-      shape += `${key}\u0002`
-    } else shape += `${key}\u0001`
+    // The shape says which columns are known as stored (when only the unknown ones are returned).
+    shape += onlyUnknown && knownAsStored(resource, codec, value) ? `${key}\u0002` : `${key}\u0001`
   }
   if (conflict)
     shape += `|${conflict.target.join('\u0001')}|${conflict.update.join('\u0001')}|${conflict.onlyWhereSame ?? ''}`
@@ -220,17 +216,22 @@ export function insertPlan(
       // xmax = 0 tells an upsert's insert from its update; a plain insert needs only the row.
       text += conflict
         ? ` RETURNING ${selectList(resource)}, (xmax = 0)::text AS "__inserted"`
-        : ` RETURNING ${known ? selectSome(resource, (key) => !known.has(key)) : selectList(resource)}`
+        : ` RETURNING ${onlyUnknown ? selectSome(resource, (c) => !values.has(c.key) || !knownAsStored(resource, c, values.get(c.key)!)) : selectList(resource)}`
       return text
     },
   }
 }
 
+/** A column an insert sets whose stored value it knows (see {@link storedAsSent}); the primary key is read back always. */
+function knownAsStored(resource: AnyResource, codec: ColumnCodec, value: Json): boolean {
+  return codec.key !== resource.primaryKey && storedAsSent(codec, value)
+}
+
 /** {@link selectList} of the columns `keep` says, without a cache (built with a statement's text, once per shape). */
-function selectSome(resource: AnyResource, keep: (key: string) => boolean): string {
+function selectSome(resource: AnyResource, keep: (codec: ColumnCodec) => boolean): string {
   const parts: string[] = []
   for (const codec of resource.codecs.values())
-    if (keep(codec.key)) parts.push(`${quoteIdent(codec.name)}::text AS ${quoteIdent(codec.key)}`)
+    if (keep(codec)) parts.push(`${quoteIdent(codec.name)}::text AS ${quoteIdent(codec.key)}`)
   return parts.join(', ')
 }
 
