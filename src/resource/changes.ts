@@ -55,7 +55,10 @@ function timeFor(cs: Changeset<any, any>, key: string, micros: number): ExactVal
   if (codec.kind !== 'timestamptz' && codec.kind !== 'timestamp') return new Date(Math.floor(micros / 1000))
   const precision = (codec.column as { precision?: number }).precision
   const at = precision !== undefined && precision < 6 ? micros - (micros % 10 ** (6 - precision)) : micros
-  return new ExactValue(codec.kind === 'timestamptz' ? `${formatClockMicros(at)}Z` : formatClockMicros(at), true)
+  return new ExactValue(
+    codec.kind === 'timestamptz' ? `${formatClockMicros(at)}Z` : formatClockMicros(at),
+    true,
+  )
 }
 
 /**

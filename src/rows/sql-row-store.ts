@@ -34,10 +34,13 @@ export class SqlRowStore implements RowStore {
     // With its event in the statement (only on a table without triggers of its own: nothing else changes the
     // row), the insert reads back only what it cannot know and completes the row from the values it set.
     const options = { overriding: overrides(resource, values), returnUnknown: true }
-    const q = withFollowing(resource, (params) => insertPlan(resource, values, options, params), follow, false)
-    return this.client
-      .queryText(q.text, q.params)
-      .then((rows) => completedRow(resource, rows[0]!, values))
+    const q = withFollowing(
+      resource,
+      (params) => insertPlan(resource, values, options, params),
+      follow,
+      false,
+    )
+    return this.client.queryText(q.text, q.params).then((rows) => completedRow(resource, rows[0]!, values))
   }
 
   async upsert(resource: AnyResource, values: Row, spec: UpsertSpec) {

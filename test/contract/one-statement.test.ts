@@ -2,9 +2,9 @@ import { sql } from 'drizzle-orm'
 import {
   bigint,
   boolean,
+  char,
   customType,
   date,
-  char,
   doublePrecision,
   integer,
   jsonb,
@@ -364,9 +364,7 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
           // the values it set against what two statements read back whole.
           expect(a, JSON.stringify(op)).toEqual(b)
           if (a.code === 'ok' && op.op !== 'destroy')
-            expect(a.record, JSON.stringify(op)).toEqual(
-              comparableRecord(await fast.get(Thing, IDS[op.id]!)),
-            )
+            expect(a.record, JSON.stringify(op)).toEqual(comparableRecord(await fast.get(Thing, IDS[op.id]!)))
           const after = (await fast.events({ limit: 10_000 })).events.length
           expect(after).toBe(before + (a.code === 'ok' ? 1 : 0))
           ran++
@@ -413,7 +411,9 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
     const id = IDS[0]!
     const returned: unknown[][] = [[], []]
     for (const [i, r] of [fast, slow].entries()) {
-      returned[i]!.push(await r.run(Stamp, 'create', { id, code: 'ab', label: 'Ünï', doc: { b: 1, a: [2.5] } }))
+      returned[i]!.push(
+        await r.run(Stamp, 'create', { id, code: 'ab', label: 'Ünï', doc: { b: 1, a: [2.5] } }),
+      )
       returned[i]!.push(await r.run(Stamp, 'tag', {}, { id }))
       returned[i]!.push(await r.run(Stamp, 'relabel', { code: 'xyz', doc: { z: null, c: 'd' } }, { id }))
       // Each action returned the record as stored (a jsonb's keys in jsonb's order).

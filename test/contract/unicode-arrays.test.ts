@@ -78,12 +78,13 @@ const contents = fc.record({
 const padded = (c: { pads: (string | null)[] | null }) => ({
   ...c,
   pads:
-    c.pads &&
-    c.pads.map((e) => {
-      if (e === null) return null
-      const t = e.replace(/ +$/, '')
-      return t + ' '.repeat(3 - [...t].length)
-    }),
+    c.pads === null
+      ? null
+      : c.pads.map((e) => {
+          if (e === null) return null
+          const t = e.replace(/ +$/, '')
+          return t + ' '.repeat(3 - [...t].length)
+        }),
 })
 
 /** Cases per backend: enough to meet every kind of whitespace many times over. */
