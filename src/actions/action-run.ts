@@ -52,6 +52,11 @@ export interface ActionRun {
   pending: PendingHooks | undefined
   /** resolveValues: the canonical values to write. */
   values: Map<string, Json>
+  /**
+   * resolveValues: a change set a value with `exact()` (not in replay, and not Rewind's own canonical ones): what
+   * the database stores of it only the written row can say.
+   */
+  givenExact: boolean
   /** writeRow: the row as it was and is; whether its event went in the same statement. */
   before: Row | undefined
   after: Row | undefined
@@ -97,6 +102,7 @@ export function startRun(
     keep: alwaysKeep,
     pending: undefined,
     values: undefined as never,
+    givenExact: false,
     before: undefined,
     after: undefined,
     recorded: false,

@@ -9,9 +9,9 @@ import type { StepEnv } from './step.js'
  * both), or undefined when it must be recorded on its own after the write: in replay (no event), for an action
  * the log does not track, an upsert (its row is looked up first), an action whose event an observer must see
  * inside the transaction (engine.needsRecordedEvent; observers.ts), a table with a trigger of its own (it could
- * change the row past what the action wrote), an action that set a value given with `exact()` (resolveValues
- * plans no following write: what the database stores is the row's to say), or an event the database cannot
- * complete exactly (see capture-plan.ts and EventLog.following).
+ * change the row past what the action wrote), an action that set a value given with `exact()` (the caller's word
+ * on its canonical form: the event and the record are captured from the row the database stored), or an event
+ * the database cannot complete exactly (see capture-plan.ts and EventLog.following).
  */
 export function eventWithRow(
   run: ActionRun,
@@ -19,7 +19,14 @@ export function eventWithRow(
 ): FollowingWrite | undefined | Promise<FollowingWrite | undefined> {
   const { resource, action } = run
   const log = env.log
-  if (run.replay || !env.follow || !log || run.write === 'upsert' || !log.tracks(resource, action))
+  if (
+    run.replay ||
+    run.givenExact ||
+    !env.follow ||
+    !log ||
+    run.write === 'upsert' ||
+    !log.tracks(resource, action)
+  )
     return undefined
   // An observer of recorded events sees this one inside the transaction, after it is stored on its own.
   if (env.observer?.wants(resource, action)) return undefined

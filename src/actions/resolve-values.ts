@@ -31,9 +31,8 @@ export function resolveValues(run: ActionRun): void {
     }
     if (value instanceof ExactValue) {
       values.set(key, value.value)
-      // A value given with exact() is written as given: what the database made of it is the row's to say, so
-      // the event is captured from the written row (two statements, see event-with-row.ts), and so is the record.
-      if (!value.canonical && !replay) run.following = null
+      // Written as given: what the database made of it is the row's to say (see event-with-row.ts).
+      if (!value.canonical && !replay) run.givenExact = true
       return
     }
     const cast = codec.fromApp(value)

@@ -42,6 +42,8 @@ export abstract class ColumnCodec {
   readonly encoder: 'base64' | undefined
   readonly notNull: boolean
   readonly column: PgColumn
+  /** Whether a canonical value is stored and printed back exactly as sent (see {@link storesAsSent}). */
+  readonly storedAsSent: boolean
 
   constructor(
     info: ColumnInfo,
@@ -56,6 +58,7 @@ export abstract class ColumnCodec {
     this.encoder = info.encoder
     this.notNull = info.notNull
     this.column = info.column
+    this.storedAsSent = storesAsSent(info)
   }
 
   /** Database text output to canonical JSON. */
@@ -90,18 +93,18 @@ export function comparesNatively(codec: ColumnCodec): boolean {
 
 /**
  * Whether the database stores a canonical value of the column exactly as its parameter text says, and prints it
- * back as text that {@link ColumnCodec.fromText} turns into the same value: NULL, and a value of a uuid, integer,
- * bigint, boolean, `text` or `varchar` column (assignment refuses a value too long: nothing is cut) or a timestamp
- * (`fromApp` refuses what the column would round; `timestamps()` reads the clock at the column's precision). Not
- * `char(n)` (blank-padded), numerics, floats, JSON (jsonb orders keys), bytes, dates, arrays,
- * custom types or other kinds. The value must be canonical: what `fromApp` gives, not one given with `exact()`
- * (an action that sets one is written in two statements, see actions/resolve-values.ts). An insert that sets
- * such a value knows what it stored without reading it back (rows/row-statements.ts).
+ * back as text that {@link ColumnCodec.fromText} turns into the same value: a uuid, integer, bigint, boolean,
+ * `text` or `varchar` column (assignment refuses a value too long: nothing is cut) or a timestamp (`fromApp`
+ * refuses what the column would round; `timestamps()` reads the clock at the column's precision). Not `char(n)`
+ * (blank-padded), numerics, floats, JSON (jsonb orders keys), bytes, dates, arrays, custom types or other kinds.
+ * It holds for canonical values (what `fromApp` gives), not for one given with `exact()` (an action that sets one
+ * is written in two statements, see actions/event-with-row.ts). An insert that sets such a column knows what it
+ * stored without reading it back (rows/row-statements.ts). Decided once per column: see
+ * {@link ColumnCodec.storedAsSent}.
  */
-export function storedAsSent(codec: ColumnCodec, value: Json): boolean {
-  if (value === null) return true
-  if (codec.dims !== 0 || codec.column.columnType === 'PgCustomColumn') return false
-  switch (codec.kind) {
+function storesAsSent(info: ColumnInfo): boolean {
+  if (info.dims !== 0 || info.column.columnType === 'PgCustomColumn') return false
+  switch (info.kind) {
     case 'uuid':
     case 'int':
     case 'bigint':
@@ -110,13 +113,11 @@ export function storedAsSent(codec: ColumnCodec, value: Json): boolean {
     case 'timestamptz':
       return true
     case 'text':
-      return STORED_AS_SENT_TEXT.test(codec.sqlType)
+      return /^(text|varchar|character varying)\b/i.test(info.sqlType)
     default:
       return false
   }
 }
-
-const STORED_AS_SENT_TEXT = /^(text|varchar|character varying)\b/i
 
 /** The text a value is compared as in SQL: its parameter text when {@link comparesNatively}, else its JSON. */
 export function comparedText(codec: ColumnCodec, value: Json): string | null {

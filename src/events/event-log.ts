@@ -155,7 +155,7 @@ export class EventLog {
     let changed: ReturnType<typeof protect> = { values: event.changedAttributes, encoders: NO_ENCODERS }
     // Most resources have neither a column JSON cannot hold as such nor a sensitive one: the payloads are
     // stored as they are, with no lookups per key.
-    if (hasEncodedColumns(resource)) {
+    if (resource.encodedColumns.size > 0) {
       const changedEncoders: Record<string, string> = {}
       for (const key of Object.keys(event.changedAttributes)) {
         const enc = resource.codecs.get(key)?.encoder
@@ -235,15 +235,3 @@ export class EventLog {
 }
 
 const NO_ENCODERS: Readonly<Record<string, string>> = Object.freeze({})
-
-const encodedColumns = new WeakMap<AnyResource, boolean>()
-/** Whether any column of the resource is stored with an encoder (base64 bytes): asked once per resource. */
-function hasEncodedColumns(resource: AnyResource): boolean {
-  let has = encodedColumns.get(resource)
-  if (has === undefined) {
-    has = false
-    for (const codec of resource.codecs.values()) if (codec.encoder !== undefined) has = true
-    encodedColumns.set(resource, has)
-  }
-  return has
-}

@@ -73,6 +73,8 @@ export interface Resource<
   readonly generatedColumns: ReadonlySet<string>
   /** Columns with GENERATED ALWAYS AS IDENTITY (writable only with OVERRIDING SYSTEM VALUE). */
   readonly identityAlwaysColumns: ReadonlySet<string>
+  /** Columns whose values events store with an encoder (base64 bytes, see ColumnCodec.encoder). */
+  readonly encodedColumns: ReadonlySet<string>
 }
 
 export type AnyResource = Resource<any, any>
@@ -252,6 +254,7 @@ export function defineResource<T extends AnyTable, const A extends Record<string
   const appOnUpdate = new Map<string, () => unknown>()
   const generatedColumns = new Set<string>()
   const identityAlwaysColumns = new Set<string>()
+  const encodedColumns = new Set<string>()
   for (const c of codecs.values()) {
     const col = c.column as unknown as {
       defaultFn?: () => unknown
@@ -263,6 +266,7 @@ export function defineResource<T extends AnyTable, const A extends Record<string
     if (col.onUpdateFn) appOnUpdate.set(c.key, col.onUpdateFn)
     if (col.generated) generatedColumns.add(c.key)
     if (col.generatedIdentity?.type === 'always') identityAlwaysColumns.add(c.key)
+    if (c.encoder !== undefined) encodedColumns.add(c.key)
   }
   for (const [actionName, def] of Object.entries(actions)) {
     for (const key of def.accept) {
@@ -293,6 +297,7 @@ export function defineResource<T extends AnyTable, const A extends Record<string
     appOnUpdate,
     generatedColumns,
     identityAlwaysColumns,
+    encodedColumns,
   })
 }
 

@@ -1,4 +1,4 @@
-import { type ColumnCodec, storedAsSent } from '../columns/codec.js'
+import type { ColumnCodec } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
 import { Params, type PlannedSql, slot } from '../data/params.js'
 import type { AnyResource } from '../resource/define-resource.js'
@@ -29,15 +29,17 @@ export function selectList(resource: AnyResource, alias?: string, prefix = ''): 
   let list = byKey.get(cacheKey)
   if (list === undefined) {
     const parts: string[] = []
-    for (const codec of resource.codecs.values()) {
-      const col = alias ? `${alias}.${quoteIdent(codec.name)}` : quoteIdent(codec.name)
-      // Every value as PostgreSQL's text output (see SqlClient.queryText).
-      parts.push(`${col}::text AS ${quoteIdent(prefix + codec.key)}`)
-    }
+    for (const codec of resource.codecs.values()) parts.push(selected(codec, alias, prefix))
     list = parts.join(', ')
     byKey.set(cacheKey, list)
   }
   return list
+}
+
+/** One column of a select list: its value as PostgreSQL's text output (see SqlClient.queryText), named by key. */
+function selected(codec: ColumnCodec, alias?: string, prefix = ''): string {
+  const col = alias ? `${alias}.${quoteIdent(codec.name)}` : quoteIdent(codec.name)
+  return `${col}::text AS ${quoteIdent(prefix + codec.key)}`
 }
 
 function codecOf(resource: AnyResource, key: string): ColumnCodec {
@@ -104,7 +106,7 @@ export interface InsertOptions {
   }
   /**
    * Return only what the insert cannot know: the columns it leaves to the database, the primary key, and those
-   * whose stored value could differ from the value sent (see {@link storedAsSent}); the caller completes the row
+   * whose stored value could differ from the value sent (ColumnCodec.storedAsSent); the caller completes the row
    * from the values it set (records.ts completedRow). Only where nothing else can change the row (the table has
    * no trigger of its own) and without `onConflict`.
    */
@@ -222,16 +224,18 @@ export function insertPlan(
   }
 }
 
-/** A column an insert sets whose stored value it knows (see {@link storedAsSent}); the primary key is read back always. */
+/**
+ * A column an insert sets whose stored value it knows: NULL, or a canonical value of a column that stores it as
+ * sent (ColumnCodec.storedAsSent). The primary key is read back always.
+ */
 function knownAsStored(resource: AnyResource, codec: ColumnCodec, value: Json): boolean {
-  return codec.key !== resource.primaryKey && storedAsSent(codec, value)
+  return codec.key !== resource.primaryKey && (value === null || codec.storedAsSent)
 }
 
 /** {@link selectList} of the columns `keep` says, without a cache (built with a statement's text, once per shape). */
 function selectSome(resource: AnyResource, keep: (codec: ColumnCodec) => boolean): string {
   const parts: string[] = []
-  for (const codec of resource.codecs.values())
-    if (keep(codec)) parts.push(`${quoteIdent(codec.name)}::text AS ${quoteIdent(codec.key)}`)
+  for (const codec of resource.codecs.values()) if (keep(codec)) parts.push(selected(codec))
   return parts.join(', ')
 }
 
