@@ -41,7 +41,8 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
   const perWriter = quick ? 10 : 25
   const rounds = quick ? 6 : 20
   const totals = Object.fromEntries(names.map((p) => [p, { create: 0, rename: 0, deposit: 0 }]))
-  // The process's CPU time over each path's creates and renames (all threads; the main thread is nearly all of it).
+  // The process's CPU time over each path's creates and renames (all threads; on PGlite the database's work too,
+  // which runs in this process).
   const cpu = Object.fromEntries(names.map((p) => [p, 0]))
   const shared: Record<string, { items: string[]; accounts: string[] }> = {}
   let serial = 0

@@ -42,7 +42,8 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
   if (backend === 'postgres') paths.emmett = emmettPath(b.url!, 2)
   const names = Object.keys(paths)
   const totals = Object.fromEntries(names.map((p) => [p, { create: 0, rename: 0, deposit: 0 }]))
-  // The process's CPU time over each path's creates and renames (all threads; the main thread is nearly all of it).
+  // The process's CPU time over each path's creates and renames (all threads; on PGlite the database's work too,
+  // which runs in this process).
   const cpu = Object.fromEntries(names.map((p) => [p, 0]))
   const accounts: Record<string, string[]> = {}
   for (const p of names) if (paths[p]!.openAccounts) accounts[p] = await paths[p]!.openAccounts!(16)
