@@ -250,7 +250,9 @@ export function insertRow(
 
 /**
  * Updates one row and returns it before and after, in one statement. The sub-select locks the row, so the
- * "before" image is the row as it was at the moment of the write, whatever a concurrent writer did.
+ * "before" image is the row as it was at the moment of the write, whatever a concurrent writer did. With
+ * `oldKeys` (a write that follows in the statement reads only those of the row as it was), the sub-select reads
+ * only those columns and the key, and the row as it was is returned as those columns alone.
  */
 export function updatePlan(
   resource: AnyResource,
@@ -259,6 +261,7 @@ export function updatePlan(
   values: Row,
   expectedLock: { readonly key: string; readonly value: Json } | undefined,
   params: Params,
+  oldKeys?: readonly string[],
 ): PlannedSql {
   const key = keyPlan(resource, params, id, tenant)
   const expected = expectedLock ? codecOf(resource, expectedLock.key) : undefined
@@ -269,6 +272,7 @@ export function updatePlan(
     params.push(codecOf(resource, k).toText(value))
     shape += `${k}\u0001`
   }
+  if (oldKeys) shape += `|o${oldKeys.join('\u0001')}`
   return {
     shape,
     text() {
@@ -285,9 +289,17 @@ export function updatePlan(
       // Nothing to write: lock the row and read it, so the action still conflicts and orders like a write.
       if (sets.length === 0)
         return `SELECT ${selectList(resource, undefined, 'old:')}, ${selectList(resource)} FROM ${table} WHERE ${oldWhere} FOR UPDATE`
+      if (!oldKeys)
+        return (
+          `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT * FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
+          `WHERE t.${pk} = o.${pk} RETURNING ${selectList(resource, 'o', 'old:')}, ${selectList(resource, 't')}`
+        )
+      const olds = oldKeys.map((k) => codecOf(resource, k))
+      const read = [pk, ...olds.filter((c) => c.key !== resource.primaryKey).map((c) => quoteIdent(c.name))]
+      const returned = [...olds.map((c) => selected(c, 'o', 'old:')), selectList(resource, 't')]
       return (
-        `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT * FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
-        `WHERE t.${pk} = o.${pk} RETURNING ${selectList(resource, 'o', 'old:')}, ${selectList(resource, 't')}`
+        `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT ${read.join(', ')} FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
+        `WHERE t.${pk} = o.${pk} RETURNING ${returned.join(', ')}`
       )
     },
   }

@@ -21,6 +21,11 @@ export interface UpsertSpec {
  */
 export interface FollowingWrite {
   plan(row: string, params: Params): PlannedSql
+  /**
+   * The columns of an update's row as it was that it reads (`"old:key"`): the update locks and reads only those
+   * (and the key), not the whole row, and returns none of them.
+   */
+  readonly oldKeys: readonly string[]
 }
 
 /**

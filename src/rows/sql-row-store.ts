@@ -81,7 +81,7 @@ export class SqlRowStore implements RowStore {
     const q = follow
       ? withFollowing(
           resource,
-          (params) => updatePlan(resource, id, tenant, values, expected, params),
+          (params) => updatePlan(resource, id, tenant, values, expected, params, follow.oldKeys),
           follow,
           true,
         )

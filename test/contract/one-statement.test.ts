@@ -446,6 +446,43 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
     expect((await fast.verifyReplay()).ok).toBe(true)
   })
 
+  it('an update locks and reads back of the row as it was only the key and the columns its event compares', async () => {
+    await reset()
+    const id = '0190a6d4-0000-7000-8000-000000000301'
+    await fast.run(Thing, 'create', { id, createdAt: '2026-01-01T00:00:00Z', label: 'a', tags: ['y'] } as never)
+    const seam = fast.database.autocommit as { queryText: (t: string, p?: readonly (string | null)[]) => unknown }
+    const send = seam.queryText
+    const sent: string[] = []
+    seam.queryText = (text, params) => {
+      sent.push(text)
+      return send(text, params)
+    }
+    try {
+      // Sets three columns it does not accept (the row says whether each changed); label_upper is generated.
+      await fast.run(Thing, 'retag', {}, { id })
+      await fast.run(Thing, 'update', { label: 'b', updatedAt: '2026-02-02T00:00:00Z' } as never, { id })
+    } finally {
+      seam.queryText = send
+    }
+    const read = (text: string) => /FROM \(SELECT (.*?) FROM "things" WHERE/.exec(text)?.[1]
+    const olds = (text: string) => [...text.matchAll(/AS "old:(\w+)"/g)].map((m) => m[1])
+    expect(sent).toHaveLength(2)
+    expect(read(sent[0]!)).toBe('"id", "tags", "at", "local", "label_upper"')
+    expect(olds(sent[0]!)).toEqual(['tags', 'at', 'local', 'labelUpper'])
+    // The label is input (recorded in data); the update timestamp is compared for the event's time.
+    expect(read(sent[1]!)).toBe('"id", "label_upper", "updated_at"')
+    expect(olds(sent[1]!)).toEqual(['labelUpper', 'updatedAt'])
+    const [retag, update] = (await fast.events({ limit: 10 })).events.slice(1)
+    expect(retag!.changedAttributes).toEqual({
+      tags: ['z'],
+      at: '2026-03-03T00:00:00.000000Z',
+      local: '2026-03-03T00:00:00.000000',
+    })
+    expect(update!.data).toEqual({ label: 'b', updatedAt: '2026-02-02T00:00:00.000000Z' })
+    expect(update!.changedAttributes).toEqual({ labelUpper: 'B' })
+    expect(update!.occurredAt).toBe('2026-02-02T00:00:00.000000Z')
+  })
+
   it('a create is one round trip, an update that never reads its record one, one that reads it three', async () => {
     await reset()
     const statements = countStatements(fast)

@@ -169,6 +169,19 @@ export function followingInsert(
   }
 }
 
+/**
+ * The columns of an update's row as it was that the event's insert reads (`"old:key"`, see {@link followingInsert}):
+ * those it compares with the values set (a `changed` entry, the update's timestamp) or with the row after (a
+ * `recomputed` entry).
+ */
+export function oldKeysRead(event: FollowingEvent): string[] {
+  const keys: string[] = []
+  for (const d of event.deferred) if (d.when !== 'filled' && !keys.includes(d.codec.key)) keys.push(d.codec.key)
+  const time = event.time
+  if (time?.when === 'changed' && !keys.includes(time.codec.key)) keys.push(time.codec.key)
+  return keys
+}
+
 /** The numbers of an event insert's parameters, for its text. */
 interface Slots {
   /** Per deferred entry (a `changed` one's; 0 for the others). */

@@ -7,7 +7,7 @@ import type { FollowingWrite } from '../../rows/row-store.js'
 import type { EventFilter, EventPage, ReplayedEvent, RewindEvent } from '../event.js'
 import type { ResolvedEventLog } from '../event-log-config.js'
 import { type AppendLock, AppendStatements, type StoredEvent } from './append.js'
-import { type FollowingEvent, followingInsert } from './append-following.js'
+import { type FollowingEvent, followingInsert, oldKeysRead } from './append-following.js'
 import { type Activity, countActivity } from './count-activity.js'
 import { countAfter, countByResource, countEvents, malformedCounts } from './count-events.js'
 import { type EventColumns, EventRows } from './event-rows.js'
@@ -102,6 +102,7 @@ export class EventStore {
   following(event: FollowingEvent, lock: AppendLock): FollowingWrite {
     return {
       plan: (row, params) => followingInsert(this.table, this.#append.columns, event, lock, row, params),
+      oldKeys: oldKeysRead(event),
     }
   }
 
