@@ -30,6 +30,11 @@ export class Params {
 export interface PlannedSql {
   readonly shape: string
   text(): string
+  /**
+   * A row write's result columns as the statement's own, when the write is a CTE another statement reads (`"key",
+   * ...`, see rows/row-statements.ts withFollowing); absent: every column of the row.
+   */
+  columns?(): string
 }
 
 /** `$n::type`: the placeholder of the parameter at `n` (1-based), cast. */

@@ -137,6 +137,8 @@ export class EventLog {
     value: Json,
   ): { value: Json; encoder: string | undefined } {
     const enc = resource.codecs.get(key)?.encoder
+    // Not sensitive (most): stored as it is.
+    if (!resource.sensitive.has(key)) return { value, encoder: enc }
     const out = protect(
       { [key]: value },
       enc ? { [key]: enc } : {},

@@ -218,7 +218,7 @@ export function insertPlan(
       // xmax = 0 tells an upsert's insert from its update; a plain insert needs only the row.
       text += conflict
         ? ` RETURNING ${selectList(resource)}, (xmax = 0)::text AS "__inserted"`
-        : ` RETURNING ${onlyUnknown ? selectSome(resource, (c) => !values.has(c.key) || !knownAsStored(resource, c, values.get(c.key)!)) : selectList(resource)}`
+        : ` RETURNING ${onlyUnknown ? selectSome(resource, unknownOf(resource, values)) : selectList(resource)}`
       return text
     },
   }
@@ -233,9 +233,9 @@ function knownAsStored(resource: AnyResource, codec: ColumnCodec, value: Json): 
 }
 
 /** {@link selectList} of the columns `keep` says, without a cache (built with a statement's text, once per shape). */
-function selectSome(resource: AnyResource, keep: (codec: ColumnCodec) => boolean): string {
+function selectSome(resource: AnyResource, keep: (codec: ColumnCodec) => boolean, alias?: string): string {
   const parts: string[] = []
-  for (const codec of resource.codecs.values()) if (keep(codec)) parts.push(selected(codec))
+  for (const codec of resource.codecs.values()) if (keep(codec)) parts.push(selected(codec, alias))
   return parts.join(', ')
 }
 
@@ -251,8 +251,11 @@ export function insertRow(
 /**
  * Updates one row and returns it before and after, in one statement. The sub-select locks the row, so the
  * "before" image is the row as it was at the moment of the write, whatever a concurrent writer did. With
- * `oldKeys` (a write that follows in the statement reads only those of the row as it was), the sub-select reads
- * only those columns and the key, and the row as it was is returned as those columns alone.
+ * `oldKeys` (a write that follows in the statement reads only those of the row as it was, and the table has no
+ * trigger of its own), the sub-select reads only those columns and the key, the row as it was is returned as
+ * those columns alone, and the row as it is only as what the update cannot know: the columns it does not set,
+ * the key, and those whose stored value could differ from the value sent (see {@link knownAsStored}); the caller
+ * completes the row from the values it set (records.ts completedRow).
  */
 export function updatePlan(
   resource: AnyResource,
@@ -296,13 +299,28 @@ export function updatePlan(
         )
       const olds = oldKeys.map((k) => codecOf(resource, k))
       const read = [pk, ...olds.filter((c) => c.key !== resource.primaryKey).map((c) => quoteIdent(c.name))]
-      const returned = [...olds.map((c) => selected(c, 'o', 'old:')), selectList(resource, 't')]
+      const returned = [
+        ...olds.map((c) => selected(c, 'o', 'old:')),
+        selectSome(resource, unknownOf(resource, values), 't'),
+      ]
       return (
         `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT ${read.join(', ')} FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
         `WHERE t.${pk} = o.${pk} RETURNING ${returned.join(', ')}`
       )
     },
+    ...(oldKeys && {
+      columns: () =>
+        [...resource.codecs.values()]
+          .filter(unknownOf(resource, values))
+          .map((c) => quoteIdent(c.key))
+          .join(', '),
+    }),
   }
+}
+
+/** What a write that sets `values` cannot know of the row it writes: the columns {@link knownAsStored} leaves out. */
+function unknownOf(resource: AnyResource, values: Row): (codec: ColumnCodec) => boolean {
+  return (c) => !values.has(c.key) || !knownAsStored(resource, c, values.get(c.key)!)
 }
 
 export function updateRow(
@@ -358,7 +376,7 @@ export function withFollowing(
   const plan: PlannedSql = {
     shape: `w${rowOnly ? 'r' : ''}\u0003${w.shape}\u0003${f.shape}`,
     text: () =>
-      `WITH w AS (${w.text()}), f AS (${f.text()}) SELECT ${rowOnly ? columnsOf(resource) : '*'} FROM w`,
+      `WITH w AS (${w.text()}), f AS (${f.text()}) SELECT ${rowOnly ? (w.columns?.() ?? columnsOf(resource)) : '*'} FROM w`,
   }
   return statementOf(resource, plan, params)
 }

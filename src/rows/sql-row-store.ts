@@ -86,14 +86,17 @@ export class SqlRowStore implements RowStore {
           true,
         )
       : updateRow(resource, id, tenant, values, expected)
-    return this.client.queryText(q.text, q.params).then((rows) =>
-      rows.length === 0
-        ? undefined
-        : {
-            before: follow ? undefined : canonicalRow(resource, rows[0]!, 'old:'),
-            after: canonicalRow(resource, rows[0]!),
-          },
-    )
+    // With its event in the statement (only on a table without triggers of its own: nothing else changes the
+    // row), the update reads back only what it cannot know and completes the row from the values it set.
+    return this.client
+      .queryText(q.text, q.params)
+      .then((rows) =>
+        rows.length === 0
+          ? undefined
+          : follow
+            ? { before: undefined, after: completedRow(resource, rows[0]!, values) }
+            : { before: canonicalRow(resource, rows[0]!, 'old:'), after: canonicalRow(resource, rows[0]!) },
+      )
   }
 
   delete(resource: AnyResource, id: Json, tenant: Json | undefined, follow?: FollowingWrite) {

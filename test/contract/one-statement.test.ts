@@ -449,8 +449,15 @@ describe.each(backends)('one statement for the row and its event on $name', (bac
   it('an update locks and reads back of the row as it was only the key and the columns its event compares', async () => {
     await reset()
     const id = '0190a6d4-0000-7000-8000-000000000301'
-    await fast.run(Thing, 'create', { id, createdAt: '2026-01-01T00:00:00Z', label: 'a', tags: ['y'] } as never)
-    const seam = fast.database.autocommit as { queryText: (t: string, p?: readonly (string | null)[]) => unknown }
+    await fast.run(Thing, 'create', {
+      id,
+      createdAt: '2026-01-01T00:00:00Z',
+      label: 'a',
+      tags: ['y'],
+    } as never)
+    const seam = fast.database.autocommit as {
+      queryText: (t: string, p?: readonly (string | null)[]) => unknown
+    }
     const send = seam.queryText
     const sent: string[] = []
     seam.queryText = (text, params) => {

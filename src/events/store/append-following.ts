@@ -176,7 +176,8 @@ export function followingInsert(
  */
 export function oldKeysRead(event: FollowingEvent): string[] {
   const keys: string[] = []
-  for (const d of event.deferred) if (d.when !== 'filled' && !keys.includes(d.codec.key)) keys.push(d.codec.key)
+  for (const d of event.deferred)
+    if (d.when !== 'filled' && !keys.includes(d.codec.key)) keys.push(d.codec.key)
   const time = event.time
   if (time?.when === 'changed' && !keys.includes(time.codec.key)) keys.push(time.codec.key)
   return keys
