@@ -272,8 +272,10 @@ export function updatePlan(
   const first = params.values.length + 1
   let shape = `u${key.shape}|${expected ? `${expectedLock!.key}\u0001${expectedAt}` : ''}|${first}|`
   for (const [k, value] of values) {
-    params.push(codecOf(resource, k).toText(value))
-    shape += `${k}\u0001`
+    const codec = codecOf(resource, k)
+    params.push(codec.toText(value))
+    // With `oldKeys`, the shape says which columns are known as stored (only the unknown ones are returned).
+    shape += oldKeys && knownAsStored(resource, codec, value) ? `${k}\u0002` : `${k}\u0001`
   }
   if (oldKeys) shape += `|o${oldKeys.join('\u0001')}`
   return {
