@@ -294,29 +294,24 @@ export function updatePlan(
       // Nothing to write: lock the row and read it, so the action still conflicts and orders like a write.
       if (sets.length === 0)
         return `SELECT ${selectList(resource, undefined, 'old:')}, ${selectList(resource)} FROM ${table} WHERE ${oldWhere} FOR UPDATE`
-      if (!oldKeys)
-        return (
-          `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT * FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
-          `WHERE t.${pk} = o.${pk} RETURNING ${selectList(resource, 'o', 'old:')}, ${selectList(resource, 't')}`
-        )
-      const olds = oldKeys.map((k) => codecOf(resource, k))
-      const read = [pk, ...olds.filter((c) => c.key !== resource.primaryKey).map((c) => quoteIdent(c.name))]
-      const returned = [
-        ...olds.map((c) => selected(c, 'o', 'old:')),
-        selectSome(resource, unknownOf(resource, values), 't'),
-      ]
+      // With `oldKeys`: the key and those columns read and returned as they were, and of the row as it is only
+      // what the update cannot know; else both images whole.
+      const olds = oldKeys?.map((k) => codecOf(resource, k))
+      const read = olds
+        ? [pk, ...olds.filter((c) => c.key !== resource.primaryKey).map((c) => quoteIdent(c.name))].join(', ')
+        : '*'
+      const returned = olds
+        ? [
+            ...olds.map((c) => selected(c, 'o', 'old:')),
+            selectSome(resource, unknownOf(resource, values), 't'),
+          ]
+        : [selectList(resource, 'o', 'old:'), selectList(resource, 't')]
       return (
-        `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT ${read.join(', ')} FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
+        `UPDATE ${table} AS t SET ${sets.join(', ')} FROM (SELECT ${read} FROM ${table} WHERE ${oldWhere} FOR UPDATE) AS o ` +
         `WHERE t.${pk} = o.${pk} RETURNING ${returned.join(', ')}`
       )
     },
-    ...(oldKeys && {
-      columns: () =>
-        [...resource.codecs.values()]
-          .filter(unknownOf(resource, values))
-          .map((c) => quoteIdent(c.key))
-          .join(', '),
-    }),
+    ...(oldKeys && { columns: () => keyList(resource, unknownOf(resource, values)) }),
   }
 }
 
@@ -388,8 +383,15 @@ const columnsCache = new WeakMap<AnyResource, string>()
 function columnsOf(resource: AnyResource): string {
   let list = columnsCache.get(resource)
   if (list === undefined) {
-    list = [...resource.codecs.values()].map((codec) => quoteIdent(codec.key)).join(', ')
+    list = keyList(resource, () => true)
     columnsCache.set(resource, list)
   }
   return list
+}
+
+/** `"key", ...` of the columns `keep` says (see {@link columnsOf}). */
+function keyList(resource: AnyResource, keep: (codec: ColumnCodec) => boolean): string {
+  const keys: string[] = []
+  for (const codec of resource.codecs.values()) if (keep(codec)) keys.push(quoteIdent(codec.key))
+  return keys.join(', ')
 }

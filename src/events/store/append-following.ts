@@ -174,7 +174,9 @@ export function followingInsert(
  * those it compares with the values set (a `changed` entry, the update's timestamp) or with the row after (a
  * `recomputed` entry).
  */
-export function oldKeysRead(event: FollowingEvent): string[] {
+export function oldKeysRead(event: FollowingEvent): readonly string[] {
+  // An insert's or a delete's event reads none (most events): no array per event.
+  if (!event.time && event.deferred.every((d) => d.when === 'filled')) return NO_KEYS
   const keys: string[] = []
   for (const d of event.deferred)
     if (d.when !== 'filled' && !keys.includes(d.codec.key)) keys.push(d.codec.key)
@@ -182,6 +184,8 @@ export function oldKeysRead(event: FollowingEvent): string[] {
   if (time?.when === 'changed' && !keys.includes(time.codec.key)) keys.push(time.codec.key)
   return keys
 }
+
+const NO_KEYS: readonly string[] = Object.freeze([])
 
 /** The numbers of an event insert's parameters, for its text. */
 interface Slots {
