@@ -51,13 +51,20 @@ export function trackedPath(rewind: RewindInstance): WritePath {
   }
 }
 
-/**
- * Rewind's own statements with none of its JavaScript around them: the exact statement a tracked create and
- * rename send (captured once), sent again through the same database seam with a new id and name, every other
- * parameter as captured. The bound of the tracked path on this machine: what the statement costs when the
- * pipeline (input, changes, event, decoding the row) costs nothing. Creates and renames only.
- */
-export async function statementPath(rewind: RewindInstance): Promise<WritePath> {
+/** A tracked create and rename as Rewind sent them, captured once at its database seam, and how to send more. */
+interface Captured {
+  readonly send: SqlCall
+  readonly create: { readonly text: string; readonly params: readonly (string | null)[] }
+  readonly rename: { readonly text: string; readonly params: readonly (string | null)[] }
+  /** The captured create's id, name and time, and the rename's name and time: where each parameter holds them. */
+  readonly id: string
+  readonly name: string
+  readonly createdAt: string
+  readonly renamed: string
+  readonly renamedAt: string
+}
+
+async function captureStatements(rewind: RewindInstance, path: string): Promise<Captured> {
   // The seam's own object is what Rewind's row store holds: its method is wrapped while the probe runs.
   const seam = (rewind.database as { autocommit: { queryText: SqlCall } }).autocommit
   const send = seam.queryText
@@ -66,56 +73,151 @@ export async function statementPath(rewind: RewindInstance): Promise<WritePath> 
     seen.push({ text, params })
     return send(text, params)
   }
-  let created: { id: string; name: string }
+  const name = `${path}-probe-${randomUUID()}`
+  const renamed = `${name}-renamed`
+  let created: { id: string; createdAt: string }
+  let renamedAt: string
   try {
-    const name = `statement-probe-${randomUUID()}`
-    created = { id: (await rewind.run(Item, 'create', { name })).id, name }
-    await rewind.run(Item, 'rename', { name: `${name}-renamed` }, { id: created.id })
+    created = await rewind.run(Item, 'create', { name })
+    renamedAt = (await rewind.run(Item, 'rename', { name: renamed }, { id: created.id })).updatedAt
   } finally {
     seam.queryText = send
   }
   const [create, rename] = seen.filter((q) => q.text.startsWith('WITH w AS'))
   if (!create || !rename)
-    throw new Error('statementPath: the tracked create and rename were not one statement each')
-  // The probe's id and name, wherever a parameter holds them (the record id, the row, the event's JSON), take
-  // the new ones: each such parameter is cut into its literal parts once, and glued with the new values per call.
-  const template = (params: readonly (string | null)[], tokens: readonly string[]) =>
-    params.map((v) => {
-      if (v === null || !tokens.some((t) => v.includes(t))) return () => v
-      const parts: (string | number)[] = [v]
-      tokens.forEach((token, t) => {
-        for (let i = parts.length - 1; i >= 0; i--) {
-          const part = parts[i]!
-          if (typeof part !== 'string' || !part.includes(token)) continue
-          const pieces = part.split(token)
-          parts.splice(i, 1, ...pieces.flatMap((piece, k) => (k === 0 ? [piece] : [t, piece])))
-        }
-      })
-      return (values: readonly string[]) => {
-        let out = ''
-        for (const part of parts) out += typeof part === 'number' ? values[part] : part
-        return out
+    throw new Error(`${path}Path: the tracked create and rename were not one statement each`)
+  return { send, create, rename, id: created.id, name, createdAt: created.createdAt, renamed, renamedAt }
+}
+
+/** Each parameter as a function of the call's values (`tokens[i]` in the captured parameter is `values[i]`). */
+type Template = ((values: readonly string[]) => string | null)[]
+
+/**
+ * The captured parameters cut into their literal parts once, glued with the new values per call: the least a
+ * call can cost (the JSON parameters are not built, only glued).
+ */
+function glued(params: readonly (string | null)[], tokens: readonly string[]): Template {
+  return params.map((v) => {
+    if (v === null || !tokens.some((t) => v.includes(t))) return () => v
+    const parts: (string | number)[] = [v]
+    tokens.forEach((token, t) => {
+      for (let i = parts.length - 1; i >= 0; i--) {
+        const part = parts[i]!
+        if (typeof part !== 'string' || !part.includes(token)) continue
+        const pieces = part.split(token)
+        parts.splice(i, 1, ...pieces.flatMap((piece, k) => (k === 0 ? [piece] : [t, piece])))
       }
     })
+    return (values) => {
+      let out = ''
+      for (const part of parts) out += typeof part === 'number' ? values[part] : part
+      return out
+    }
+  })
+}
+
+/**
+ * The captured parameters rebuilt per call as a library must build them: a parameter that is a captured value
+ * takes the new one, and a JSON parameter (the event's input, its changed columns, a JSON value) is built again
+ * from its values with JSON.stringify.
+ */
+function built(params: readonly (string | null)[], tokens: readonly string[]): Template {
+  return params.map((v) => {
+    if (v === null || !tokens.some((t) => v.includes(t))) return () => v
+    const exact = tokens.indexOf(v)
+    if (exact >= 0) return (values) => values[exact]!
+    const parsed = JSON.parse(v) as unknown
+    if (typeof parsed === 'string') {
+      const t = tokens.indexOf(parsed)
+      if (t < 0) throw new Error(`floorPath: a JSON parameter that is not a captured value: ${v}`)
+      return (values) => JSON.stringify(values[t])
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error(`floorPath: an unexpected parameter: ${v}`)
+    const entries = Object.entries(parsed).map(([k, x]) => [k, tokens.indexOf(x as string), x] as const)
+    return (values) => {
+      const out: Record<string, unknown> = {}
+      for (const [k, t, x] of entries) out[k] = t >= 0 ? values[t] : x
+      return JSON.stringify(out)
+    }
+  })
+}
+
+/**
+ * Rewind's own statements with none of its JavaScript around them: the exact statement a tracked create and
+ * rename send (captured once), sent again through the same database seam with a new id and name, every other
+ * parameter as captured. The bound of the tracked path on this machine: what the statement costs when the
+ * pipeline (input, changes, event, decoding the row) costs nothing. Creates and renames only.
+ */
+export async function statementPath(rewind: RewindInstance): Promise<WritePath> {
+  const c = await captureStatements(rewind, 'statement')
   // The renamed name first: the probe's name is a prefix of it.
-  const createParams = template(create.params, [created.id, created.name])
-  const renameParams = template(rename.params, [created.id, `${created.name}-renamed`])
+  const createParams = glued(c.create.params, [c.id, c.name])
+  const renameParams = glued(c.rename.params, [c.id, c.renamed])
   return {
     async create(name) {
       const id = randomUUID()
       const values = [id, name]
-      await send(
-        create.text,
+      await c.send(
+        c.create.text,
         createParams.map((f) => f(values)),
       )
       return id
     },
     async rename(id, name) {
       const values = [id, name]
-      await send(
-        rename.text,
+      await c.send(
+        c.rename.text,
         renameParams.map((f) => f(values)),
       )
+    },
+  }
+}
+
+/**
+ * The least JavaScript that records what a tracked action records, through the same statement: per call a
+ * checked input, a new id and time, the event's JSON built with JSON.stringify, the parameters, Rewind's
+ * statement sent through the same database seam, and the record made from the row it returns. Hand-written for
+ * `Item` (no pipeline, no changeset, no planning): the ceiling of the tracked path on this machine. Creates and
+ * renames only.
+ */
+export async function floorPath(rewind: RewindInstance): Promise<WritePath> {
+  const c = await captureStatements(rewind, 'floor')
+  // The renamed name first: the probe's name is a prefix of it.
+  const createParams = built(c.create.params, [c.id, c.name, c.createdAt])
+  const renameParams = built(c.rename.params, [c.id, c.renamed, c.renamedAt])
+  const checked = (name: unknown) => {
+    if (typeof name !== 'string') throw new Error(`floorPath: name must be a string, got ${typeof name}`)
+    return name
+  }
+  // Rewind's time format: microseconds, UTC.
+  const now = () => `${new Date().toISOString().slice(0, -1)}000Z`
+  const record = (row: Record<string, string | null>, name: string, at: string, createdAt?: string) => ({
+    id: row.id!,
+    name,
+    seq: Number(row.seq),
+    status: row.status!,
+    createdAt: createdAt ?? row.createdAt!,
+    updatedAt: at,
+    deletedAt: row.deletedAt ?? null,
+  })
+  return {
+    async create(name) {
+      const values = [randomUUID(), checked(name), now()]
+      const rows = (await c.send(
+        c.create.text,
+        createParams.map((f) => f(values)),
+      )) as Record<string, string | null>[]
+      return record(rows[0]!, values[1]!, values[2]!, values[2]!).id
+    },
+    async rename(id, name) {
+      const values = [id, checked(name), now()]
+      const rows = (await c.send(
+        c.rename.text,
+        renameParams.map((f) => f(values)),
+      )) as Record<string, string | null>[]
+      if (!rows[0]) throw new Error(`floorPath: no item ${id}`)
+      record(rows[0], values[1]!, values[2]!)
     },
   }
 }

@@ -2,6 +2,7 @@ import { type BackendName, type Metric, openDb, openRewind, rawSql } from '../li
 import {
   createTriggerSchema,
   emmettPath,
+  floorPath,
   rawPath,
   statementPath,
   trackedPath,
@@ -32,6 +33,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
     trigger: triggerDriverPath(b),
     triggerDrizzle: triggerDrizzlePath(b),
     statement: await statementPath(tracked),
+    floor: await floorPath(tracked),
   }
   if (advisory) paths.advisory = trackedPath(advisory)
   if (backend === 'postgres') paths.emmett = emmettPath(b.url!, writers)
@@ -116,12 +118,14 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
     ]
     // What each path costs the client: process CPU per create or rename, µs. With eight writers the machine's
     // cores are shared by the client and the backends: what the client spends, the server does not get.
-    for (const p of ['tracked', 'statement', 'trigger', 'raw'])
+    for (const p of ['tracked', 'statement', 'floor', 'trigger', 'raw'])
       metrics.push(m(`${w}.client_cpu_us.${p}`, cpu[p]! / (2 * ops), 'µs/op'))
     for (const op of ['create', 'rename'] as const)
       metrics.push(
         m(`${w}.${op}.statement_vs_trigger`, totals.trigger![op] / totals.statement![op], 'ratio'),
         m(`${w}.${op}.tracked_vs_statement`, totals.statement![op] / totals.tracked![op], 'ratio'),
+        m(`${w}.${op}.floor_vs_trigger`, totals.trigger![op] / totals.floor![op], 'ratio'),
+        m(`${w}.${op}.tracked_vs_floor`, totals.floor![op] / totals.tracked![op], 'ratio'),
       )
     for (const op of OPS) {
       metrics.push(

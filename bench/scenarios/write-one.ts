@@ -2,6 +2,7 @@ import { type BackendName, countQueries, type Metric, openDb, openRewind, rawSql
 import {
   createTriggerSchema,
   emmettPath,
+  floorPath,
   rawPath,
   statementPath,
   trackedPath,
@@ -38,6 +39,7 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
     trigger: triggerDriverPath(b),
     triggerDrizzle: triggerDrizzlePath(b),
     statement: await statementPath(rewind),
+    floor: await floorPath(rewind),
   }
   if (backend === 'postgres') paths.emmett = emmettPath(b.url!, 2)
   const names = Object.keys(paths)
@@ -110,13 +112,15 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
     )
     // What each path costs the client: process CPU per create or rename, µs (the tracked action's pipeline is
     // tracked's minus statement's).
-    for (const p of ['tracked', 'untracked', 'statement', 'trigger', 'raw'])
+    for (const p of ['tracked', 'untracked', 'statement', 'floor', 'trigger', 'raw'])
       metrics.push(m(`write.1.client_cpu_us.${p}`, cpu[p]! / (2 * ops), 'µs/op'))
     // The bound: Rewind's statement alone against the trigger, and how much of it the tracked action keeps.
     for (const op of ['create', 'rename'] as const)
       metrics.push(
         m(`write.1.${op}.statement_vs_trigger`, totals.trigger![op] / totals.statement![op], 'ratio'),
         m(`write.1.${op}.tracked_vs_statement`, totals.statement![op] / totals.tracked![op], 'ratio'),
+        m(`write.1.${op}.floor_vs_trigger`, totals.trigger![op] / totals.floor![op], 'ratio'),
+        m(`write.1.${op}.tracked_vs_floor`, totals.floor![op] / totals.tracked![op], 'ratio'),
       )
     for (const op of OPS) {
       metrics.push(
@@ -158,7 +162,7 @@ async function roundTrips(
 ): Promise<Metric[]> {
   const out: Metric[] = []
   for (const [p, path] of Object.entries(paths)) {
-    if (p === 'untracked' || p === 'rawPrepared' || p === 'statement') continue
+    if (p === 'untracked' || p === 'rawPrepared' || p === 'statement' || p === 'floor') continue
     let id = ''
     const counts: Record<Op, number> = {
       create: await countQueries(async () => {
