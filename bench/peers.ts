@@ -151,7 +151,8 @@ function built(params: readonly (string | null)[], tokens: readonly string[]): T
  */
 export async function statementPath(rewind: RewindInstance): Promise<WritePath> {
   const c = await captureStatements(rewind, 'statement')
-  // The renamed name first: the probe's name is a prefix of it.
+  // The rename's token is the whole renamed name (the probe's name is a prefix of it, and would leave its suffix
+  // glued to the new name).
   const createParams = glued(c.create.params, [c.id, c.name])
   const renameParams = glued(c.rename.params, [c.id, c.renamed])
   return {
@@ -183,7 +184,6 @@ export async function statementPath(rewind: RewindInstance): Promise<WritePath> 
  */
 export async function floorPath(rewind: RewindInstance): Promise<WritePath> {
   const c = await captureStatements(rewind, 'floor')
-  // The renamed name first: the probe's name is a prefix of it.
   const createParams = built(c.create.params, [c.id, c.name, c.createdAt])
   const renameParams = built(c.rename.params, [c.id, c.renamed, c.renamedAt])
   const checked = (name: unknown) => {

@@ -23,7 +23,7 @@ export interface FollowingWrite {
   plan(row: string, params: Params): PlannedSql
   /**
    * The columns of an update's row as it was that it reads (`"old:key"`): the update locks and reads only those
-   * (and the key), not the whole row, and returns none of them.
+   * (and the key), not the whole row; they go from its CTE to the event's insert, not back to the caller.
    */
   readonly oldKeys: readonly string[]
 }
