@@ -9,6 +9,7 @@ import type { RowStore } from '../rows/row-store.js'
 import { SqlRowStore } from '../rows/sql-row-store.js'
 import { qualifiedName } from '../schema/names.js'
 import { type ActionRun, type ExecOptions, startRun } from './action-run.js'
+import { type CompiledEnv, CompiledWrite } from './compiled-write.js'
 import { toRewindError } from './db-errors.js'
 import { eventWithRow } from './event-with-row.js'
 import { hookContext, type NestedRun } from './hook-context.js'
@@ -115,6 +116,16 @@ export class ActionEngine {
         ),
       )
     }
+    // An action whose definition says all it does runs compiled (compiled-write.ts) when it can.
+    if (!options.replay && this.log) {
+      const compiled = this.#compiledWrite(resource, actionName, def)
+      if (compiled) {
+        const written = compiled.run(input, options, () =>
+          this.#preparedFirst(resource, actionName, def, input, options),
+        )
+        if (written) return written
+      }
+    }
     // A create has no record to lock, nor has an update or destroy that never reads its record: their changes
     // and validations run before the transaction opens, so slow work there holds no database resources, and
     // the write can be one statement with its event (see #autocommit).
@@ -125,6 +136,28 @@ export class ActionEngine {
         this.#runIn(resource, actionName, def, input, options, scope, scope.rows, follow),
       ),
     )
+  }
+
+  readonly #compiled = new Map<ActionDefinition, CompiledWrite | null>()
+
+  /** The action's compiled write, made on its first call; undefined when it has none. */
+  #compiledWrite(resource: AnyResource, action: string, def: ActionDefinition): CompiledWrite | undefined {
+    let compiled = this.#compiled.get(def)
+    if (compiled === undefined) {
+      compiled = CompiledWrite.compile(this.#compiledEnv, resource, action, def) ?? null
+      this.#compiled.set(def, compiled)
+    }
+    return compiled ?? undefined
+  }
+
+  get #compiledEnv(): CompiledEnv {
+    return {
+      client: this.db.autocommit,
+      log: this.log!,
+      triggerFree: (resource) => this.#triggerFreeTables.get(resource) === true,
+      wantsRecorded: (resource, action) => this.needsRecordedEvent(resource, action),
+      committed: () => this.#committed(1),
+    }
   }
 
   /** An action whose PREPARE needs no transaction: prepared first, then written in one statement or a transaction. */

@@ -63,6 +63,12 @@ function baseType(sqlType: string): string {
     .trim()
 }
 
+const SERIALS: Readonly<Record<string, string>> = {
+  smallserial: 'smallint',
+  serial: 'integer',
+  bigserial: 'bigint',
+}
+
 /** The cast type of a column: see {@link ColumnCodec.castType}. */
 function castTypeOf(element: PgColumn, dims: number): string {
   const brackets = '[]'.repeat(dims)
@@ -77,7 +83,8 @@ function castTypeOf(element: PgColumn, dims: number): string {
     .replace(/\([^)]*\)/g, '')
     .trim()
   // `char` without its length is `char(1)`, to which an explicit cast cuts the value: `bpchar` has no length.
-  return `${/^(char|character)$/i.test(base) ? 'bpchar' : base}${brackets}`
+  // A serial is its integer type with a default: there is no type `serial` to cast to.
+  return `${/^(char|character)$/i.test(base) ? 'bpchar' : (SERIALS[base.toLowerCase()] ?? base)}${brackets}`
 }
 
 /** Builds the codec of one Drizzle column. */

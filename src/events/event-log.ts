@@ -129,6 +129,51 @@ export class EventLog {
     )
   }
 
+  /** A new event's id when the app makes it (`idMode: 'uuidv7'`); undefined when the database does. */
+  newId(): string | undefined {
+    return this.config.idMode === 'uuidv7' ? uuidv7() : undefined
+  }
+
+  /** The event's metadata as its column's JSON text; `VALIDATION` when it is not plain JSON. */
+  metadataText(resource: AnyResource, action: string, metadata: unknown): string {
+    const meta = metadataJson(metadata ?? {})
+    if (!meta.ok) {
+      throw new RewindError('VALIDATION', `${resource.name}.${action}: metadata ${meta.problem}`, {
+        resource: resource.name,
+        action,
+        issues: [{ path: ['metadata'], message: meta.problem }],
+      })
+    }
+    return meta.value === EMPTY_METADATA ? '{}' : JSON.stringify(meta.value)
+  }
+
+  /** The actor's columns as text, in `actorKeys` order; `VALIDATION` naming a column whose value does not fit. */
+  actorColumns(resource: AnyResource, action: string, actor: unknown): (string | null)[] {
+    const actors: (string | null)[] = []
+    for (const key of this.config.actorKeys) {
+      const value = this.config.actors[key]!(actor)
+      if (value === undefined || value === null) {
+        actors.push(null)
+        continue
+      }
+      const codec = this.store.table.codecs.get(key)!
+      const cast = codec.fromApp(value)
+      if (!cast.ok) {
+        throw new RewindError(
+          'VALIDATION',
+          `${resource.name}.${action}: actor column ${key}: ${cast.message}`,
+          {
+            resource: resource.name,
+            action,
+            issues: [{ path: ['actor', key], message: cast.message }],
+          },
+        )
+      }
+      actors.push(codec.toText(cast.value))
+    }
+    return actors
+  }
+
   /** One changed value as the log stores it: encrypted or redacted when sensitive, with its encoder. */
   #protect(
     resource: AnyResource,
@@ -184,47 +229,19 @@ export class EventLog {
       encoders.changed = changed.encoders
       encoded = true
     }
-    const meta = metadataJson(event.metadata ?? {})
-    if (!meta.ok) {
-      throw new RewindError('VALIDATION', `${resource.name}.${event.action}: metadata ${meta.problem}`, {
-        resource: resource.name,
-        action: event.action,
-        issues: [{ path: ['metadata'], message: meta.problem }],
-      })
-    }
-    const actors: (string | null)[] = []
-    for (const key of this.config.actorKeys) {
-      const value = this.config.actors[key]!(event.actor)
-      if (value === undefined || value === null) {
-        actors.push(null)
-        continue
-      }
-      const codec = this.store.table.codecs.get(key)!
-      const cast = codec.fromApp(value)
-      if (!cast.ok) {
-        throw new RewindError(
-          'VALIDATION',
-          `${resource.name}.${event.action}: actor column ${key}: ${cast.message}`,
-          {
-            resource: resource.name,
-            action: event.action,
-            issues: [{ path: ['actor', key], message: cast.message }],
-          },
-        )
-      }
-      actors.push(codec.toText(cast.value))
-    }
+    const metadata = this.metadataText(resource, event.action, event.metadata)
+    const actors = this.actorColumns(resource, event.action, event.actor)
     return {
       stored: {
-        id: this.config.idMode === 'uuidv7' ? uuidv7() : undefined,
+        id: this.newId(),
         recordId: event.recordId === null ? null : recordId,
         resource: resource.name,
         action: event.action,
         actionType: event.actionType,
-        version: resource.events.versions?.[event.action] ?? 1,
+        version: eventVersion(resource, event.action),
         data: JSON.stringify(data.values),
         changedAttributes: JSON.stringify(changed.values),
-        metadata: meta.value === EMPTY_METADATA ? '{}' : JSON.stringify(meta.value),
+        metadata,
         encoders: encoded ? JSON.stringify(encoders) : '{}',
         occurredAt: event.occurredAt,
         tenant: event.tenant === undefined || event.tenant === null ? null : tenantText(event.tenant),
@@ -234,6 +251,11 @@ export class EventLog {
       changedEncoders: changed.encoders,
     }
   }
+}
+
+/** The version of an action's events (1 unless `events.versions` says otherwise). */
+export function eventVersion(resource: AnyResource, action: string): number {
+  return resource.events.versions?.[action] ?? 1
 }
 
 const NO_ENCODERS: Readonly<Record<string, string>> = Object.freeze({})

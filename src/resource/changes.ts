@@ -1,3 +1,4 @@
+import type { ColumnCodec } from '../columns/codec.js'
 import { formatClockMicros, nowMicros } from '../data/pg-text.js'
 import { RewindError } from '../errors/rewind-error.js'
 import { uuidv7 } from '../util/uuidv7.js'
@@ -17,6 +18,31 @@ export function change<T extends import('./types.js').AnyTable = any, Args = any
   return { name, run, ...options }
 }
 
+/**
+ * What a built-in change does, for the compiled write (actions/compiled-write.ts), which computes its values
+ * without a changeset. Keyed by the change's `run`: a change object spread into another keeps its meaning only
+ * while it keeps that function.
+ */
+export type BuiltInChange =
+  | { readonly kind: 'generateId' }
+  | { readonly kind: 'timestamps'; readonly create: string | false; readonly update: string | false }
+  | { readonly kind: 'set'; readonly key: string; readonly value: unknown }
+
+const builtIns = new WeakMap<object, BuiltInChange>()
+
+function builtIn<C extends ChangeObject<any, any>>(change: C, what: BuiltInChange): C {
+  builtIns.set(change.run, what)
+  return change
+}
+
+/** What a change does when it is one of these built-ins, run unconditionally; undefined for any other. */
+export function builtInChange(change: unknown): BuiltInChange | undefined {
+  if (typeof change !== 'object' || change === null) return undefined
+  const c = change as ChangeObject<any, any>
+  if (c.where !== undefined) return undefined
+  return builtIns.get(c.run)
+}
+
 function missingColumn(cs: Changeset<any, any>, key: string, what: string): RewindError {
   return new RewindError(
     'INVALID_DEFINITION',
@@ -31,7 +57,7 @@ export function setAttribute<Args = any>(
   value: unknown | ((cs: Changeset<any, Args>) => unknown),
   options: { readonly where?: (cs: Changeset<any, Args>) => boolean } = {},
 ): ChangeObject<any, Args> {
-  return {
+  const change: ChangeObject<any, Args> = {
     name: `setAttribute:${key}`,
     readsRecord: typeof value === 'function',
     ...options,
@@ -43,6 +69,7 @@ export function setAttribute<Args = any>(
       )
     },
   }
+  return typeof value === 'function' ? change : builtIn(change, { kind: 'set', key, value })
 }
 
 /**
@@ -50,8 +77,7 @@ export function setAttribute<Args = any>(
  * precision (a `timestamp(3)` stores milliseconds: the value is what the column stores, in the record and the
  * event alike).
  */
-function timeFor(cs: Changeset<any, any>, key: string, micros: number): ExactValue | Date {
-  const codec = Changeset.internals(cs).codecs.get(key)!
+export function timeFor(codec: ColumnCodec, micros: number): ExactValue | Date {
   if (codec.kind !== 'timestamptz' && codec.kind !== 'timestamp') return new Date(Math.floor(micros / 1000))
   const precision = (codec.column as { precision?: number }).precision
   const at = precision !== undefined && precision < 6 ? micros - (micros % 10 ** (6 - precision)) : micros
@@ -71,49 +97,55 @@ export function timestamps(
 ): ChangeObject<any, any> {
   const createKey = options.create === undefined ? 'createdAt' : options.create
   const updateKey = options.update === undefined ? 'updatedAt' : options.update
-  return {
-    name: 'timestamps',
-    readsRecord: false,
-    run: (cs) => {
-      const internals = Changeset.internals(cs)
-      const { codecs } = internals
-      if (createKey && !codecs.has(createKey)) throw missingColumn(cs, createKey, 'timestamps()')
-      if (updateKey && !codecs.has(updateKey)) throw missingColumn(cs, updateKey, 'timestamps()')
-      // One reading of the clock for both columns, so a new record's two times are equal.
-      let micros: number | undefined
-      const clock = (key: string) => () => {
-        micros ??= nowMicros()
-        return timeFor(cs, key, micros) as never
-      }
-      if (cs.actionType === 'create' && createKey) cs.setGenerated(createKey as never, clock(createKey))
-      if (updateKey) {
-        cs.setGenerated(updateKey as never, clock(updateKey))
-        // An upsert that finds its row takes the update path: the update time moves, the create time stays.
-        internals.alsoOnUpdate ??= []
-        if (!internals.alsoOnUpdate.includes(updateKey)) internals.alsoOnUpdate.push(updateKey)
-      }
+  return builtIn<ChangeObject<any, any>>(
+    {
+      name: 'timestamps',
+      readsRecord: false,
+      run: (cs) => {
+        const internals = Changeset.internals(cs)
+        const { codecs } = internals
+        if (createKey && !codecs.has(createKey)) throw missingColumn(cs, createKey, 'timestamps()')
+        if (updateKey && !codecs.has(updateKey)) throw missingColumn(cs, updateKey, 'timestamps()')
+        // One reading of the clock for both columns, so a new record's two times are equal.
+        let micros: number | undefined
+        const clock = (key: string) => () => {
+          micros ??= nowMicros()
+          return timeFor(codecs.get(key)!, micros) as never
+        }
+        if (cs.actionType === 'create' && createKey) cs.setGenerated(createKey as never, clock(createKey))
+        if (updateKey) {
+          cs.setGenerated(updateKey as never, clock(updateKey))
+          // An upsert that finds its row takes the update path: the update time moves, the create time stays.
+          internals.alsoOnUpdate ??= []
+          if (!internals.alsoOnUpdate.includes(updateKey)) internals.alsoOnUpdate.push(updateKey)
+        }
+      },
     },
-  }
+    { kind: 'timestamps', create: createKey, update: updateKey },
+  )
 }
 
 /** Generates a UUIDv7 primary key in the app when none was given (ids sort by creation time); in replay, the recorded one. */
 export function generateId(): ChangeObject<any, any> {
-  return {
-    name: 'generateId',
-    readsRecord: false,
-    run: (cs) => {
-      if (cs.actionType !== 'create' || cs.isChanging(cs.primaryKey as never)) return
-      const codec = Changeset.internals(cs).codecs.get(cs.primaryKey)!
-      if (codec.kind !== 'uuid' && codec.kind !== 'text') {
-        throw new RewindError(
-          'INVALID_DEFINITION',
-          `${cs.resource}.${cs.action}: generateId() makes UUIDs, but the primary key "${cs.primaryKey}" is ${codec.sqlType}; use a database identity instead`,
-          { resource: cs.resource, action: cs.action },
-        )
-      }
-      cs.setGenerated(cs.primaryKey as never, () => uuidv7() as never)
+  return builtIn<ChangeObject<any, any>>(
+    {
+      name: 'generateId',
+      readsRecord: false,
+      run: (cs) => {
+        if (cs.actionType !== 'create' || cs.isChanging(cs.primaryKey as never)) return
+        const codec = Changeset.internals(cs).codecs.get(cs.primaryKey)!
+        if (codec.kind !== 'uuid' && codec.kind !== 'text') {
+          throw new RewindError(
+            'INVALID_DEFINITION',
+            `${cs.resource}.${cs.action}: generateId() makes UUIDs, but the primary key "${cs.primaryKey}" is ${codec.sqlType}; use a database identity instead`,
+            { resource: cs.resource, action: cs.action },
+          )
+        }
+        cs.setGenerated(cs.primaryKey as never, () => uuidv7() as never)
+      },
     },
-  }
+    { kind: 'generateId' },
+  )
 }
 
 /** Sets a belongsTo foreign key from an argument holding the related record's id (or the record itself). */

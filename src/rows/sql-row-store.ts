@@ -7,6 +7,7 @@ import {
   deleteRow,
   insertPlan,
   insertRow,
+  type Statement,
   selectByIdentity,
   selectByKey,
   updatePlan,
@@ -33,13 +34,7 @@ export class SqlRowStore implements RowStore {
     }
     // With its event in the statement (only on a table without triggers of its own: nothing else changes the
     // row), the insert reads back only what it cannot know and completes the row from the values it set.
-    const options = { overriding: overrides(resource, values), returnUnknown: true }
-    const q = withFollowing(
-      resource,
-      (params) => insertPlan(resource, values, options, params),
-      follow,
-      false,
-    )
+    const q = insertFollowed(resource, values, follow)
     return this.client.queryText(q.text, q.params).then((rows) => completedRow(resource, rows[0]!, values))
   }
 
@@ -79,12 +74,7 @@ export class SqlRowStore implements RowStore {
   ): Promise<Written | undefined> {
     // The event that follows in the statement reads the row as it was in SQL: nothing else needs it back.
     const q = follow
-      ? withFollowing(
-          resource,
-          (params) => updatePlan(resource, id, tenant, values, expected, params, follow.oldKeys),
-          follow,
-          true,
-        )
+      ? updateFollowed(resource, id, tenant, values, expected, follow)
       : updateRow(resource, id, tenant, values, expected)
     // With its event in the statement (only on a table without triggers of its own: nothing else changes the
     // row), the update reads back only what it cannot know and completes the row from the values it set.
@@ -107,6 +97,33 @@ export class SqlRowStore implements RowStore {
       .queryText(q.text, q.params)
       .then((rows) => (rows[0] ? canonicalRow(resource, rows[0]) : undefined))
   }
+}
+
+/**
+ * An insert with the write that follows it in the same statement (the action's event). Only on a table without
+ * triggers of its own (nothing else changes the row): it reads back only what it cannot know, and the caller
+ * completes the row from the values it set (records.ts completedRow).
+ */
+export function insertFollowed(resource: AnyResource, values: Row, follow: FollowingWrite): Statement {
+  const options = { overriding: overrides(resource, values), returnUnknown: true }
+  return withFollowing(resource, (params) => insertPlan(resource, values, options, params), follow, false)
+}
+
+/** An update with the write that follows it in the same statement, as {@link insertFollowed}. */
+export function updateFollowed(
+  resource: AnyResource,
+  id: Json,
+  tenant: Json | undefined,
+  values: Row,
+  expected: { readonly key: string; readonly value: Json } | undefined,
+  follow: FollowingWrite,
+): Statement {
+  return withFollowing(
+    resource,
+    (params) => updatePlan(resource, id, tenant, values, expected, params, follow.oldKeys),
+    follow,
+    true,
+  )
 }
 
 /** Whether the row sets an identity column declared GENERATED ALWAYS (written with OVERRIDING SYSTEM VALUE). */

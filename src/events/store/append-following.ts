@@ -187,6 +187,20 @@ export function oldKeysRead(event: FollowingEvent): readonly string[] {
 
 const NO_KEYS: readonly string[] = Object.freeze([])
 
+/**
+ * The parameters of an event's insert, added to `push` in the order {@link followingInsert} adds them: for a
+ * statement whose text is already known (actions/compiled-write.ts).
+ */
+export function followingParameters(
+  table: EventTable,
+  columns: readonly string[],
+  event: FollowingEvent,
+  lock: AppendLock,
+  push: (v: string | null) => number,
+): void {
+  addParameters(table, columns, event, lock, push)
+}
+
 /** The numbers of an event insert's parameters, for its text. */
 interface Slots {
   /** Per deferred entry (a `changed` one's; 0 for the others). */

@@ -7,7 +7,7 @@ import type { FollowingWrite } from '../../rows/row-store.js'
 import type { EventFilter, EventPage, ReplayedEvent, RewindEvent } from '../event.js'
 import type { ResolvedEventLog } from '../event-log-config.js'
 import { type AppendLock, AppendStatements, type StoredEvent } from './append.js'
-import { type FollowingEvent, followingInsert, oldKeysRead } from './append-following.js'
+import { type FollowingEvent, followingInsert, followingParameters, oldKeysRead } from './append-following.js'
 import { type Activity, countActivity } from './count-activity.js'
 import { countAfter, countByResource, countEvents, malformedCounts } from './count-events.js'
 import { type EventColumns, EventRows } from './event-rows.js'
@@ -104,6 +104,11 @@ export class EventStore {
       plan: (row, params) => followingInsert(this.table, this.#append.columns, event, lock, row, params),
       oldKeys: oldKeysRead(event),
     }
+  }
+
+  /** The parameters {@link following}'s insert adds, for a statement whose text is known. */
+  followingParameters(event: FollowingEvent, lock: AppendLock, push: (v: string | null) => number): void {
+    followingParameters(this.table, this.#append.columns, event, lock, push)
   }
 
   /** A page of events in position order, filtered (keyset paging with `afterPosition`). */

@@ -1,0 +1,430 @@
+import { sql } from 'drizzle-orm'
+import {
+  boolean,
+  date,
+  doublePrecision,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core'
+import fc from 'fast-check'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { CompiledWrite } from '../../src/actions/compiled-write.js'
+import {
+  change,
+  createRewind,
+  defineResource,
+  eventLogTable,
+  generateId,
+  isRewindError,
+  type Rewind,
+  type RewindEvent,
+  setAttribute,
+  timestamps,
+} from '../../src/index.js'
+import { backends, type TestDatabase } from '../support/backends.js'
+
+/**
+ * The compiled write (actions/compiled-write.ts) against the pipeline: the same random actions on two databases,
+ * one whose tables have a no-op trigger of their own (which keeps Rewind on the pipeline's two statements), must
+ * return the same records, record the same events and leave the same rows; a failure writes nothing. The
+ * actions are those the compiled write runs: accepted columns, `generateId()`, `timestamps()` and `setAttribute`
+ * of a constant. A count of the calls it ran shows it ran them.
+ */
+
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 20)
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string', precision: 6 })
+
+const plains = pgTable('plains', {
+  id: uuid('id').primaryKey(),
+  code: text('code').unique(),
+  label: text('label'),
+  labelUpper: text('label_upper').generatedAlwaysAs(sql`upper(label)`),
+  n: integer('n'),
+  amount: numeric('amount', { precision: 12, scale: 3 }),
+  ratio: doublePrecision('ratio'),
+  flag: boolean('flag'),
+  doc: jsonb('doc'),
+  at: ts('at'),
+  local: timestamp('local', { mode: 'string', precision: 6 }),
+  day: date('day', { mode: 'string' }),
+  tags: text('tags').array(),
+  status: text('status').notNull().default('new'),
+  count: integer('count').notNull().default(0),
+  stamp: ts('stamp').defaultNow(),
+  origin: text('origin').$defaultFn(() => 'app'),
+  touched: integer('touched').$onUpdateFn(() => 7),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+})
+/** A key the database makes: the event reads it from the row. */
+const serials = pgTable('serials', {
+  id: serial('id').primaryKey(),
+  label: text('label').notNull(),
+  at: timestamp('at', { withTimezone: true, mode: 'string', precision: 3 }),
+})
+
+const COLUMNS = [
+  'code',
+  'label',
+  'n',
+  'amount',
+  'ratio',
+  'flag',
+  'doc',
+  'at',
+  'local',
+  'day',
+  'tags',
+] as const
+type Col = (typeof COLUMNS)[number]
+
+const Plain = defineResource(plains, {
+  name: 'Plain',
+  actions: (a) => ({
+    create: a.create({
+      accept: ['id', ...COLUMNS, 'status', 'createdAt', 'updatedAt'],
+      changes: [generateId(), timestamps(), setAttribute('status', 'fresh')],
+    }),
+    update: a.update({ accept: [...COLUMNS, 'updatedAt'], changes: [timestamps({ create: false })] }),
+    // Sets columns it does not accept: whether it changed them is the row's to say.
+    mark: a.update({
+      changes: [timestamps({ create: false }), setAttribute('flag', true), setAttribute('tags', ['m'])],
+    }),
+    // Not compiled (a change of the app's own): the pipeline, beside compiled actions.
+    relabel: a.update({
+      accept: ['label'],
+      changes: [change('upper', (cs: any) => cs.set('code', 'R'), { readsRecord: false })],
+    }),
+  }),
+  events: { createTimestamp: 'createdAt', updateTimestamp: 'updatedAt', versions: { update: 3 } },
+})
+const Serial = defineResource(serials, {
+  name: 'Serial',
+  actions: (a) => ({
+    create: a.create({ accept: ['label'], changes: [timestamps({ create: 'at', update: false })] }),
+  }),
+})
+const events = eventLogTable('events', { actors: { who: text('who') } })
+
+const IDS = [
+  '0190a6d4-0000-7000-8000-0000000000c1',
+  '0190a6d4-0000-7000-8000-0000000000c2',
+  '0190a6d4-0000-7000-8000-0000000000c3',
+]
+
+const str = (max: number) =>
+  fc.string({ maxLength: max, unit: 'grapheme' }).filter((s) => !s.includes('\u0000'))
+const time = fc
+  .date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2090-01-01T00:00:00Z'), noInvalidDate: true })
+  .map((d) => d.toISOString())
+const values: { [K in Col]: fc.Arbitrary<unknown> } = {
+  code: fc.constantFrom('A', 'b', 'c'),
+  label: str(6),
+  n: fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constant('not a number')),
+  amount: fc.integer({ min: -999_999, max: 999_999 }).map((i) => (i / 1000).toFixed(2)),
+  ratio: fc.double(),
+  flag: fc.boolean(),
+  doc: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.parse(JSON.stringify(v))),
+  at: fc.oneof(
+    time,
+    time.map((t) => t.replace('Z', '+05:30')),
+  ),
+  local: time.map((t) => t.slice(0, -1)),
+  day: time.map((t) => t.slice(0, 10)),
+  tags: fc.array(fc.option(str(4), { nil: null }), { maxLength: 3 }),
+}
+const someValues = fc
+  .subarray([...COLUMNS])
+  .chain((cols) =>
+    fc.record(Object.fromEntries(cols.map((c) => [c, fc.option(values[c], { nil: null, freq: 6 })]))),
+  )
+
+type Op =
+  | {
+      op: 'create'
+      id: number | undefined
+      input: Record<string, unknown>
+      status: boolean
+      at: string | undefined
+    }
+  | { op: 'update'; id: number; input: Record<string, unknown>; at: string | undefined }
+  | { op: 'mark' | 'relabel'; id: number }
+  | { op: 'serial'; label: string | null }
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    op: fc.constant('create' as const),
+    // No id: generateId() makes one.
+    id: fc.option(fc.nat(IDS.length - 1), { nil: undefined }),
+    input: someValues,
+    // The caller's status over the constant the action sets: the pipeline's to write.
+    status: fc.boolean(),
+    at: fc.option(time, { nil: undefined }),
+  }),
+  fc.record({
+    op: fc.constant('update' as const),
+    id: fc.nat(IDS.length - 1),
+    input: someValues,
+    at: fc.option(time, { nil: undefined }),
+  }),
+  fc.record({ op: fc.constantFrom('mark' as const, 'relabel' as const), id: fc.nat(IDS.length - 1) }),
+  fc.record({ op: fc.constant('serial' as const), label: fc.option(str(5), { nil: null, freq: 4 }) }),
+)
+
+type Db = Rewind<readonly [typeof Plain, typeof Serial]>
+
+/** How an action ended: its error's code, or `ok` and the record it returned. */
+async function apply(rewind: Db, op: Op): Promise<{ code: string; record?: unknown }> {
+  const options = { actor: { who: 'tester' }, metadata: { step: op.op } }
+  try {
+    let record: unknown
+    if (op.op === 'create') {
+      const input: Record<string, unknown> = { ...op.input }
+      if (op.id !== undefined) input.id = IDS[op.id]
+      if (op.status) input.status = 'given'
+      if (op.at) Object.assign(input, { createdAt: op.at, updatedAt: op.at })
+      record = await rewind.run(Plain, 'create', input as never, options)
+    } else if (op.op === 'update')
+      record = await rewind.run(
+        Plain,
+        'update',
+        { ...op.input, ...(op.at ? { updatedAt: op.at } : {}) } as never,
+        { ...options, id: IDS[op.id]! },
+      )
+    else if (op.op === 'serial')
+      record = await rewind.run(Serial, 'create', { label: op.label } as never, options)
+    else record = await rewind.run(Plain, op.op, {}, { ...options, id: IDS[op.id]! })
+    return { code: 'ok', record: timeless(record) }
+  } catch (error) {
+    if (!isRewindError(error)) throw error
+    return { code: error.code }
+  }
+}
+
+/**
+ * What must be equal between the two databases: the clocks aside (the app's, read on each; the database's
+ * `stamp`), and the ids `generateId()` made (each database's own), numbered in order of appearance.
+ */
+function timeless(x: unknown, ids = new Map<string, string>()): unknown {
+  return JSON.parse(
+    JSON.stringify(x, (key, v) => {
+      if (key === 'stamp') return v ? 'now' : null
+      if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(v) && !given.has(v))
+        return 'clock'
+      if (typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/.test(v) && !IDS.includes(v)) {
+        if (!ids.has(v)) ids.set(v, `made#${ids.size}`)
+        return ids.get(v)
+      }
+      return v
+    }),
+  )
+}
+/** The times the property gives, as canonical values: never taken for the clock's. */
+const given = new Set<string>()
+
+function comparable(list: RewindEvent[]) {
+  const ids = new Map<string, string>()
+  return list.map((e) => {
+    const { id: _id, position: _p, transactionId: _t, ...rest } = e
+    return timeless(rest, ids)
+  })
+}
+
+describe.each(backends)('the compiled write on $name', (backend) => {
+  let one: TestDatabase
+  let two: TestDatabase
+  let fast: Db
+  let slow: Db
+  let compiled = 0
+  const run = CompiledWrite.prototype.run
+  const open = (tdb: TestDatabase) =>
+    createRewind({
+      db: tdb.db,
+      resources: [Plain, Serial],
+      eventLog: { table: events, actors: { who: (a) => (a as { who?: string })?.who } },
+      createTables: true,
+    })
+
+  beforeAll(async () => {
+    one = await backend.create()
+    two = await backend.create()
+    fast = await open(one)
+    slow = await open(two)
+    await slow.database.query(
+      'CREATE FUNCTION keep_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$',
+    )
+    for (const table of ['plains', 'serials'])
+      await slow.database.query(
+        `CREATE TRIGGER keep_row BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION keep_row()`,
+      )
+    // Counts the calls the compiled write ran (it gives a promise; undefined leaves the call to the pipeline).
+    CompiledWrite.prototype.run = function (this: CompiledWrite, ...args: Parameters<typeof run>) {
+      const written = run.apply(this, args)
+      if (written) compiled++
+      return written
+    }
+  })
+  afterEach(() => {
+    compiled = 0
+  })
+  afterAll(async () => {
+    CompiledWrite.prototype.run = run
+    await fast?.close()
+    await slow?.close()
+    await one?.close()
+    await two?.close()
+  })
+
+  const reset = async () => {
+    for (const r of [fast, slow]) {
+      await r.database.query('DROP TABLE events CASCADE')
+      await r.database.query('TRUNCATE plains, serials RESTART IDENTITY')
+      await r.createTables()
+    }
+  }
+
+  it('returns the same records, records the same events and leaves the same rows as the pipeline; failures write nothing', async () => {
+    let ran = 0
+    let failed = 0
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 3, maxLength: 10 }), async (ops) => {
+        await reset()
+        for (const op of ops) {
+          if ('at' in op && op.at) given.add(op.at.replace('Z', '000Z'))
+          const before = (await fast.events({ limit: 10_000 })).events.length
+          const [a, b] = [await apply(fast, op), await apply(slow, op)]
+          expect(a, JSON.stringify(op)).toEqual(b)
+          const after = (await fast.events({ limit: 10_000 })).events.length
+          expect(after).toBe(before + (a.code === 'ok' ? 1 : 0))
+          ran++
+          if (a.code !== 'ok') failed++
+        }
+        const [ea, eb] = [
+          (await fast.events({ limit: 10_000 })).events,
+          (await slow.events({ limit: 10_000 })).events,
+        ]
+        expect(comparable(ea)).toEqual(comparable(eb))
+        const rows = async (r: Db) => [
+          timeless(await r.list(Plain, { orderBy: [['createdAt', 'asc']] })),
+          timeless(await r.list(Serial, { orderBy: [['id', 'asc']] })),
+        ]
+        expect(await rows(fast)).toEqual(await rows(slow))
+        expect((await fast.verifyReplay()).ok).toBe(true)
+      }),
+      { numRuns: RUNS },
+    )
+    expect(ran - failed).toBeGreaterThan(RUNS)
+    expect(failed).toBeGreaterThan(0)
+    // The compiled write ran most successful calls on the fast database (never on the slow one: its triggers).
+    expect(compiled).toBeGreaterThan((ran - failed) / 4)
+  })
+
+  it('runs each call of a compiled action in one statement, with the event the pipeline records', async () => {
+    await reset()
+    // The first call of a resource finds out whether its table has a trigger of its own, on the pipeline.
+    const first = await fast.run(Plain, 'create', { label: 'first' } as never)
+    compiled = 0
+    const seam = fast.database.autocommit as {
+      queryText: (t: string, p?: readonly (string | null)[]) => Promise<unknown>
+    }
+    const send = seam.queryText
+    const sent: string[] = []
+    seam.queryText = (text, params) => {
+      sent.push(text)
+      return send(text, params)
+    }
+    let made: Record<string, unknown>[] = []
+    try {
+      made = [
+        await fast.run(Plain, 'create', { label: 'a' } as never, { actor: { who: 'x' } }),
+        await fast.run(Plain, 'create', { label: 'b', n: 3 } as never),
+        await fast.run(Plain, 'create', { label: 'c', n: null } as never),
+      ]
+      await fast.run(Plain, 'update', { label: 'd' }, { id: made[1]!.id as string })
+      await fast.run(Plain, 'mark', {}, { id: made[1]!.id as string })
+    } finally {
+      seam.queryText = send
+    }
+    expect(compiled).toBe(5)
+    expect(sent).toHaveLength(5)
+    expect(sent.every((t) => t.startsWith('WITH w AS'))).toBe(true)
+    expect(made[1]).toMatchObject({ label: 'b', n: 3, status: 'fresh', origin: 'app', count: 0 })
+    expect(made[1]!.createdAt).toBe(made[1]!.updatedAt)
+    const [firstEvent, ...list] = (await fast.events({ limit: 10 })).events
+    expect(firstEvent!.recordId).toBe(first.id)
+    expect(list.map((e) => [e.action, e.version])).toEqual([
+      ['create', 1],
+      ['create', 1],
+      ['create', 1],
+      ['update', 3],
+      ['mark', 1],
+    ])
+    const [, second, , update, mark] = list
+    expect(second!.recordId).toBe(made[1]!.id)
+    expect(second!.data).toEqual({ label: 'b', n: 3 })
+    expect(second!.changedAttributes).toEqual({
+      id: made[1]!.id,
+      status: 'fresh',
+      count: 0,
+      stamp: expect.any(String),
+      origin: 'app',
+      // The database's: a generated column, and one whose drizzle default is its update function's.
+      labelUpper: 'B',
+      touched: null,
+      createdAt: made[1]!.createdAt,
+      updatedAt: made[1]!.updatedAt,
+    })
+    expect(second!.occurredAt).toBe(made[1]!.createdAt)
+    expect(update!.data).toEqual({ label: 'd' })
+    expect(update!.changedAttributes).toEqual({
+      labelUpper: 'D',
+      touched: 7,
+      updatedAt: expect.any(String),
+    })
+    expect(update!.occurredAt).toBe(update!.changedAttributes.updatedAt)
+    expect(mark!.changedAttributes).toMatchObject({ flag: true, tags: ['m'] })
+    const stored = await fast.get(Plain, made[1]!.id as string)
+    expect(stored).toMatchObject({ label: 'd', labelUpper: 'D', flag: true, tags: ['m'], touched: 7 })
+    expect(stored!.updatedAt).toBe(mark!.occurredAt)
+    expect((await fast.verifyReplay()).ok).toBe(true)
+  })
+
+  it('leaves to the pipeline what it must say: bad input, a missing record, a duplicate, metadata that is not JSON', async () => {
+    await reset()
+    await fast.run(Plain, 'create', { code: 'A' } as never)
+    await fast.run(Plain, 'create', { code: 'B' } as never)
+    compiled = 0
+    const codeOf = async (p: Promise<unknown>) => {
+      try {
+        await p
+        return 'ok'
+      } catch (error) {
+        return isRewindError(error) ? `${error.code}: ${error.message}` : String(error)
+      }
+    }
+    expect(await codeOf(fast.run(Plain, 'create', { n: 'x' } as never))).toMatch(
+      /^VALIDATION: Plain\.create: invalid input: n: /,
+    )
+    expect(await codeOf(fast.run(Plain, 'create', { nope: 1 } as never))).toMatch(
+      /^VALIDATION: .*unknown input "nope"/,
+    )
+    expect(await codeOf(fast.run(Plain, 'update', { label: 'x' }, { id: IDS[2]! }))).toMatch(/^NOT_FOUND: /)
+    expect(await codeOf(fast.run(Plain, 'update', { label: 'x' }, {} as never))).toMatch(
+      /^VALIDATION: .*\{ id \}/,
+    )
+    expect(await codeOf(fast.run(Plain, 'create', { code: 'A' } as never))).toMatch(/^CONFLICT: /)
+    expect(
+      await codeOf(fast.run(Plain, 'create', { code: 'C' } as never, { metadata: { f: () => 1 } as never })),
+    ).toMatch(/^VALIDATION: Plain\.create: metadata /)
+    // The update that found no row and the duplicate went as far as their statement.
+    expect(compiled).toBe(2)
+    expect((await fast.events()).events).toHaveLength(2)
+    expect(await fast.list(Plain)).toHaveLength(2)
+  })
+})
