@@ -13,7 +13,7 @@ import type { ActionDefinition } from '../resource/action.js'
 import { type BuiltInChange, builtInChange, timeFor } from '../resource/changes.js'
 import { ExactValue } from '../resource/changeset.js'
 import type { AnyResource } from '../resource/define-resource.js'
-import { appRecord, completedRow } from '../rows/records.js'
+import { writtenRecord } from '../rows/records.js'
 import { insertFollowed, updateFollowed } from '../rows/sql-row-store.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import type { ExecOptions } from './action-run.js'
@@ -39,18 +39,26 @@ export interface CompiledEnv {
  * for the next call of the same shape: the statement's text, and where each of the event's values comes from.
  */
 interface Recipe {
-  readonly text: string
-  /** `changed_attributes` known before the write (a create's columns that are not input), in order. */
-  readonly changed: readonly string[]
-  readonly deferred: readonly DeferredSpec[]
-  /** An update's time, from its update timestamp (compared with the row's old value in SQL). */
-  readonly time: FollowingEvent['time'] | { readonly key: string; readonly codec: ColumnCodec } | undefined
-  /** A create's time: its create timestamp's value. */
-  readonly occurredAt: string | undefined
-  /** False when the database makes the key: the event reads it from the row. */
-  readonly keyed: boolean
-  readonly lock: AppendLock
+  /** The shape: the values' keys in order, which are null, and how many lead as the caller's input. */
+  readonly keys: readonly string[]
+  readonly nulls: readonly boolean[]
+  readonly inputs: number
+  /** Null: the pipeline runs every call of this shape (its event cannot go with its row). */
+  readonly planned: Planned | null
 }
+
+interface Planned {
+  readonly text: string
+  /** `data`: the caller's input, in order. */
+  readonly data: JsonObject
+  /** `changed_attributes` known before the write (a create's columns that are not input), in order. */
+  readonly changed: JsonObject
+  /** The event's parameters in order (see {@link eventProgram}). */
+  readonly program: Program
+}
+
+/** The event's time: as planned, or an update's, from its update timestamp (compared with the old value in SQL). */
+type TimeSpec = FollowingEvent['time'] | { readonly key: string; readonly codec: ColumnCodec }
 
 /** A deferred `changed_attributes` entry: as planned, or (`changed`) with its value's texts made per call. */
 type DeferredSpec =
@@ -70,11 +78,12 @@ const NO_ENCODERS: Readonly<Record<string, string>> = Object.freeze({})
  * statement) and checks that the parameters made from the recipe are the ones planned; every later call makes its
  * values, and its event's, directly, and sends the statement. Anything else (a value that does not fit, a missing
  * column, metadata that is not JSON, an update that finds no row, a value whose JSON SQL cannot give) goes to the
- * pipeline (`undefined` from {@link run}, or the `pipeline` callback after the statement), which says what is wrong
+ * pipeline (`undefined` from {@link run}, or `pipeline` after the statement), which says what is wrong
  * exactly as it always does: nothing was written.
  */
 export class CompiledWrite {
-  readonly #recipes = new Map<string, Recipe | null>()
+  /** The shapes planned so far, the one used last first. */
+  readonly #recipes: Recipe[] = []
   readonly #primary: ColumnCodec
   readonly #required: readonly string[]
 
@@ -84,6 +93,8 @@ export class CompiledWrite {
     readonly action: string,
     readonly def: ActionDefinition,
     readonly changes: readonly BuiltInChange[],
+    /** Runs a call through the pipeline, after a statement that wrote nothing (see {@link run}). */
+    readonly pipeline: (input: unknown, options: ExecOptions) => Promise<unknown>,
   ) {
     this.#primary = resource.codecs.get(resource.primaryKey)!
     const required: string[] = []
@@ -105,6 +116,7 @@ export class CompiledWrite {
     resource: AnyResource,
     action: string,
     def: ActionDefinition,
+    pipeline: (input: unknown, options: ExecOptions) => Promise<unknown>,
   ): CompiledWrite | undefined {
     const create = def.kind === 'create' && !def.upsert
     const update = def.kind === 'update' && !readsRecord(def)
@@ -126,14 +138,14 @@ export class CompiledWrite {
       if (!known || !knownColumns(resource, known, create)) return undefined
       changes.push(known)
     }
-    return new CompiledWrite(env, resource, action, def, changes)
+    return new CompiledWrite(env, resource, action, def, changes, pipeline)
   }
 
   /**
-   * Runs the action; undefined when the pipeline must (nothing was sent). `pipeline` runs it there after a
-   * statement that wrote nothing: an update that found no row, a value whose exact JSON SQL cannot give.
+   * Runs the action; undefined when the pipeline must (nothing was sent). After a statement that wrote nothing
+   * (an update that found no row, a value whose exact JSON SQL cannot give), the call goes to `pipeline`.
    */
-  run(input: unknown, options: ExecOptions, pipeline: () => Promise<unknown>): Promise<unknown> | undefined {
+  run(input: unknown, options: ExecOptions): Promise<unknown> | undefined {
     const { env, resource, action } = this
     if (options.replay || !env.triggerFree(resource) || env.wantsRecorded(resource, action)) return undefined
     let parsed: ParsedInput | Promise<ParsedInput>
@@ -161,37 +173,71 @@ export class CompiledWrite {
     } catch {
       return undefined
     }
-    // The values' keys in order, which of them are null, and how many lead as the caller's input (the changes'
-    // and defaults' follow; the event records the two kinds apart).
-    let shape = `${parsed.castAttributes.size}|`
-    for (const [key, value] of values) shape += value === null ? `${key}\u0000` : `${key}\u0001`
-    let recipe = this.#recipes.get(shape)
+    const recipe = this.#recipe(parsed.castAttributes.size, values)
     let params: (string | null)[]
     let text: string
     if (recipe === undefined) {
-      const planned = this.#plan(parsed, values, id, options, metadata, actors)
-      if (this.#recipes.size < MAX_RECIPES) this.#recipes.set(shape, planned?.recipe ?? null)
-      if (!planned) return undefined
-      recipe = planned.recipe
-      params = planned.params
-      text = planned.text
-    } else if (recipe === null) return undefined
+      // A required column missing or null: the pipeline names it. (Whether one is depends on the shape alone:
+      // a shape planned has them all.)
+      if (this.def.kind === 'create' && this.#required.some((k) => (values.get(k) ?? null) === null))
+        return undefined
+      const first = this.#plan(parsed, values, id, options, metadata, actors)
+      if (this.#recipes.length < MAX_RECIPES) {
+        const keys = [...values.keys()]
+        const nulls = keys.map((k) => values.get(k) === null)
+        this.#recipes.unshift({
+          keys,
+          nulls,
+          inputs: parsed.castAttributes.size,
+          planned: first?.planned ?? null,
+        })
+      }
+      if (!first) return undefined
+      params = first.params
+      text = first.planned.text
+    } else if (recipe.planned === null) return undefined
     else {
-      params = this.#params(recipe, parsed, values, id, metadata, actors, env.log.newId())
-      text = recipe.text
+      params = this.#params(recipe.planned, parsed, values, id, metadata, actors, env.log.newId())
+      text = recipe.planned.text
     }
     return env.client.queryText(text, params).then(
       (rows) => {
-        if (rows.length === 0) return pipeline()
+        if (rows.length === 0) return this.pipeline(input, options)
         env.committed()
-        return appRecord(resource, completedRow(resource, rows[0]!, values))
+        return writtenRecord(resource, rows[0]!, values)
       },
       (error) => {
         // Nothing was written: the pipeline writes the row and its event apart.
-        if (isJsonSqlFallback(error)) return pipeline()
+        if (isJsonSqlFallback(error)) return this.pipeline(input, options)
         throw toRewindError(error, resource, action)
       },
     )
+  }
+
+  /** The recipe of these values' shape (see {@link Recipe.keys}), brought to the front; undefined when not planned. */
+  #recipe(inputs: number, values: Map<string, Json>): Recipe | undefined {
+    const recipes = this.#recipes
+    for (let r = 0; r < recipes.length; r++) {
+      const recipe = recipes[r]!
+      if (recipe.inputs !== inputs || recipe.keys.length !== values.size) continue
+      const { keys, nulls } = recipe
+      let i = 0
+      let same = true
+      for (const [key, value] of values) {
+        if (key !== keys[i] || (value === null) !== nulls[i]) {
+          same = false
+          break
+        }
+        i++
+      }
+      if (!same) continue
+      if (r > 0) {
+        recipes.splice(r, 1)
+        recipes.unshift(recipe)
+      }
+      return recipe
+    }
+    return undefined
   }
 
   /**
@@ -206,20 +252,16 @@ export class CompiledWrite {
     const values = new Map<string, Json>(parsed.castAttributes)
     for (const change of this.changes) {
       if (change.kind === 'generateId') {
-        if (!create || values.has(resource.primaryKey)) continue
-        const cast = this.#primary.fromApp(uuidv7())
-        if (!cast.ok) return undefined
-        values.set(resource.primaryKey, cast.value)
+        if (create && !values.has(resource.primaryKey) && !put(values, this.#primary, uuidv7()))
+          return undefined
       } else if (change.kind === 'timestamps') {
         // One reading of the clock for both columns, as the change does.
-        let micros: number | undefined
-        for (const key of create ? [change.create, change.update] : [change.update]) {
-          if (!key || values.has(key)) continue
-          micros ??= nowMicros()
-          const time = timeFor(codecs.get(key)!, micros)
-          if (time instanceof ExactValue) values.set(key, time.value)
-          else if (!put(values, codecs.get(key)!, time)) return undefined
-        }
+        const c = create && change.create && !values.has(change.create) ? change.create : undefined
+        const u = change.update && !values.has(change.update) ? change.update : undefined
+        if (c === undefined && u === undefined) continue
+        const micros = nowMicros()
+        if (c !== undefined && !putTime(values, codecs.get(c)!, micros)) return undefined
+        if (u !== undefined && !putTime(values, codecs.get(u)!, micros)) return undefined
       } else {
         // A constant over the caller's own value would make the event record both: the pipeline's to plan.
         if (parsed.castAttributes.has(change.key)) return undefined
@@ -229,11 +271,7 @@ export class CompiledWrite {
     if (create) {
       for (const [key, fn] of resource.appDefaults)
         if (!values.has(key) && !put(values, codecs.get(key)!, fn())) return undefined
-      for (const key of this.#required) {
-        const v = values.get(key)
-        if (v === undefined || v === null) return undefined
-      }
-    } else {
+    } else if (resource.appOnUpdate.size > 0) {
       const set = new Set(values.keys())
       for (const [key, fn] of resource.appOnUpdate)
         if (!set.has(key) && !put(values, codecs.get(key)!, fn())) return undefined
@@ -253,7 +291,7 @@ export class CompiledWrite {
     options: ExecOptions,
     metadata: string,
     actors: (string | null)[],
-  ): { recipe: Recipe; text: string; params: (string | null)[] } | undefined {
+  ): { planned: Planned; params: (string | null)[] } | undefined {
     const { resource, action, env } = this
     const create = this.def.kind === 'create'
     const plan = planCapture({
@@ -276,37 +314,42 @@ export class CompiledWrite {
       ? insertFollowed(resource, values, follow)
       : updateFollowed(resource, id!, undefined, values, undefined, follow)
     const time = plan.occurredAt
-    const recipe: Recipe = {
-      text: q.text,
-      changed: Object.keys(plan.event.changedAttributes),
-      deferred: plan.deferred.map((d) => {
-        const codec = resource.codecs.get(d.key)!
-        return d.when === 'changed'
-          ? { key: d.key, codec, when: 'changed' }
-          : { codec, when: d.when, always: d.when === 'filled' && d.always, encoder: undefined }
-      }),
+    const deferred: DeferredSpec[] = plan.deferred.map((d) => {
+      const codec = resource.codecs.get(d.key)!
+      return d.when === 'changed'
+        ? { key: d.key, codec, when: 'changed' }
+        : { codec, when: d.when, always: d.when === 'filled' && d.always, encoder: undefined }
+    })
+    const shape = {
+      deferred,
       time:
         time === undefined
           ? undefined
           : time.when === 'filled'
-            ? { codec: resource.codecs.get(time.key)!, when: 'filled' }
+            ? ({ codec: resource.codecs.get(time.key)!, when: 'filled' } as const)
             : { key: time.key, codec: resource.codecs.get(time.key)! },
       occurredAt: plan.event.occurredAt === null ? undefined : resource.events.createTimestamp,
       keyed: plan.event.recordId !== null,
       lock: advisoryKey(env.log.config.ordering, plan.event),
     }
+    const planned: Planned = {
+      text: q.text,
+      data: jsonObject([...parsed.castAttributes.keys()]),
+      changed: jsonObject(Object.keys(plan.event.changedAttributes)),
+      program: eventProgram(env.log, resource, action, this.def.kind, shape),
+    }
     // The recipe's parameters for this call must be the planned ones, but for the event's own id.
     const eventId = env.log.newId()
-    const made = this.#params(recipe, parsed, values, id, metadata, actors, eventId)
+    const made = this.#params(planned, parsed, values, id, metadata, actors, eventId)
     const same =
       made.length === q.params.length &&
       made.every((v, i) => v === q.params[i] || (v === eventId && eventId !== undefined))
-    return same ? { recipe, text: q.text, params: q.params } : undefined
+    return same ? { planned, params: q.params } : undefined
   }
 
-  /** The statement's parameters, made from the recipe: the row's, then the event's (append-following.ts). */
+  /** The statement's parameters, made from the recipe: the row's, then the event's in its program's order. */
   #params(
-    recipe: Recipe,
+    recipe: Planned,
     parsed: ParsedInput,
     values: Map<string, Json>,
     id: Json | undefined,
@@ -314,63 +357,192 @@ export class CompiledWrite {
     actors: (string | null)[],
     eventId: string | undefined,
   ): (string | null)[] {
-    const { resource, action } = this
-    const codecs = resource.codecs
-    const create = this.def.kind === 'create'
+    const codecs = this.resource.codecs
     const params: (string | null)[] = []
-    if (!create) params.push(this.#primary.toText(id!))
+    if (this.def.kind !== 'create') params.push(this.#primary.toText(id!))
     for (const [key, value] of values) params.push(codecs.get(key)!.toText(value))
-    const data: Record<string, Json> = {}
-    for (const [key, value] of parsed.castAttributes) data[key] = value
-    const changed: Record<string, Json> = {}
-    for (const key of recipe.changed) changed[key] = values.get(key)!
-    const deferred = recipe.deferred.map((d): DeferredColumn => {
-      if (!('key' in d)) return d
-      const v = values.get(d.key)!
-      return {
-        codec: d.codec,
-        when: 'changed',
-        compare: comparedText(d.codec, v),
-        stored: JSON.stringify(v),
-        encoder: undefined,
+    const { codes, args } = recipe.program
+    for (let i = 0; i < codes.length; i++) {
+      const arg = args[i]
+      switch (codes[i]) {
+        case Param.Constant:
+          params.push(arg as string | null)
+          break
+        case Param.Id:
+          params.push(eventId ?? null)
+          break
+        case Param.RecordId:
+          params.push(recordIdText(id ?? values.get(this.resource.primaryKey)!))
+          break
+        case Param.Data:
+          params.push(jsonText(recipe.data, parsed.castAttributes))
+          break
+        case Param.Changed:
+          params.push(jsonText(recipe.changed, values))
+          break
+        case Param.Metadata:
+          params.push(metadata)
+          break
+        case Param.Actor:
+          params.push(actors[arg as number] ?? null)
+          break
+        case Param.Compare: {
+          const codec = arg as ColumnCodec
+          params.push(comparedText(codec, values.get(codec.key)!))
+          break
+        }
+        case Param.Stored:
+          params.push(JSON.stringify(values.get((arg as ColumnCodec).key)))
+          break
+        default:
+          // Param.Time: the canonical time of a timestamp value (occurredAt, or an update's time).
+          params.push(asUtc(values.get((arg as ColumnCodec).key) as string))
       }
-    })
-    let time: FollowingEvent['time']
-    const t = recipe.time
-    if (t !== undefined && 'key' in t) {
-      const v = values.get(t.key) as string
-      time = { codec: t.codec, when: 'changed', compare: comparedText(t.codec, v), time: asUtc(v) }
-    } else time = t
-    const recordId = create ? values.get(resource.primaryKey) : id
-    const stored: StoredEvent = {
-      id: eventId,
-      recordId: recipe.keyed ? recordIdText(recordId!) : null,
-      resource: resource.name,
-      action,
-      actionType: this.def.kind,
-      version: eventVersion(resource, action),
-      data: JSON.stringify(data),
-      changedAttributes: JSON.stringify(changed),
-      metadata,
-      encoders: '{}',
-      occurredAt: recipe.occurredAt === undefined ? null : asUtc(values.get(recipe.occurredAt) as string),
-      tenant: null,
-      actors,
     }
-    this.env.log.store.followingParameters(
-      {
-        stored,
-        primaryKey: resource.primaryKey,
-        dataEncoders: NO_ENCODERS,
-        changedEncoders: NO_ENCODERS,
-        deferred,
-        time,
-      },
-      recipe.lock,
-      (v) => params.push(v),
-    )
     return params
   }
+}
+
+/** Where each of an event's parameters comes from (see {@link eventProgram}). */
+enum Param {
+  Constant,
+  Id,
+  RecordId,
+  Data,
+  Changed,
+  Metadata,
+  Actor,
+  Compare,
+  Stored,
+  Time,
+}
+
+/** The event's parameters in order: where each comes from, and its constant, actor index or column. */
+interface Program {
+  readonly codes: readonly Param[]
+  readonly args: readonly (string | number | ColumnCodec | null)[]
+}
+
+/**
+ * The order of an event's parameters, learned from the log's own walk (`followingParameters`) over an event whose
+ * per-call values are markers: a value no parameter can hold (PostgreSQL's text has no NUL), each naming its
+ * source. What is not a marker is the same for every call of the shape.
+ */
+function eventProgram(
+  log: EventLog,
+  resource: AnyResource,
+  action: string,
+  actionType: string,
+  shape: {
+    readonly deferred: readonly DeferredSpec[]
+    readonly time: TimeSpec
+    readonly occurredAt: string | undefined
+    readonly keyed: boolean
+    readonly lock: AppendLock
+  },
+): Program {
+  const sources = new Map<string, { code: Param; arg?: number | ColumnCodec }>()
+  const marker = (code: Param, arg?: number | ColumnCodec) => {
+    const m = `\u0000${sources.size}`
+    sources.set(m, { code, ...(arg !== undefined && { arg }) })
+    return m
+  }
+  const deferred = shape.deferred.map((d): DeferredColumn => {
+    if (!('key' in d)) return d
+    return {
+      codec: d.codec,
+      when: 'changed',
+      compare: marker(Param.Compare, d.codec),
+      stored: marker(Param.Stored, d.codec),
+      encoder: undefined,
+    }
+  })
+  const t = shape.time
+  const time: FollowingEvent['time'] =
+    t !== undefined && 'key' in t
+      ? {
+          codec: t.codec,
+          when: 'changed',
+          compare: marker(Param.Compare, t.codec),
+          time: marker(Param.Time, t.codec),
+        }
+      : t
+  const stored: StoredEvent = {
+    id: log.newId() === undefined ? undefined : marker(Param.Id),
+    recordId: shape.keyed ? marker(Param.RecordId) : null,
+    resource: resource.name,
+    action,
+    actionType,
+    version: eventVersion(resource, action),
+    data: marker(Param.Data),
+    changedAttributes: marker(Param.Changed),
+    metadata: marker(Param.Metadata),
+    encoders: '{}',
+    occurredAt:
+      shape.occurredAt === undefined ? null : marker(Param.Time, resource.codecs.get(shape.occurredAt)!),
+    tenant: null,
+    actors: log.config.actorKeys.map((_, i) => marker(Param.Actor, i)),
+  }
+  const codes: Param[] = []
+  const args: (string | number | ColumnCodec | null)[] = []
+  log.store.followingParameters(
+    {
+      stored,
+      primaryKey: resource.primaryKey,
+      dataEncoders: NO_ENCODERS,
+      changedEncoders: NO_ENCODERS,
+      deferred,
+      time,
+    },
+    shape.lock,
+    (v) => {
+      const source = v === null ? undefined : sources.get(v)
+      codes.push(source ? source.code : Param.Constant)
+      args.push(source ? (source.arg ?? null) : v)
+      return codes.length
+    },
+  )
+  return { codes, args }
+}
+
+/**
+ * The JSON text of an object of these keys, in this order, made from its values as `JSON.stringify` makes it:
+ * each key's part before its value is made once. A key JavaScript would order first (an array index such as
+ * "0") keeps the object's own path.
+ */
+interface JsonObject {
+  readonly keys: readonly string[]
+  /** `{"key":` for the first, `,"key":` for the others; undefined for the object's own path. */
+  readonly heads: readonly string[] | undefined
+}
+
+function jsonObject(keys: readonly string[]): JsonObject {
+  const indexLike = keys.some((k) => /^(0|[1-9]\d*)$/.test(k))
+  return {
+    keys,
+    heads: indexLike ? undefined : keys.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`),
+  }
+}
+
+function jsonText(shape: JsonObject, values: ReadonlyMap<string, Json>): string {
+  const { keys, heads } = shape
+  if (heads === undefined) {
+    const object: Record<string, Json> = {}
+    for (const k of keys) object[k] = values.get(k)!
+    return JSON.stringify(object)
+  }
+  if (keys.length === 0) return '{}'
+  let text = ''
+  for (let i = 0; i < keys.length; i++) text += heads[i]! + JSON.stringify(values.get(keys[i]!))
+  return `${text}}`
+}
+
+/** Sets a time from the clock as `timestamps()` makes it (an exact value for a timestamp column). */
+function putTime(values: Map<string, Json>, codec: ColumnCodec, micros: number): boolean {
+  const time = timeFor(codec, micros)
+  if (!(time instanceof ExactValue)) return put(values, codec, time)
+  values.set(codec.key, time.value)
+  return true
 }
 
 /** Sets a value cast to its column, as the pipeline does; false when it does not fit or is given exact. */

@@ -120,9 +120,7 @@ export class ActionEngine {
     if (!options.replay && this.log) {
       const compiled = this.#compiledWrite(resource, actionName, def)
       if (compiled) {
-        const written = compiled.run(input, options, () =>
-          this.#preparedFirst(resource, actionName, def, input, options),
-        )
+        const written = compiled.run(input, options)
         if (written) return written
       }
     }
@@ -144,7 +142,10 @@ export class ActionEngine {
   #compiledWrite(resource: AnyResource, action: string, def: ActionDefinition): CompiledWrite | undefined {
     let compiled = this.#compiled.get(def)
     if (compiled === undefined) {
-      compiled = CompiledWrite.compile(this.#compiledEnv, resource, action, def) ?? null
+      compiled =
+        CompiledWrite.compile(this.#compiledEnv, resource, action, def, (input, options) =>
+          this.#preparedFirst(resource, action, def, input, options),
+        ) ?? null
       this.#compiled.set(def, compiled)
     }
     return compiled ?? undefined

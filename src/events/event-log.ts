@@ -136,6 +136,7 @@ export class EventLog {
 
   /** The event's metadata as its column's JSON text; `VALIDATION` when it is not plain JSON. */
   metadataText(resource: AnyResource, action: string, metadata: unknown): string {
+    if (metadata === undefined) return '{}'
     const meta = metadataJson(metadata ?? {})
     if (!meta.ok) {
       throw new RewindError('VALIDATION', `${resource.name}.${action}: metadata ${meta.problem}`, {

@@ -31,6 +31,20 @@ export function completedRow(resource: AnyResource, row: RawRow, values: Row): M
   return out
 }
 
+/**
+ * The record the app sees of a written row: {@link appRecord} of {@link completedRow}, in one pass (the compiled
+ * write's result, actions/compiled-write.ts).
+ */
+export function writtenRecord(resource: AnyResource, row: RawRow, values: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const codec of resource.codecs.values()) {
+    const text = row[codec.key]
+    const v = typeof text === 'string' || text === null ? codec.fromText(text) : values.get(codec.key)
+    out[codec.key] = v === undefined ? null : codec.toApp(v)
+  }
+  return out
+}
+
 /** Canonical values to the record the app sees. */
 export function appRecord(resource: AnyResource, values: Row): Record<string, unknown> {
   const out: Record<string, unknown> = {}
