@@ -28,6 +28,7 @@ import {
   timestamps,
 } from '../../src/index.js'
 import { backends, type TestDatabase } from '../support/backends.js'
+import { applyBoth, type Outcome, pairedDatabases, resetBoth } from '../support/paired.js'
 
 /**
  * The compiled write (actions/compiled-write.ts) against the pipeline: the same random actions on two databases,
@@ -180,7 +181,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 type Db = Rewind<readonly [typeof Plain, typeof Serial]>
 
 /** How an action ended: its error's code, or `ok` and the record it returned. */
-async function apply(rewind: Db, op: Op): Promise<{ code: string; record?: unknown }> {
+async function apply(rewind: Db, op: Op): Promise<Outcome> {
   const options = { actor: { who: 'tester' }, metadata: { step: op.op } }
   try {
     let record: unknown
@@ -237,10 +238,9 @@ function comparable(list: RewindEvent[]) {
 }
 
 describe.each(backends)('the compiled write on $name', (backend) => {
-  let one: TestDatabase
-  let two: TestDatabase
   let fast: Db
   let slow: Db
+  let close: (() => Promise<void>) | undefined
   let compiled = 0
   const run = CompiledWrite.prototype.run
   const open = (tdb: TestDatabase) =>
@@ -252,17 +252,7 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     })
 
   beforeAll(async () => {
-    one = await backend.create()
-    two = await backend.create()
-    fast = await open(one)
-    slow = await open(two)
-    await slow.database.query(
-      'CREATE FUNCTION keep_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$',
-    )
-    for (const table of ['plains', 'serials'])
-      await slow.database.query(
-        `CREATE TRIGGER keep_row BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION keep_row()`,
-      )
+    ;({ fast, slow, close } = await pairedDatabases(backend, open, ['plains', 'serials']))
     // Counts the calls the compiled write ran (it gives a promise; undefined leaves the call to the pipeline).
     CompiledWrite.prototype.run = function (this: CompiledWrite, ...args: Parameters<typeof run>) {
       const written = run.apply(this, args)
@@ -275,19 +265,10 @@ describe.each(backends)('the compiled write on $name', (backend) => {
   })
   afterAll(async () => {
     CompiledWrite.prototype.run = run
-    await fast?.close()
-    await slow?.close()
-    await one?.close()
-    await two?.close()
+    await close?.()
   })
 
-  const reset = async () => {
-    for (const r of [fast, slow]) {
-      await r.database.query('DROP TABLE events CASCADE')
-      await r.database.query('TRUNCATE plains, serials RESTART IDENTITY')
-      await r.createTables()
-    }
-  }
+  const reset = () => resetBoth([fast, slow], 'TRUNCATE plains, serials RESTART IDENTITY')
 
   it('returns the same records, records the same events and leaves the same rows as the pipeline; failures write nothing', async () => {
     let ran = 0
@@ -297,11 +278,7 @@ describe.each(backends)('the compiled write on $name', (backend) => {
         await reset()
         for (const op of ops) {
           if ('at' in op && op.at) given.add(op.at.replace('Z', '000Z'))
-          const before = (await fast.events({ limit: 10_000 })).events.length
-          const [a, b] = [await apply(fast, op), await apply(slow, op)]
-          expect(a, JSON.stringify(op)).toEqual(b)
-          const after = (await fast.events({ limit: 10_000 })).events.length
-          expect(after).toBe(before + (a.code === 'ok' ? 1 : 0))
+          const a = await applyBoth(fast, slow, op, apply)
           ran++
           if (a.code !== 'ok') failed++
         }
