@@ -57,6 +57,12 @@ interface Planned {
   readonly program: Program
 }
 
+/** A shape's first call: its plan, and its parameters as the pipeline's planning made them. */
+interface FirstCall {
+  readonly planned: Planned
+  readonly params: (string | null)[]
+}
+
 /** The event's time: as planned, or an update's, from its update timestamp (compared with the old value in SQL). */
 type TimeSpec = FollowingEvent['time'] | { readonly key: string; readonly codec: ColumnCodec }
 
@@ -181,7 +187,13 @@ export class CompiledWrite {
       // a shape planned has them all.)
       if (this.def.kind === 'create' && this.#required.some((k) => (values.get(k) ?? null) === null))
         return undefined
-      const first = this.#plan(parsed, values, id, options, metadata, actors)
+      let first: FirstCall | undefined
+      try {
+        first = this.#plan(parsed, values, id, options, metadata, actors)
+      } catch {
+        // Whatever the planning meets, the pipeline meets and says as it always does.
+        return undefined
+      }
       if (this.#recipes.length < MAX_RECIPES) {
         const keys = [...values.keys()]
         const nulls = keys.map((k) => values.get(k) === null)
@@ -203,8 +215,14 @@ export class CompiledWrite {
     return env.client.queryText(text, params).then(
       (rows) => {
         if (rows.length === 0) return this.pipeline(input, options)
+        let record: Record<string, unknown>
+        try {
+          record = writtenRecord(resource, rows[0]!, values)
+        } catch (error) {
+          throw toRewindError(error, resource, action)
+        }
         env.committed()
-        return writtenRecord(resource, rows[0]!, values)
+        return record
       },
       (error) => {
         // Nothing was written: the pipeline writes the row and its event apart.
@@ -299,7 +317,7 @@ export class CompiledWrite {
     options: ExecOptions,
     metadata: string,
     actors: (string | null)[],
-  ): { planned: Planned; params: (string | null)[] } | undefined {
+  ): FirstCall | undefined {
     const { resource, action, env } = this
     const create = this.def.kind === 'create'
     const plan = planCapture({
