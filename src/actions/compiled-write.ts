@@ -5,7 +5,7 @@ import { nowMicros } from '../data/pg-text.js'
 import { asUtc } from '../events/capture.js'
 import { planCapture } from '../events/capture-plan.js'
 import { recordIdText } from '../events/event.js'
-import { type EventLog, eventVersion } from '../events/event-log.js'
+import { type EventLog, eventVersion, NO_ENCODERS } from '../events/event-log.js'
 import { advisoryKey } from '../events/event-log-config.js'
 import type { AppendLock, StoredEvent } from '../events/store/append.js'
 import type { DeferredColumn, FollowingEvent } from '../events/store/append-following.js'
@@ -72,7 +72,6 @@ type DeferredSpec =
   | { readonly key: string; readonly codec: ColumnCodec; readonly when: 'changed' }
 
 const MAX_RECIPES = 64
-const NO_ENCODERS: Readonly<Record<string, string>> = Object.freeze({})
 
 /**
  * A create, or an update that never reads its record, whose definition says all it does: it accepts columns, and
@@ -148,12 +147,13 @@ export class CompiledWrite {
   }
 
   /**
-   * Runs the action; undefined when the pipeline must (nothing was sent). After a statement that wrote nothing
-   * (an update that found no row, a value whose exact JSON SQL cannot give), the call goes to `pipeline`.
+   * Runs the action (never a replayed one: the engine does not ask); undefined when the pipeline must (nothing
+   * was sent). After a statement that wrote nothing (an update that found no row, a value whose exact JSON SQL
+   * cannot give), the call goes to `pipeline`.
    */
   run(input: unknown, options: ExecOptions): Promise<unknown> | undefined {
     const { env, resource, action } = this
-    if (options.replay || !env.triggerFree(resource) || env.wantsRecorded(resource, action)) return undefined
+    if (!env.triggerFree(resource) || env.wantsRecorded(resource, action)) return undefined
     let parsed: ParsedInput | Promise<ParsedInput>
     try {
       parsed = parseInput(resource, action, this.def, input)
@@ -297,10 +297,10 @@ export class CompiledWrite {
     if (create) {
       for (const [key, fn] of resource.appDefaults)
         if (!values.has(key) && !put(values, codecs.get(key)!, fn())) return undefined
-    } else if (resource.appOnUpdate.size > 0) {
-      const set = new Set(values.keys())
+    } else {
+      // Each key once: the values this loop adds are of other keys, so `has` sees what the changes set.
       for (const [key, fn] of resource.appOnUpdate)
-        if (!set.has(key) && !put(values, codecs.get(key)!, fn())) return undefined
+        if (!values.has(key) && !put(values, codecs.get(key)!, fn())) return undefined
     }
     return values
   }

@@ -259,4 +259,5 @@ export function eventVersion(resource: AnyResource, action: string): number {
   return resource.events.versions?.[action] ?? 1
 }
 
-const NO_ENCODERS: Readonly<Record<string, string>> = Object.freeze({})
+/** No encoders (the payloads JSON holds as they are): one frozen object for all. */
+export const NO_ENCODERS: Readonly<Record<string, string>> = Object.freeze({})

@@ -1,3 +1,4 @@
+import type { ColumnCodec } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
 import type { RawRow } from '../data/database.js'
 import type { AnyResource } from '../resource/define-resource.js'
@@ -20,14 +21,7 @@ export function canonicalRow(resource: AnyResource, row: RawRow, prefix = ''): M
  */
 export function completedRow(resource: AnyResource, row: RawRow, values: Row): Map<string, Json> {
   const out = new Map<string, Json>()
-  for (const codec of resource.codecs.values()) {
-    const text = row[codec.key]
-    // A returned column is text or NULL; any other value is not the row's (a key such as "constructor").
-    out.set(
-      codec.key,
-      typeof text === 'string' || text === null ? codec.fromText(text) : values.get(codec.key)!,
-    )
-  }
+  for (const codec of resource.codecs.values()) out.set(codec.key, writtenValue(codec, row, values))
   return out
 }
 
@@ -37,21 +31,29 @@ export function completedRow(resource: AnyResource, row: RawRow, values: Row): M
  */
 export function writtenRecord(resource: AnyResource, row: RawRow, values: Row): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const codec of resource.codecs.values()) {
-    const text = row[codec.key]
-    const v = typeof text === 'string' || text === null ? codec.fromText(text) : values.get(codec.key)
-    out[codec.key] = v === undefined ? null : codec.toApp(v)
-  }
+  for (const codec of resource.codecs.values())
+    out[codec.key] = appValue(codec, writtenValue(codec, row, values))
   return out
+}
+
+/**
+ * A column of a written row: as returned (text or NULL; any other value is not the row's, a key such as
+ * "constructor"), else the value set.
+ */
+function writtenValue(codec: ColumnCodec, row: RawRow, values: Row): Json {
+  const text = row[codec.key]
+  return typeof text === 'string' || text === null ? codec.fromText(text) : values.get(codec.key)!
+}
+
+/** A canonical value as the app sees it (a column absent from the values: null). */
+function appValue(codec: ColumnCodec, value: Json | undefined): unknown {
+  return value === undefined ? null : codec.toApp(value)
 }
 
 /** Canonical values to the record the app sees. */
 export function appRecord(resource: AnyResource, values: Row): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const codec of resource.codecs.values()) {
-    const v = values.get(codec.key)
-    out[codec.key] = v === undefined ? null : codec.toApp(v)
-  }
+  for (const codec of resource.codecs.values()) out[codec.key] = appValue(codec, values.get(codec.key))
   return out
 }
 
