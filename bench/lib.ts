@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
@@ -186,6 +188,52 @@ export function rawSql(b: BenchDb, prepared = false): RawSql {
         ),
       ),
   }
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ). */
+let ticksPerSecond: number | undefined
+
+/**
+ * A reader of the CPU time (µs, user and system) the PostgreSQL server's processes on this machine have used so
+ * far: every backend, the WAL writer, the checkpointer, and (through the postmaster's children's times) the
+ * backends that have exited. Undefined when they cannot be seen: PGlite (its work is the client's), a server on
+ * another host, no /proc. /proc counts in clock ticks (10 ms): summed over a run's rounds, a path's figure is
+ * good to a few percent.
+ */
+export function serverCpu(b: BenchDb): (() => number) | undefined {
+  if (!b.url) return undefined
+  const host = new URL(b.url).hostname
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') return undefined
+  const read = (): number | undefined => {
+    let ticks = 0
+    let seen = false
+    let entries: string[]
+    try {
+      entries = readdirSync('/proc')
+    } catch {
+      return undefined
+    }
+    for (const pid of entries) {
+      if (!/^\d+$/.test(pid)) continue
+      let stat: string
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      } catch {
+        continue
+      }
+      const close = stat.lastIndexOf(')')
+      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue
+      // After the command: state (0), ..., utime (11), stime (12), cutime (13), cstime (14).
+      const f = stat.slice(close + 2).split(' ')
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
+      seen = true
+    }
+    return seen ? ticks : undefined
+  }
+  if (read() === undefined) return undefined
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  const micros = 1e6 / ticksPerSecond
+  return () => (read() ?? 0) * micros
 }
 
 export function median(xs: number[]): number {

@@ -1,4 +1,4 @@
-import { type BackendName, type Metric, openDb, openRewind, rawSql } from '../lib.js'
+import { type BackendName, type Metric, openDb, openRewind, rawSql, serverCpu } from '../lib.js'
 import {
   createTriggerSchema,
   emmettPath,
@@ -10,7 +10,7 @@ import {
   triggerDrizzlePath,
   type WritePath,
 } from '../peers.js'
-import { OPS, type Op } from './write-one.js'
+import { OPS, type Op, serverMetrics } from './write-one.js'
 
 /**
  * Eight concurrent writers: on PostgreSQL a pool of 8 connections, on PGlite 8 async writers sharing its one
@@ -46,6 +46,9 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
   // The process's CPU time over each path's creates and renames (all threads; on PGlite the database's work too,
   // which runs in this process).
   const cpu = Object.fromEntries(names.map((p) => [p, 0]))
+  // The database server's CPU time over the same creates and renames, when the server is on this machine.
+  const server = serverCpu(b)
+  const serverSpent = Object.fromEntries(names.map((p) => [p, 0]))
   const shared: Record<string, { items: string[]; accounts: string[] }> = {}
   let serial = 0
   for (const p of names) {
@@ -63,6 +66,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
     const path = paths[p]!
     const { items, accounts } = shared[p]!
     const start = serial
+    const serverAt = server?.() ?? 0
     const used = process.cpuUsage()
     const create = await phase(async (w) => {
       for (let i = 0; i < perWriter; i++) await path.create(`${p}-${w}-${serial++}`)
@@ -72,6 +76,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
         await path.rename(items[(w * 13 + i * 7 + start) % items.length]!, `${p}-${w}-${serial++}`)
     })
     const spent = process.cpuUsage(used)
+    const serverUsed = (server?.() ?? 0) - serverAt
     const deposit = !path.deposit
       ? 0
       : await phase(async (w) => {
@@ -80,6 +85,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
         })
     if (into) {
       cpu[p]! += spent.user + spent.system
+      serverSpent[p]! += serverUsed
       into.create += create
       into.rename += rename
       into.deposit += deposit
@@ -120,6 +126,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
     // cores are shared by the client and the backends: what the client spends, the server does not get.
     for (const p of ['tracked', 'statement', 'floor', 'trigger', 'raw'])
       metrics.push(m(`${w}.client_cpu_us.${p}`, cpu[p]! / (2 * ops), 'µs/op'))
+    if (server) metrics.push(...serverMetrics(w, backend, cpu, serverSpent, 2 * ops))
     for (const op of ['create', 'rename'] as const)
       metrics.push(
         m(`${w}.${op}.statement_vs_trigger`, totals.trigger![op] / totals.statement![op], 'ratio'),

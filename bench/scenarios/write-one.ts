@@ -1,4 +1,4 @@
-import { type BackendName, countQueries, type Metric, openDb, openRewind, rawSql } from '../lib.js'
+import { type BackendName, countQueries, type Metric, openDb, openRewind, rawSql, serverCpu } from '../lib.js'
 import {
   createTriggerSchema,
   emmettPath,
@@ -47,12 +47,16 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
   // The process's CPU time over each path's creates and renames (all threads; on PGlite the database's work too,
   // which runs in this process).
   const cpu = Object.fromEntries(names.map((p) => [p, 0]))
+  // The database server's CPU time over the same creates and renames, when the server is on this machine.
+  const server = serverCpu(b)
+  const serverSpent = Object.fromEntries(names.map((p) => [p, 0]))
   const accounts: Record<string, string[]> = {}
   for (const p of names) if (paths[p]!.openAccounts) accounts[p] = await paths[p]!.openAccounts!(16)
   let serial = 0
   const runPath = async (p: string, per: number, into?: Record<Op, number>) => {
     const path = paths[p]!
     const ids: string[] = []
+    const serverAt = server?.() ?? 0
     const used = process.cpuUsage()
     const t = performance.now()
     for (let i = 0; i < per; i++) ids.push(await path.create(`${p}-${serial++}`))
@@ -60,12 +64,14 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
     for (const id of ids) await path.rename(id, `${p}-${serial++}`)
     const renamed = performance.now()
     const spent = process.cpuUsage(used)
+    const serverUsed = (server?.() ?? 0) - serverAt
     if (path.deposit) {
       const own = accounts[p]!
       for (let i = 0; i < per; i++) await path.deposit(own[i % own.length]!, 1 + (i % 7))
     }
     if (into) {
       cpu[p]! += spent.user + spent.system
+      serverSpent[p]! += serverUsed
       into.create += created - t
       into.rename += renamed - created
       into.deposit += performance.now() - renamed
@@ -114,6 +120,7 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
     // tracked's minus statement's).
     for (const p of ['tracked', 'untracked', 'statement', 'floor', 'trigger', 'raw'])
       metrics.push(m(`write.1.client_cpu_us.${p}`, cpu[p]! / (2 * ops), 'µs/op'))
+    if (server) metrics.push(...serverMetrics('write.1', backend, cpu, serverSpent, 2 * ops))
     // The bound: Rewind's statement alone against the trigger, and how much of it the tracked action keeps.
     for (const op of ['create', 'rename'] as const)
       metrics.push(
@@ -181,4 +188,37 @@ async function roundTrips(
       })
   }
   return out
+}
+
+/**
+ * What each path costs the database server (its processes' CPU per create or rename, µs) and the machine (the
+ * client's and the server's together), and the machine's work of the trigger's path over the tracked action's
+ * and the floor's: on a machine whose cores are all busy (eight writers on two cores), the most a path's speed
+ * can be against another's is the inverse of their work.
+ */
+export function serverMetrics(
+  prefix: string,
+  backend: BackendName,
+  client: Record<string, number>,
+  server: Record<string, number>,
+  ops: number,
+): Metric[] {
+  const m = (name: string, value: number, unit: string): Metric => ({
+    name,
+    backend,
+    value,
+    unit,
+    target: null,
+    direction: 'min',
+  })
+  const work = (p: string) => client[p]! + server[p]!
+  return [
+    ...['tracked', 'statement', 'floor', 'trigger', 'raw'].flatMap((p) => [
+      m(`${prefix}.server_cpu_us.${p}`, server[p]! / ops, 'µs/op'),
+      m(`${prefix}.cpu_us.${p}`, work(p) / ops, 'µs/op'),
+    ]),
+    m(`${prefix}.cpu.tracked_vs_trigger`, work('trigger') / work('tracked'), 'ratio'),
+    m(`${prefix}.cpu.floor_vs_trigger`, work('trigger') / work('floor'), 'ratio'),
+    m(`${prefix}.cpu.statement_vs_trigger`, work('trigger') / work('statement'), 'ratio'),
+  ]
 }

@@ -71,6 +71,7 @@ type DeferredSpec =
   | DeferredColumn
   | { readonly key: string; readonly codec: ColumnCodec; readonly when: 'changed' }
 
+/** The shapes an action keeps (an update of many optional columns has one per set of them it is given). */
 const MAX_RECIPES = 64
 
 /**
@@ -183,6 +184,8 @@ export class CompiledWrite {
     let params: (string | null)[]
     let text: string
     if (recipe === undefined) {
+      // Past its shapes' bound, a new shape goes to the pipeline: planning it here on every call would cost more.
+      if (this.#recipes.length >= MAX_RECIPES) return undefined
       // A required column missing or null: the pipeline names it. (Whether one is depends on the shape alone:
       // a shape planned has them all.)
       if (this.def.kind === 'create' && this.#required.some((k) => (values.get(k) ?? null) === null))
@@ -194,16 +197,14 @@ export class CompiledWrite {
         // Whatever the planning meets, the pipeline meets and says as it always does.
         return undefined
       }
-      if (this.#recipes.length < MAX_RECIPES) {
-        const keys = [...values.keys()]
-        const nulls = keys.map((k) => values.get(k) === null)
-        this.#recipes.unshift({
-          keys,
-          nulls,
-          inputs: parsed.castAttributes.size,
-          planned: first?.planned ?? null,
-        })
-      }
+      const keys = [...values.keys()]
+      const nulls = keys.map((k) => values.get(k) === null)
+      this.#recipes.unshift({
+        keys,
+        nulls,
+        inputs: parsed.castAttributes.size,
+        planned: first?.planned ?? null,
+      })
       if (!first) return undefined
       params = first.params
       text = first.planned.text

@@ -93,6 +93,8 @@ const Plain = defineResource(plains, {
       changes: [generateId(), timestamps(), setAttribute('status', 'fresh')],
     }),
     update: a.update({ accept: [...COLUMNS, 'updatedAt'], changes: [timestamps({ create: false })] }),
+    // The same, for one test alone: the shapes it keeps are that test's.
+    patch: a.update({ accept: [...COLUMNS], changes: [timestamps({ create: false })] }),
     // Sets columns it does not accept: whether it changed them is the row's to say.
     mark: a.update({
       changes: [timestamps({ create: false }), setAttribute('flag', true), setAttribute('tags', ['m'])],
@@ -403,5 +405,43 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     expect(compiled).toBe(2)
     expect((await fast.events()).events).toHaveLength(2)
     expect(await fast.list(Plain)).toHaveLength(2)
+  })
+
+  it('keeps 64 shapes of an action: a new shape past them runs on the pipeline, which records the same events', async () => {
+    await reset()
+    const id = IDS[0]!
+    for (const r of [fast, slow]) await r.run(Plain, 'create', { id, label: 'base' } as never)
+    compiled = 0
+    // Seven optional columns: each set of them given is a shape of the update's values.
+    const given = (i: number) => {
+      const all = {
+        label: `l${i}`,
+        n: i,
+        ratio: i / 2,
+        flag: i % 2 === 0,
+        code: `c${i}`,
+        doc: { i },
+        tags: [`t${i}`],
+      }
+      return Object.fromEntries(Object.entries(all).filter((_, bit) => i & (1 << bit)))
+    }
+    const update = async (i: number) => {
+      for (const r of [fast, slow]) await r.run(Plain, 'patch', given(i), { id })
+    }
+    for (let i = 1; i <= 70; i++) await update(i)
+    // The first 64 shapes ran compiled; the six after them on the pipeline.
+    expect(compiled).toBe(64)
+    // A shape it keeps still runs compiled, also the one it used longest ago.
+    await update(1)
+    await update(64)
+    expect(compiled).toBe(66)
+    await update(70)
+    expect(compiled).toBe(66)
+    const [ea, eb] = [(await fast.events({ limit: 1000 })).events, (await slow.events({ limit: 1000 })).events]
+    expect(ea).toHaveLength(74)
+    expect(comparable(ea)).toEqual(comparable(eb))
+    expect(ea.at(-1)!.data).toEqual(given(70))
+    expect(timeless(await fast.list(Plain))).toEqual(timeless(await slow.list(Plain)))
+    expect((await fast.verifyReplay()).ok).toBe(true)
   })
 })
