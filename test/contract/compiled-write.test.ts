@@ -437,7 +437,10 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     expect(compiled).toBe(66)
     await update(70)
     expect(compiled).toBe(66)
-    const [ea, eb] = [(await fast.events({ limit: 1000 })).events, (await slow.events({ limit: 1000 })).events]
+    const [ea, eb] = [
+      (await fast.events({ limit: 1000 })).events,
+      (await slow.events({ limit: 1000 })).events,
+    ]
     expect(ea).toHaveLength(74)
     expect(comparable(ea)).toEqual(comparable(eb))
     expect(ea.at(-1)!.data).toEqual(given(70))
