@@ -184,7 +184,7 @@ export class CompiledWrite {
     let params: (string | null)[]
     let text: string
     if (recipe === undefined) {
-      // Past its shapes' bound, a new shape goes to the pipeline: planning it here on every call would cost more.
+      // Past its shapes' bound, a new shape goes to the pipeline (rather than a recipe planned, checked, thrown away).
       if (this.#recipes.length >= MAX_RECIPES) return undefined
       // A required column missing or null: the pipeline names it. (Whether one is depends on the shape alone:
       // a shape planned has them all.)
