@@ -1,5 +1,5 @@
 import { type ColumnCodec, comparedText, isJsonSqlFallback } from '../columns/codec.js'
-import type { Json } from '../columns/values.js'
+import { type Json, sameJson } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import { nowMicros } from '../data/pg-text.js'
 import { asUtc } from '../events/capture.js'
@@ -9,6 +9,7 @@ import { type EventLog, eventVersion, NO_ENCODERS } from '../events/event-log.js
 import { advisoryKey } from '../events/event-log-config.js'
 import type { AppendLock, StoredEvent } from '../events/store/append.js'
 import type { DeferredColumn, FollowingEvent } from '../events/store/append-following.js'
+import { tenantText } from '../events/store/selection.js'
 import type { ActionDefinition } from '../resource/action.js'
 import { type BuiltInChange, builtInChange, timeFor } from '../resource/changes.js'
 import { ExactValue } from '../resource/changeset.js'
@@ -77,8 +78,9 @@ const MAX_RECIPES = 64
 /**
  * A create, or an update that never reads its record, whose definition says all it does: it accepts columns, and
  * its changes are Rewind's own `generateId()`, `timestamps()` and `setAttribute` of a constant, unconditional; no
- * arguments, validations, policy, hooks or optimistic lock; a resource without tenants or sensitive or encoded
- * columns, whose log tracks the action. Such an action runs the same steps every time, so its statement's text and
+ * arguments, validations, policy, hooks or optimistic lock; a resource without sensitive or encoded columns (with
+ * a tenant column, the call's tenant is a value like the others, unless events are ordered by a lock per tenant),
+ * whose log tracks the action. Such an action runs the same steps every time, so its statement's text and
  * the origin of each of its event's values are known once its shape of values has been planned: the first call of
  * each shape plans it through the pipeline's own planning (capture-plan.ts, EventLog.following, the row store's
  * statement) and checks that the parameters made from the recipe are the ones planned; every later call makes its
@@ -91,6 +93,8 @@ export class CompiledWrite {
   /** The shapes planned so far, the one used last first. */
   readonly #recipes: Recipe[] = []
   readonly #primary: ColumnCodec
+  /** The tenant column's codec, for a multitenant resource. */
+  readonly #tenant: ColumnCodec | undefined
   readonly #required: readonly string[]
 
   private constructor(
@@ -103,6 +107,7 @@ export class CompiledWrite {
     readonly pipeline: (input: unknown, options: ExecOptions) => Promise<unknown>,
   ) {
     this.#primary = resource.codecs.get(resource.primaryKey)!
+    this.#tenant = resource.tenant === undefined ? undefined : resource.codecs.get(resource.tenant)!
     const required: string[] = []
     for (const codec of resource.codecs.values()) {
       const col = codec.column as unknown as {
@@ -130,7 +135,10 @@ export class CompiledWrite {
     if (!env.log.tracks(resource, action)) return undefined
     if (def.policy || def.validations.length > 0 || def.optimisticLock) return undefined
     if (Object.keys(def.arguments).length > 0) return undefined
-    if (resource.tenant !== undefined || resource.sensitive.size > 0 || resource.encodedColumns.size > 0)
+    if (resource.sensitive.size > 0 || resource.encodedColumns.size > 0) return undefined
+    // A lock per tenant is a parameter that changes with the tenant, where a recipe's lock is the same every call.
+    const ordering = env.log.config.ordering
+    if (resource.tenant !== undefined && ordering !== 'rowLocks' && ordering.advisoryLock === 'tenant')
       return undefined
     for (const codec of resource.codecs.values()) if (codec.encoder !== undefined) return undefined
     // The event's time comes from a timestamp column's value: a string whenever it is not null.
@@ -170,7 +178,16 @@ export class CompiledWrite {
       if (!cast.ok) return undefined
       id = cast.value
     }
-    const values = this.#values(parsed)
+    // The tenant as its column stores it; missing or not fitting, the pipeline says so.
+    let tenant: Json | undefined
+    if (this.#tenant !== undefined) {
+      const raw = options.tenant
+      if (raw === undefined || raw === null) return undefined
+      const cast = this.#tenant.fromApp(raw)
+      if (!cast.ok) return undefined
+      tenant = cast.value
+    }
+    const values = this.#values(parsed, tenant)
     if (!values) return undefined
     let metadata: string
     let actors: (string | null)[]
@@ -192,7 +209,7 @@ export class CompiledWrite {
         return undefined
       let first: FirstCall | undefined
       try {
-        first = this.#plan(parsed, values, id, options, metadata, actors)
+        first = this.#plan(parsed, values, id, tenant, options, metadata, actors)
       } catch {
         // Whatever the planning meets, the pipeline meets and says as it always does.
         return undefined
@@ -210,7 +227,7 @@ export class CompiledWrite {
       text = first.planned.text
     } else if (recipe.planned === null) return undefined
     else {
-      params = this.#params(recipe.planned, parsed, values, id, metadata, actors, env.log.newId())
+      params = this.#params(recipe.planned, parsed, values, id, tenant, metadata, actors, env.log.newId())
       text = recipe.planned.text
     }
     return env.client.queryText(text, params).then(
@@ -264,7 +281,7 @@ export class CompiledWrite {
    * change's in order, then app-side defaults (inserts) or update values; undefined when one does not fit or a
    * required column is missing (the pipeline names it).
    */
-  #values(parsed: ParsedInput): Map<string, Json> | undefined {
+  #values(parsed: ParsedInput, tenant: Json | undefined): Map<string, Json> | undefined {
     const { resource } = this
     const codecs = resource.codecs
     const create = this.def.kind === 'create'
@@ -303,6 +320,13 @@ export class CompiledWrite {
       for (const [key, fn] of resource.appOnUpdate)
         if (!values.has(key) && !put(values, codecs.get(key)!, fn())) return undefined
     }
+    // A create writes the call's tenant into its tenant column (an update finds its row by it); a tenant column
+    // given otherwise is the pipeline's to refuse.
+    if (create && tenant !== undefined) {
+      const given = values.get(resource.tenant!)
+      if (given !== undefined && given !== null && !sameJson(given, tenant)) return undefined
+      values.set(resource.tenant!, tenant)
+    }
     return values
   }
 
@@ -315,6 +339,7 @@ export class CompiledWrite {
     parsed: ParsedInput,
     values: Map<string, Json>,
     id: Json | undefined,
+    tenant: Json | undefined,
     options: ExecOptions,
     metadata: string,
     actors: (string | null)[],
@@ -329,7 +354,7 @@ export class CompiledWrite {
       argInputs: parsed.argInputs,
       args: parsed.args,
       actor: options.actor,
-      tenant: undefined,
+      tenant,
       metadata: options.metadata ?? {},
       write: create ? 'insert' : 'update',
       values,
@@ -339,7 +364,7 @@ export class CompiledWrite {
     if (!plan || !follow) return undefined
     const q = create
       ? insertFollowed(resource, values, follow)
-      : updateFollowed(resource, id!, undefined, values, undefined, follow)
+      : updateFollowed(resource, id!, tenant, values, undefined, follow)
     const time = plan.occurredAt
     const deferred: DeferredSpec[] = plan.deferred.map((d) => {
       const codec = resource.codecs.get(d.key)!
@@ -357,6 +382,7 @@ export class CompiledWrite {
             : { key: time.key, codec: resource.codecs.get(time.key)! },
       occurredAt: plan.event.occurredAt === null ? undefined : resource.events.createTimestamp,
       keyed: plan.event.recordId !== null,
+      tenant: tenant !== undefined,
       lock: advisoryKey(env.log.config.ordering, plan.event),
     }
     const planned: Planned = {
@@ -367,7 +393,7 @@ export class CompiledWrite {
     }
     // The recipe's parameters for this call must be the planned ones, but for the event's own id.
     const eventId = env.log.newId()
-    const made = this.#params(planned, parsed, values, id, metadata, actors, eventId)
+    const made = this.#params(planned, parsed, values, id, tenant, metadata, actors, eventId)
     const same =
       made.length === q.params.length &&
       made.every((v, i) => v === q.params[i] || (v === eventId && eventId !== undefined))
@@ -380,13 +406,18 @@ export class CompiledWrite {
     parsed: ParsedInput,
     values: Map<string, Json>,
     id: Json | undefined,
+    tenant: Json | undefined,
     metadata: string,
     actors: (string | null)[],
     eventId: string | undefined,
   ): (string | null)[] {
     const codecs = this.resource.codecs
     const params: (string | null)[] = []
-    if (this.def.kind !== 'create') params.push(this.#primary.toText(id!))
+    // An update's row by its key: the id, then the tenant (a create's tenant is among its values).
+    if (this.def.kind !== 'create') {
+      params.push(this.#primary.toText(id!))
+      if (tenant !== undefined) params.push(this.#tenant!.toText(tenant))
+    }
     for (const [key, value] of values) params.push(codecs.get(key)!.toText(value))
     const { codes, args } = recipe.program
     for (let i = 0; i < codes.length; i++) {
@@ -412,6 +443,9 @@ export class CompiledWrite {
           break
         case Param.Actor:
           params.push(actors[arg as number] ?? null)
+          break
+        case Param.Tenant:
+          params.push(tenantText(tenant))
           break
         case Param.Compare: {
           const codec = arg as ColumnCodec
@@ -439,6 +473,7 @@ enum Param {
   Changed,
   Metadata,
   Actor,
+  Tenant,
   Compare,
   Stored,
   Time,
@@ -465,6 +500,7 @@ function eventProgram(
     readonly time: TimeSpec
     readonly occurredAt: string | undefined
     readonly keyed: boolean
+    readonly tenant: boolean
     readonly lock: AppendLock
   },
 ): Program {
@@ -507,7 +543,7 @@ function eventProgram(
     encoders: '{}',
     occurredAt:
       shape.occurredAt === undefined ? null : marker(Param.Time, resource.codecs.get(shape.occurredAt)!),
-    tenant: null,
+    tenant: shape.tenant ? marker(Param.Tenant) : null,
     actors: log.config.actorKeys.map((_, i) => marker(Param.Actor, i)),
   }
   const codes: Param[] = []

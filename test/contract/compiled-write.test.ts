@@ -113,7 +113,26 @@ const Serial = defineResource(serials, {
     create: a.create({ accept: ['label'], changes: [timestamps({ create: 'at', update: false })] }),
   }),
 })
+/** A multitenant table: each call's tenant is its rows' `org`. */
+const owneds = pgTable('owneds', {
+  id: uuid('id').primaryKey(),
+  org: text('org').notNull(),
+  label: text('label'),
+  n: integer('n'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+})
+const Owned = defineResource(owneds, {
+  name: 'Owned',
+  tenant: 'org',
+  actions: (a) => ({
+    create: a.create({ accept: ['id', 'org', 'label', 'n'], changes: [generateId(), timestamps()] }),
+    update: a.update({ accept: ['label', 'n'], changes: [timestamps({ create: false })] }),
+  }),
+  events: { createTimestamp: 'createdAt', updateTimestamp: 'updatedAt' },
+})
 const events = eventLogTable('events', { actors: { who: text('who') } })
+const TENANTS = ['t1', 't2'] as const
 
 const IDS = [
   '0190a6d4-0000-7000-8000-0000000000c1',
@@ -159,6 +178,15 @@ type Op =
   | { op: 'update'; id: number; input: Record<string, unknown>; at: string | undefined }
   | { op: 'mark' | 'relabel'; id: number }
   | { op: 'serial'; label: string | null }
+  | {
+      op: 'owned'
+      kind: 'create' | 'update'
+      id: number | undefined
+      /** The call's tenant (none: the pipeline's error), and the `org` the input gives (none, the same, another). */
+      tenant: number | undefined
+      org: 'none' | 'same' | 'other'
+      input: { label?: string | null; n?: unknown }
+    }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
@@ -178,9 +206,27 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ op: fc.constantFrom('mark' as const, 'relabel' as const), id: fc.nat(IDS.length - 1) }),
   fc.record({ op: fc.constant('serial' as const), label: fc.option(str(5), { nil: null, freq: 4 }) }),
+  fc.record({
+    op: fc.constant('owned' as const),
+    kind: fc.constantFrom('create' as const, 'update' as const),
+    id: fc.option(fc.nat(IDS.length - 1), { nil: undefined, freq: 3 }),
+    tenant: fc.option(fc.nat(TENANTS.length - 1), { nil: undefined, freq: 8 }),
+    org: fc.constantFrom('none' as const, 'none' as const, 'same' as const, 'other' as const),
+    input: fc.record({ label: fc.option(str(4), { nil: null, freq: 4 }), n: values.n }, { requiredKeys: [] }),
+  }),
 )
 
-type Db = Rewind<readonly [typeof Plain, typeof Serial]>
+type Db = Rewind<readonly [typeof Plain, typeof Serial, typeof Owned]>
+
+/** How a call ended: `ok`, or its error's code and message. */
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return 'ok'
+  } catch (error) {
+    return isRewindError(error) ? `${error.code}: ${error.message}` : String(error)
+  }
+}
 
 /** How an action ended: its error's code, or `ok` and the record it returned. */
 async function apply(rewind: Db, op: Op): Promise<Outcome> {
@@ -202,7 +248,17 @@ async function apply(rewind: Db, op: Op): Promise<Outcome> {
       )
     else if (op.op === 'serial')
       record = await rewind.run(Serial, 'create', { label: op.label } as never, options)
-    else record = await rewind.run(Plain, op.op, {}, { ...options, id: IDS[op.id]! })
+    else if (op.op === 'owned') {
+      const tenant = op.tenant === undefined ? undefined : TENANTS[op.tenant]!
+      const called = { ...options, ...(tenant !== undefined && { tenant }) }
+      if (op.kind === 'create') {
+        const input: Record<string, unknown> = { ...op.input }
+        if (op.id !== undefined) input.id = IDS[op.id]
+        if (op.org !== 'none') input.org = op.org === 'same' ? tenant : 'elsewhere'
+        record = await rewind.run(Owned, 'create', input as never, called)
+      } else
+        record = await rewind.run(Owned, 'update', op.input as never, { ...called, id: IDS[op.id ?? 0]! })
+    } else record = await rewind.run(Plain, op.op, {}, { ...options, id: IDS[op.id]! })
     return { code: 'ok', record: timeless(record) }
   } catch (error) {
     if (!isRewindError(error)) throw error
@@ -248,13 +304,13 @@ describe.each(backends)('the compiled write on $name', (backend) => {
   const open = (tdb: TestDatabase) =>
     createRewind({
       db: tdb.db,
-      resources: [Plain, Serial],
+      resources: [Plain, Serial, Owned],
       eventLog: { table: events, actors: { who: (a) => (a as { who?: string })?.who } },
       createTables: true,
     })
 
   beforeAll(async () => {
-    ;({ fast, slow, close } = await pairedDatabases(backend, open, ['plains', 'serials']))
+    ;({ fast, slow, close } = await pairedDatabases(backend, open, ['plains', 'serials', 'owneds']))
     // Counts the calls the compiled write ran (it gives a promise; undefined leaves the call to the pipeline).
     CompiledWrite.prototype.run = function (this: CompiledWrite, ...args: Parameters<typeof run>) {
       const written = run.apply(this, args)
@@ -270,7 +326,7 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     await close?.()
   })
 
-  const reset = () => resetBoth([fast, slow], 'TRUNCATE plains, serials RESTART IDENTITY')
+  const reset = () => resetBoth([fast, slow], 'TRUNCATE plains, serials, owneds RESTART IDENTITY')
 
   it('returns the same records, records the same events and leaves the same rows as the pipeline; failures write nothing', async () => {
     let ran = 0
@@ -292,6 +348,11 @@ describe.each(backends)('the compiled write on $name', (backend) => {
         const rows = async (r: Db) => [
           timeless(await r.list(Plain, { orderBy: [['createdAt', 'asc']] })),
           timeless(await r.list(Serial, { orderBy: [['id', 'asc']] })),
+          ...(await Promise.all(
+            TENANTS.map(async (tenant) =>
+              timeless(await r.list(Owned, { tenant, orderBy: [['createdAt', 'asc']] })),
+            ),
+          )),
         ]
         expect(await rows(fast)).toEqual(await rows(slow))
         expect((await fast.verifyReplay()).ok).toBe(true)
@@ -379,14 +440,6 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     await fast.run(Plain, 'create', { code: 'A' } as never)
     await fast.run(Plain, 'create', { code: 'B' } as never)
     compiled = 0
-    const codeOf = async (p: Promise<unknown>) => {
-      try {
-        await p
-        return 'ok'
-      } catch (error) {
-        return isRewindError(error) ? `${error.code}: ${error.message}` : String(error)
-      }
-    }
     expect(await codeOf(fast.run(Plain, 'create', { n: 'x' } as never))).toMatch(
       /^VALIDATION: Plain\.create: invalid input: n: /,
     )
@@ -405,6 +458,66 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     expect(compiled).toBe(2)
     expect((await fast.events()).events).toHaveLength(2)
     expect(await fast.list(Plain)).toHaveLength(2)
+  })
+
+  it("runs a multitenant resource's actions compiled, each in the call's tenant; another tenant's record is not found, and nothing is written", async () => {
+    await reset()
+    // The first call of a resource finds out whether its table has a trigger of its own, on the pipeline.
+    await fast.run(Owned, 'create', { label: 'first' } as never, { tenant: 't1' })
+    compiled = 0
+    const a = await fast.run(Owned, 'create', { label: 'a' } as never, { tenant: 't1' })
+    const b = await fast.run(Owned, 'create', { label: 'b', org: 't2' } as never, { tenant: 't2' })
+    await fast.run(Owned, 'update', { n: 5 }, { tenant: 't2', id: b.id })
+    expect(compiled).toBe(3)
+    expect([a.org, b.org]).toEqual(['t1', 't2'])
+    // Another tenant's record: its update goes as far as its statement, which finds no row.
+    expect(await codeOf(fast.run(Owned, 'update', { n: 6 }, { tenant: 't1', id: b.id }))).toMatch(
+      /^NOT_FOUND: /,
+    )
+    expect(await codeOf(fast.run(Owned, 'create', { org: 't1' } as never, { tenant: 't2' }))).toMatch(
+      /^VALIDATION: .*tenant column/,
+    )
+    expect(await codeOf(fast.run(Owned, 'create', { label: 'c' } as never, {} as never))).toMatch(
+      /^TENANT_REQUIRED: /,
+    )
+    expect(compiled).toBe(4)
+    const list = (await fast.events({ limit: 100 })).events
+    expect(list.map((e) => [e.action, e.tenant])).toEqual([
+      ['create', 't1'],
+      ['create', 't1'],
+      ['create', 't2'],
+      ['update', 't2'],
+    ])
+    expect(list[3]!.data).toEqual({ n: 5 })
+    expect(list[3]!.recordId).toBe(b.id)
+    expect(await fast.get(Owned, b.id, { tenant: 't2' })).toMatchObject({ label: 'b', n: 5, org: 't2' })
+    expect(await fast.get(Owned, b.id, { tenant: 't1' })).toBeUndefined()
+    expect(await fast.list(Owned, { tenant: 't1' })).toHaveLength(2)
+    expect((await fast.verifyReplay()).ok).toBe(true)
+  })
+
+  it('leaves a multitenant resource to the pipeline when events are ordered by a lock per tenant', async () => {
+    const tdb = await backend.create()
+    const rewind = await createRewind({
+      db: tdb.db,
+      resources: [Owned],
+      eventLog: {
+        table: events,
+        actors: { who: (a) => (a as { who?: string })?.who },
+        ordering: { advisoryLock: 'tenant' },
+      },
+      createTables: true,
+    })
+    try {
+      for (const tenant of ['t1', 't2', 't1', 't2'])
+        await rewind.run(Owned, 'create', { label: tenant } as never, { tenant })
+      expect(compiled).toBe(0)
+      const list = (await rewind.events({ limit: 10 })).events
+      expect(list.map((e) => e.tenant)).toEqual(['t1', 't2', 't1', 't2'])
+    } finally {
+      await rewind.close()
+      await tdb.close()
+    }
   })
 
   it('keeps 64 shapes of an action: a new shape past them runs on the pipeline, which records the same events', async () => {
