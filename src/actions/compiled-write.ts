@@ -1,5 +1,5 @@
 import { type ColumnCodec, comparedText, isJsonSqlFallback } from '../columns/codec.js'
-import { type Json, sameJson } from '../columns/values.js'
+import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import { nowMicros } from '../data/pg-text.js'
 import { asUtc } from '../events/capture.js'
@@ -21,6 +21,7 @@ import type { ExecOptions } from './action-run.js'
 import { toRewindError } from './db-errors.js'
 import { type ParsedInput, parseInput } from './input.js'
 import { readsRecord } from './prepare.js'
+import { otherTenantGiven } from './resolve-values.js'
 
 /** What a compiled write needs of the engine that runs it. */
 export interface CompiledEnv {
@@ -95,7 +96,6 @@ export class CompiledWrite {
   readonly #primary: ColumnCodec
   /** The tenant column's codec, for a multitenant resource. */
   readonly #tenant: ColumnCodec | undefined
-  readonly #required: readonly string[]
 
   private constructor(
     readonly env: CompiledEnv,
@@ -108,17 +108,6 @@ export class CompiledWrite {
   ) {
     this.#primary = resource.codecs.get(resource.primaryKey)!
     this.#tenant = resource.tenant === undefined ? undefined : resource.codecs.get(resource.tenant)!
-    const required: string[] = []
-    for (const codec of resource.codecs.values()) {
-      const col = codec.column as unknown as {
-        hasDefault?: boolean
-        generatedIdentity?: unknown
-        generated?: unknown
-      }
-      if (codec.notNull && !col.hasDefault && !col.generatedIdentity && !col.generated)
-        required.push(codec.key)
-    }
-    this.#required = required
   }
 
   /** The compiled write of an action, or undefined when the action is not one it can run (see the class). */
@@ -205,7 +194,10 @@ export class CompiledWrite {
       if (this.#recipes.length >= MAX_RECIPES) return undefined
       // A required column missing or null: the pipeline names it. (Whether one is depends on the shape alone:
       // a shape planned has them all.)
-      if (this.def.kind === 'create' && this.#required.some((k) => (values.get(k) ?? null) === null))
+      if (
+        this.def.kind === 'create' &&
+        resource.requiredColumns.some((k) => (values.get(k) ?? null) === null)
+      )
         return undefined
       let first: FirstCall | undefined
       try {
@@ -323,8 +315,7 @@ export class CompiledWrite {
     // A create writes the call's tenant into its tenant column (an update finds its row by it); a tenant column
     // given otherwise is the pipeline's to refuse.
     if (create && tenant !== undefined) {
-      const given = values.get(resource.tenant!)
-      if (given !== undefined && given !== null && !sameJson(given, tenant)) return undefined
+      if (otherTenantGiven(resource, values, tenant)) return undefined
       values.set(resource.tenant!, tenant)
     }
     return values

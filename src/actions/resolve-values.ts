@@ -2,6 +2,7 @@ import { castMessage } from '../columns/messages.js'
 import { type Json, sameJson } from '../columns/values.js'
 import type { Issue } from '../errors/rewind-error.js'
 import { ExactValue } from '../resource/changeset.js'
+import type { AnyResource } from '../resource/define-resource.js'
 import { validationError } from './action-errors.js'
 import type { ActionRun } from './action-run.js'
 import { applyRecorded, discarded } from './replay-mode.js'
@@ -60,8 +61,7 @@ export function resolveValues(run: ActionRun): void {
   }
   if (issues.length > 0) throw validationError(run, issues)
   if (resource.tenant !== undefined && tenant !== undefined && run.actionType === 'create') {
-    const given = values.get(resource.tenant)
-    if (given !== undefined && given !== null && !sameJson(given, tenant)) {
+    if (otherTenantGiven(resource, values, tenant)) {
       throw validationError(run, [
         {
           path: [resource.tenant],
@@ -74,17 +74,21 @@ export function resolveValues(run: ActionRun): void {
   if (replay) applyRecorded(replay, resource, values)
   if (inserts) {
     const missing: Issue[] = []
-    for (const codec of resource.codecs.values()) {
-      const col = codec.column as unknown as {
-        hasDefault: boolean
-        generatedIdentity?: unknown
-        generated?: unknown
-      }
-      if (!codec.notNull || col.hasDefault || col.generatedIdentity || col.generated) continue
-      const v = values.get(codec.key)
-      if (v === undefined || v === null) missing.push({ path: [codec.key], message: 'is required' })
+    for (const key of resource.requiredColumns) {
+      const v = values.get(key)
+      if (v === undefined || v === null) missing.push({ path: [key], message: 'is required' })
     }
     if (missing.length > 0) throw validationError(run, missing)
   }
   run.values = values
+}
+
+/** Whether a create's values give its tenant column a tenant other than the call's (which the tenant column must hold). */
+export function otherTenantGiven(
+  resource: AnyResource,
+  values: ReadonlyMap<string, Json>,
+  tenant: Json,
+): boolean {
+  const given = values.get(resource.tenant!)
+  return given !== undefined && given !== null && !sameJson(given, tenant)
 }

@@ -73,6 +73,8 @@ export interface Resource<
   readonly generatedColumns: ReadonlySet<string>
   /** Columns with GENERATED ALWAYS AS IDENTITY (writable only with OVERRIDING SYSTEM VALUE). */
   readonly identityAlwaysColumns: ReadonlySet<string>
+  /** Columns an insert must give: NOT NULL, with no default, identity or generation of the database's. */
+  readonly requiredColumns: readonly string[]
   /** Columns whose values events store with an encoder (base64 bytes, see ColumnCodec.encoder). */
   readonly encodedColumns: ReadonlySet<string>
 }
@@ -254,14 +256,17 @@ export function defineResource<T extends AnyTable, const A extends Record<string
   const appOnUpdate = new Map<string, () => unknown>()
   const generatedColumns = new Set<string>()
   const identityAlwaysColumns = new Set<string>()
+  const requiredColumns: string[] = []
   const encodedColumns = new Set<string>()
   for (const c of codecs.values()) {
     const col = c.column as unknown as {
+      hasDefault?: boolean
       defaultFn?: () => unknown
       onUpdateFn?: () => unknown
       generated?: unknown
       generatedIdentity?: { type: 'always' | 'byDefault' }
     }
+    if (c.notNull && !col.hasDefault && !col.generatedIdentity && !col.generated) requiredColumns.push(c.key)
     if (col.defaultFn) appDefaults.set(c.key, col.defaultFn)
     if (col.onUpdateFn) appOnUpdate.set(c.key, col.onUpdateFn)
     if (col.generated) generatedColumns.add(c.key)
@@ -297,6 +302,7 @@ export function defineResource<T extends AnyTable, const A extends Record<string
     appOnUpdate,
     generatedColumns,
     identityAlwaysColumns,
+    requiredColumns,
     encodedColumns,
   })
 }
