@@ -1,9 +1,9 @@
-import { type ColumnCodec, comparedText, isJsonSqlFallback } from '../columns/codec.js'
+import { type ColumnCodec, comparedText, comparesNatively, isJsonSqlFallback } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import { nowMicros } from '../data/pg-text.js'
 import { asUtc } from '../events/capture.js'
-import { planCapture } from '../events/capture-plan.js'
+import { assumingChanged, type CapturePlan, planCapture } from '../events/capture-plan.js'
 import { recordIdText } from '../events/event.js'
 import { type EventLog, eventVersion, NO_ENCODERS } from '../events/event-log.js'
 import { advisoryKey } from '../events/event-log-config.js'
@@ -351,13 +351,19 @@ export class CompiledWrite {
       values,
       id,
     })
-    const follow = plan && env.log.following(plan)
-    if (!plan || !follow) return undefined
+    if (!plan) return undefined
+    // An update's clock timestamp is a change unless the row already holds that very time: the statement writes
+    // only if it changes (guarded, a plain UPDATE), with the event complete before the write; otherwise nothing,
+    // and the pipeline runs the call. The row as it was is then not read at all.
+    const guards = create ? undefined : this.#guards(plan)
+    const used = guards ? assumingChanged(plan, guards) : plan
+    const follow = used && env.log.following(used)
+    if (!used || !follow) return undefined
     const q = create
       ? insertFollowed(resource, values, follow)
-      : updateFollowed(resource, id!, tenant, values, undefined, follow)
-    const time = plan.occurredAt
-    const deferred: DeferredSpec[] = plan.deferred.map((d) => {
+      : updateFollowed(resource, id!, tenant, values, undefined, follow, guards)
+    const time = used.occurredAt
+    const deferred: DeferredSpec[] = used.deferred.map((d) => {
       const codec = resource.codecs.get(d.key)!
       return d.when === 'changed'
         ? { key: d.key, codec, when: 'changed' }
@@ -371,15 +377,20 @@ export class CompiledWrite {
           : time.when === 'filled'
             ? ({ codec: resource.codecs.get(time.key)!, when: 'filled' } as const)
             : { key: time.key, codec: resource.codecs.get(time.key)! },
-      occurredAt: plan.event.occurredAt === null ? undefined : resource.events.createTimestamp,
-      keyed: plan.event.recordId !== null,
+      occurredAt:
+        used.event.occurredAt === null
+          ? undefined
+          : create
+            ? resource.events.createTimestamp
+            : plan.occurredAt?.key,
+      keyed: used.event.recordId !== null,
       tenant: tenant !== undefined,
-      lock: advisoryKey(env.log.config.ordering, plan.event),
+      lock: advisoryKey(env.log.config.ordering, used.event),
     }
     const planned: Planned = {
       text: q.text,
       data: jsonObject([...parsed.castAttributes.keys()]),
-      changed: jsonObject(Object.keys(plan.event.changedAttributes)),
+      changed: jsonObject(Object.keys(used.event.changedAttributes)),
       program: eventProgram(env.log, resource, action, this.def.kind, shape),
     }
     // The recipe's parameters for this call must be the planned ones, but for the event's own id.
@@ -389,6 +400,24 @@ export class CompiledWrite {
       made.length === q.params.length &&
       made.every((v, i) => v === q.params[i] || (v === eventId && eventId !== undefined))
     return same ? { planned, params: q.params } : undefined
+  }
+
+  /**
+   * The columns an update's statement may guard (see the caller): the update timestamps of its `timestamps()`,
+   * read from the clock at microseconds, when the event defers nothing else. Undefined when there are none.
+   */
+  #guards(plan: CapturePlan): string[] | undefined {
+    const keys: string[] = []
+    const constants = this.changes.map((c) => (c.kind === 'set' ? c.key : undefined))
+    for (const change of this.changes) {
+      if (change.kind !== 'timestamps' || change.update === false || constants.includes(change.update))
+        continue
+      const codec = this.resource.codecs.get(change.update)!
+      const precision = (codec.column as { precision?: number }).precision ?? 6
+      if (comparesNatively(codec) && precision === 6) keys.push(change.update)
+    }
+    const deferred = plan.deferred.filter((d) => keys.includes(d.key)).map((d) => d.key)
+    return deferred.length > 0 && deferred.length === plan.deferred.length ? deferred : undefined
   }
 
   /** The statement's parameters, made from the recipe: the row's, then the event's in its program's order. */

@@ -117,3 +117,24 @@ export function planCapture(p: PlannedAction): CapturePlan | undefined {
   const event = captured(p, recordId ?? null, data, dataEncoders, changed, occurredAt)
   return { event, deferred, occurredAt: time }
 }
+
+/**
+ * The plan of an update that writes only if each of `keys` changes (its statement guards them: see
+ * rows/row-statements.ts updatePlan): their deferred `changed` entries are known changes, and an event time
+ * taken from one of them is known. Undefined when the plan defers anything else, which only the row as it was
+ * can tell.
+ */
+export function assumingChanged(plan: CapturePlan, keys: readonly string[]): CapturePlan | undefined {
+  const known = (key: string) => keys.includes(key)
+  if (plan.deferred.length === 0) return undefined
+  if (!plan.deferred.every((d) => d.when === 'changed' && known(d.key))) return undefined
+  const time = plan.occurredAt
+  if (time !== undefined && (time.when !== 'changed' || !known(time.key))) return undefined
+  const changedAttributes = { ...plan.event.changedAttributes }
+  for (const d of plan.deferred) if (d.when === 'changed') changedAttributes[d.key] = d.value
+  return {
+    event: { ...plan.event, changedAttributes, occurredAt: time?.time ?? plan.event.occurredAt },
+    deferred: [],
+    occurredAt: undefined,
+  }
+}

@@ -255,7 +255,10 @@ export function insertRow(
  * trigger of its own), the sub-select reads only those columns and the key, the row as it was is returned as
  * those columns alone, and the row as it is only as what the update cannot know: the columns it does not set,
  * the key, and those whose stored value could differ from the value sent (see {@link knownAsStored}); the caller
- * completes the row from the values it set (records.ts completedRow).
+ * completes the row from the values it set (records.ts completedRow). With `oldKeys` empty, nothing of the row as
+ * it was is read: the update is a plain `UPDATE ... WHERE` (it locks its row itself), and `guards` are columns it
+ * sets that it writes only if each changes (`IS DISTINCT FROM` the value set, checked on the row it locks): an
+ * update that would not change one of them writes nothing and returns no row.
  */
 export function updatePlan(
   resource: AnyResource,
@@ -265,7 +268,10 @@ export function updatePlan(
   expectedLock: { readonly key: string; readonly value: Json } | undefined,
   params: Params,
   oldKeys?: readonly string[],
+  guards?: readonly string[],
 ): PlannedSql {
+  if (guards?.length && oldKeys?.length !== 0)
+    throw new Error('updatePlan: guards are for an update that reads nothing of the row as it was')
   const key = keyPlan(resource, params, id, tenant)
   const expected = expectedLock ? codecOf(resource, expectedLock.key) : undefined
   const expectedAt = expected ? params.push(expected.toText(expectedLock!.value)) : 0
@@ -278,6 +284,7 @@ export function updatePlan(
     shape += oldKeys && knownAsStored(resource, codec, value) ? `${k}\u0002` : `${k}\u0001`
   }
   if (oldKeys) shape += `|o${oldKeys.join('\u0001')}`
+  if (guards) shape += `|g${guards.join('\u0001')}`
   return {
     shape,
     text() {
@@ -286,14 +293,21 @@ export function updatePlan(
       let oldWhere = key.text()
       if (expected) oldWhere += ` AND ${quoteIdent(expected.name)} = ${cast(expected, expectedAt)}`
       const sets: string[] = []
+      const guarded: string[] = []
       let n = first
       for (const k of values.keys()) {
         const codec = codecOf(resource, k)
-        sets.push(`${quoteIdent(codec.name)} = ${cast(codec, n++)}`)
+        const set = cast(codec, n++)
+        sets.push(`${quoteIdent(codec.name)} = ${set}`)
+        if (guards?.includes(k)) guarded.push(`t.${quoteIdent(codec.name)} IS DISTINCT FROM ${set}`)
       }
       // Nothing to write: lock the row and read it, so the action still conflicts and orders like a write.
       if (sets.length === 0)
         return `SELECT ${selectList(resource, undefined, 'old:')}, ${selectList(resource)} FROM ${table} WHERE ${oldWhere} FOR UPDATE`
+      // Nothing of the row as it was to read: the update alone, which locks its row (and checks its conditions on
+      // the row it locks, the newest, under concurrent writes).
+      if (oldKeys?.length === 0)
+        return `UPDATE ${table} AS t SET ${sets.join(', ')} WHERE ${[key.text('t'), ...(expected ? [`t.${quoteIdent(expected.name)} = ${cast(expected, expectedAt)}`] : []), ...guarded].join(' AND ')} RETURNING ${selectSome(resource, unknownOf(resource, values), 't')}`
       // With `oldKeys`: the key and those columns read and returned as they were, and of the row as it is only
       // what the update cannot know; else both images whole.
       const olds = oldKeys?.map((k) => codecOf(resource, k))

@@ -109,7 +109,10 @@ export function insertFollowed(resource: AnyResource, values: Row, follow: Follo
   return withFollowing(resource, (params) => insertPlan(resource, values, options, params), follow, false)
 }
 
-/** An update with the write that follows it in the same statement, as {@link insertFollowed}. */
+/**
+ * An update with the write that follows it in the same statement, as {@link insertFollowed}; with `guards`, it
+ * writes only if each of those columns changes (see updatePlan), else nothing.
+ */
 export function updateFollowed(
   resource: AnyResource,
   id: Json,
@@ -117,10 +120,11 @@ export function updateFollowed(
   values: Row,
   expected: { readonly key: string; readonly value: Json } | undefined,
   follow: FollowingWrite,
+  guards?: readonly string[],
 ): Statement {
   return withFollowing(
     resource,
-    (params) => updatePlan(resource, id, tenant, values, expected, params, follow.oldKeys),
+    (params) => updatePlan(resource, id, tenant, values, expected, params, follow.oldKeys, guards),
     follow,
     true,
   )

@@ -13,7 +13,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core'
 import fc from 'fast-check'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CompiledWrite } from '../../src/actions/compiled-write.js'
 import {
   change,
@@ -128,6 +128,8 @@ const Owned = defineResource(owneds, {
   actions: (a) => ({
     create: a.create({ accept: ['id', 'org', 'label', 'n'], changes: [generateId(), timestamps()] }),
     update: a.update({ accept: ['label', 'n'], changes: [timestamps({ create: false })] }),
+    // No timestamp: its event compares nothing with the row as it was.
+    note: a.update({ accept: ['label'] }),
   }),
   events: { createTimestamp: 'createdAt', updateTimestamp: 'updatedAt' },
 })
@@ -180,7 +182,7 @@ type Op =
   | { op: 'serial'; label: string | null }
   | {
       op: 'owned'
-      kind: 'create' | 'update'
+      kind: 'create' | 'update' | 'note'
       id: number | undefined
       /** The call's tenant (none: the pipeline's error), and the `org` the input gives (none, the same, another). */
       tenant: number | undefined
@@ -208,7 +210,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('serial' as const), label: fc.option(str(5), { nil: null, freq: 4 }) }),
   fc.record({
     op: fc.constant('owned' as const),
-    kind: fc.constantFrom('create' as const, 'update' as const),
+    kind: fc.constantFrom('create' as const, 'update' as const, 'note' as const),
     id: fc.option(fc.nat(IDS.length - 1), { nil: undefined, freq: 3 }),
     tenant: fc.option(fc.nat(TENANTS.length - 1), { nil: undefined, freq: 8 }),
     org: fc.constantFrom('none' as const, 'none' as const, 'same' as const, 'other' as const),
@@ -256,6 +258,9 @@ async function apply(rewind: Db, op: Op): Promise<Outcome> {
         if (op.id !== undefined) input.id = IDS[op.id]
         if (op.org !== 'none') input.org = op.org === 'same' ? tenant : 'elsewhere'
         record = await rewind.run(Owned, 'create', input as never, called)
+      } else if (op.kind === 'note') {
+        const input = op.input.label === undefined ? {} : { label: op.input.label }
+        record = await rewind.run(Owned, 'note', input, { ...called, id: IDS[op.id ?? 0]! })
       } else
         record = await rewind.run(Owned, 'update', op.input as never, { ...called, id: IDS[op.id ?? 0]! })
     } else record = await rewind.run(Plain, op.op, {}, { ...options, id: IDS[op.id]! })
@@ -494,6 +499,64 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     expect(await fast.get(Owned, b.id, { tenant: 't1' })).toBeUndefined()
     expect(await fast.list(Owned, { tenant: 't1' })).toHaveLength(2)
     expect((await fast.verifyReplay()).ok).toBe(true)
+  })
+
+  it('writes an update that reads nothing of its row as it was in a plain UPDATE: its clock timestamp guarded, a row that holds that very time left to the pipeline', async () => {
+    await reset()
+    // The first call of a resource finds out whether its table has a trigger of its own, on the pipeline.
+    const rec = await fast.run(Owned, 'create', { label: 'a' } as never, { tenant: 't1' })
+    compiled = 0
+    const seam = fast.database.autocommit as {
+      queryText: (t: string, p?: readonly (string | null)[]) => Promise<unknown>
+    }
+    const send = seam.queryText
+    const sent: string[] = []
+    seam.queryText = (text, params) => {
+      sent.push(text)
+      return send(text, params)
+    }
+    const at = '2100-01-01T00:00:00.000000Z'
+    let updated: Record<string, unknown>
+    let noted: Record<string, unknown>
+    let again: Record<string, unknown>
+    try {
+      updated = await fast.run(Owned, 'update', { n: 1 }, { tenant: 't1', id: rec.id })
+      noted = await fast.run(Owned, 'note', { label: 'b' }, { tenant: 't1', id: rec.id })
+      // The row already holds the time the clock will give: the guarded statement writes nothing.
+      await fast.database.queryText(`UPDATE owneds SET updated_at = $1 WHERE id = $2`, [at, rec.id])
+      const now = vi.spyOn(Date, 'now').mockReturnValue(Date.parse(at))
+      try {
+        again = await fast.run(Owned, 'update', { n: 2 }, { tenant: 't1', id: rec.id })
+      } finally {
+        now.mockRestore()
+      }
+    } finally {
+      seam.queryText = send
+    }
+    expect(compiled).toBe(3)
+    const [update, note, guardedOut, pipeline] = sent
+    expect(sent).toHaveLength(4)
+    for (const text of [update, note, guardedOut]) {
+      expect(text).toMatch(/^WITH w AS \(UPDATE "owneds" AS t SET [^()]* WHERE t\."id" = [^()]* RETURNING /)
+      expect(text).not.toMatch(/FOR UPDATE/)
+    }
+    expect(update).toMatch(
+      /AND t\."updated_at" IS DISTINCT FROM \$\d+::text::timestamp with time zone RETURNING/,
+    )
+    expect(note).not.toMatch(/IS DISTINCT FROM/)
+    expect(guardedOut).toBe(update)
+    // Then the pipeline's own statement, which reads the row as it was (the clock, read again, gives a later time).
+    expect(pipeline).toMatch(/FOR UPDATE\) AS o/)
+    const list = (await fast.events({ limit: 10 })).events
+    expect(list.map((e) => e.action)).toEqual(['create', 'update', 'note', 'update'])
+    expect(list[1]!.changedAttributes).toEqual({ updatedAt: updated.updatedAt })
+    expect(list[1]!.occurredAt).toBe(updated.updatedAt)
+    expect(list[2]!.changedAttributes).toEqual({})
+    expect(noted.updatedAt).toBe(updated.updatedAt)
+    expect(String(again.updatedAt) > at).toBe(true)
+    expect(list[3]!.changedAttributes).toEqual({ updatedAt: again.updatedAt })
+    expect(list[3]!.occurredAt).toBe(again.updatedAt)
+    expect(await fast.get(Owned, rec.id, { tenant: 't1' })).toMatchObject({ n: 2, label: 'b' })
   })
 
   it('leaves a multitenant resource to the pipeline when events are ordered by a lock per tenant', async () => {
