@@ -144,21 +144,36 @@ function built(params: readonly (string | null)[], tokens: readonly string[]): T
 }
 
 /**
+ * A clock with microseconds, as Rewind's (two writes in the same millisecond have different times: an update
+ * that sets the time changes it), in Rewind's format: UTC, six digits of fraction.
+ */
+function microClock(): () => string {
+  let last = 0
+  return () => {
+    const micros = Math.max(last + 1, Math.round((performance.timeOrigin + performance.now()) * 1000))
+    last = micros
+    const fraction = String(micros % 1_000_000).padStart(6, '0')
+    return `${new Date(Math.floor(micros / 1000)).toISOString().slice(0, 19)}.${fraction}Z`
+  }
+}
+
+/**
  * Rewind's own statements with none of its JavaScript around them: the exact statement a tracked create and
- * rename send (captured once), sent again through the same database seam with a new id and name, every other
- * parameter as captured. The bound of the tracked path on this machine: what the statement costs when the
+ * rename send (captured once), sent again through the same database seam with a new id, name and time (a
+ * rename writes only if its time changes the row's), every other parameter as captured. The bound of the tracked path on this machine: what the statement costs when the
  * pipeline (input, changes, event, decoding the row) costs nothing. Creates and renames only.
  */
 export async function statementPath(rewind: RewindInstance): Promise<WritePath> {
   const c = await captureStatements(rewind, 'statement')
   // The rename's token is the whole renamed name (the probe's name is a prefix of it, and would leave its suffix
   // glued to the new name).
-  const createParams = glued(c.create.params, [c.id, c.name])
-  const renameParams = glued(c.rename.params, [c.id, c.renamed])
+  const createParams = glued(c.create.params, [c.id, c.name, c.createdAt])
+  const renameParams = glued(c.rename.params, [c.id, c.renamed, c.renamedAt])
+  const now = microClock()
   return {
     async create(name) {
       const id = randomUUID()
-      const values = [id, name]
+      const values = [id, name, now()]
       await c.send(
         c.create.text,
         createParams.map((f) => f(values)),
@@ -166,7 +181,7 @@ export async function statementPath(rewind: RewindInstance): Promise<WritePath> 
       return id
     },
     async rename(id, name) {
-      const values = [id, name]
+      const values = [id, name, now()]
       await c.send(
         c.rename.text,
         renameParams.map((f) => f(values)),
@@ -190,15 +205,7 @@ export async function floorPath(rewind: RewindInstance): Promise<WritePath> {
     if (typeof name !== 'string') throw new Error(`floorPath: name must be a string, got ${typeof name}`)
     return name
   }
-  // A clock with microseconds, as Rewind's (two writes in the same millisecond have different times: an update
-  // that sets the time changes it), in Rewind's format: UTC, six digits of fraction.
-  let last = 0
-  const now = () => {
-    const micros = Math.max(last + 1, Math.round((performance.timeOrigin + performance.now()) * 1000))
-    last = micros
-    const fraction = String(micros % 1_000_000).padStart(6, '0')
-    return `${new Date(Math.floor(micros / 1000)).toISOString().slice(0, 19)}.${fraction}Z`
-  }
+  const now = microClock()
   const record = (row: Record<string, string | null>, name: string, at: string, createdAt?: string) => ({
     id: row.id!,
     name,
