@@ -230,6 +230,23 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
+/** Records the text of every statement sent through a Rewind's autocommit seam, until `restore`. */
+function recordSent(rewind: Db): { sent: string[]; restore: () => void } {
+  const seam = rewind.database.autocommit as {
+    queryText: (t: string, p?: readonly (string | null)[]) => Promise<unknown>
+  }
+  const send = seam.queryText
+  const sent: string[] = []
+  seam.queryText = (text, params) => {
+    sent.push(text)
+    return send(text, params)
+  }
+  const restore = () => {
+    seam.queryText = send
+  }
+  return { sent, restore }
+}
+
 /** How an action ended: its error's code, or `ok` and the record it returned. */
 async function apply(rewind: Db, op: Op): Promise<Outcome> {
   const options = { actor: { who: 'tester' }, metadata: { step: op.op } }
@@ -375,15 +392,7 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     // The first call of a resource finds out whether its table has a trigger of its own, on the pipeline.
     const first = await fast.run(Plain, 'create', { label: 'first' } as never)
     compiled = 0
-    const seam = fast.database.autocommit as {
-      queryText: (t: string, p?: readonly (string | null)[]) => Promise<unknown>
-    }
-    const send = seam.queryText
-    const sent: string[] = []
-    seam.queryText = (text, params) => {
-      sent.push(text)
-      return send(text, params)
-    }
+    const { sent, restore } = recordSent(fast)
     let made: Record<string, unknown>[] = []
     try {
       made = [
@@ -394,7 +403,7 @@ describe.each(backends)('the compiled write on $name', (backend) => {
       await fast.run(Plain, 'update', { label: 'd' }, { id: made[1]!.id as string })
       await fast.run(Plain, 'mark', {}, { id: made[1]!.id as string })
     } finally {
-      seam.queryText = send
+      restore()
     }
     expect(compiled).toBe(5)
     expect(sent).toHaveLength(5)
@@ -506,15 +515,7 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     // The first call of a resource finds out whether its table has a trigger of its own, on the pipeline.
     const rec = await fast.run(Owned, 'create', { label: 'a' } as never, { tenant: 't1' })
     compiled = 0
-    const seam = fast.database.autocommit as {
-      queryText: (t: string, p?: readonly (string | null)[]) => Promise<unknown>
-    }
-    const send = seam.queryText
-    const sent: string[] = []
-    seam.queryText = (text, params) => {
-      sent.push(text)
-      return send(text, params)
-    }
+    const { sent, restore } = recordSent(fast)
     const at = '2100-01-01T00:00:00.000000Z'
     let updated: Record<string, unknown>
     let noted: Record<string, unknown>
@@ -531,7 +532,7 @@ describe.each(backends)('the compiled write on $name', (backend) => {
         now.mockRestore()
       }
     } finally {
-      seam.queryText = send
+      restore()
     }
     expect(compiled).toBe(3)
     const [update, note, guardedOut, pipeline] = sent
