@@ -42,11 +42,17 @@ function describe(value: unknown): string {
 
 interface ClosableClient {
   end?: () => Promise<void>
-  /** pg's Pool: an event per client it removes (on end, it removes them before their sockets have closed). */
-  on?: (
-    event: 'remove',
-    listener: (client: { on(event: 'error', listener: () => void): unknown }) => void,
-  ) => unknown
+  /**
+   * pg's Pool: an event per client it removes (on end, it removes them before their sockets have closed), and
+   * the error of an idle client (which it re-emits on itself).
+   */
+  on?: {
+    (
+      event: 'remove',
+      listener: (client: { on(event: 'error', listener: () => void): unknown }) => void,
+    ): unknown
+    (event: 'error', listener: () => void): unknown
+  }
   close?: () => Promise<void>
   closed?: boolean
   ended?: boolean
@@ -60,7 +66,9 @@ async function closeWithClient(rewind: AnyRewind): Promise<void> {
   if (typeof client.end === 'function') {
     // A pg Pool resolves end() once it has let go of its clients, before their connections have closed: one the
     // server ends in that moment (a restart, a dropped database) then emits 'error' with nobody listening, which
-    // would crash the process. The command is over: such an error is of no interest.
+    // would crash the process. An idle client the server ends while the pool is ending it does the same through
+    // the pool's own 'error' event. The command is over: such an error is of no interest.
+    client.on?.('error', () => {})
     client.on?.('remove', (removed) => removed.on('error', () => {}))
     if (!client.ended) await client.end()
   } else if (typeof client.close === 'function' && client.closed !== true) {

@@ -1,0 +1,91 @@
+/**
+ * The CLI ends the pool the configuration opened once a command is over. A connection the server ends while
+ * the pool is ending it (a restart, a database dropped) must not crash the command's process.
+ */
+import { PGlite } from '@electric-sql/pglite'
+import { drizzle } from 'drizzle-orm/node-postgres'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import pg from 'pg'
+import { describe, expect, it } from 'vitest'
+import { createApp } from '../../examples/accounts/app.js'
+import type { LoadedConfig } from '../../src/cli/config.js'
+import { defineConfig } from '../../src/cli/index.js'
+import { usingRewind } from '../../src/cli/using-rewind.js'
+import { backends } from '../support/backends.js'
+
+const postgres = backends.filter((b) => b.name === 'postgres')
+
+describe('the CLI closing its client on pglite', () => {
+  it('closes the PGlite instance the configuration opened, once the command is over', async () => {
+    let client: PGlite | undefined
+    const config = defineConfig({
+      rewind: () => {
+        client = new PGlite()
+        return createApp(drizzlePglite({ client }), { createTables: true })
+      },
+    })
+    const loaded: LoadedConfig = {
+      config,
+      file: undefined,
+      context: { cwd: process.cwd(), env: {}, databaseUrl: undefined },
+    }
+    const events = await usingRewind(loaded, async (rewind) => {
+      expect(client!.closed).toBe(false)
+      return (await rewind.events()).events
+    })
+    expect(events).toEqual([])
+    expect(client!.closed).toBe(true)
+  })
+})
+
+describe.each(postgres)('the CLI closing its pool on $name', (backend) => {
+  it("ends the configuration's pool; an idle connection that errs while it ends reaches a listener", async () => {
+    const tdb = await backend.create()
+    try {
+      let pool: pg.Pool | undefined
+      const config = defineConfig({
+        rewind: () => {
+          pool = new pg.Pool({ connectionString: tdb.url!, max: 2 })
+          return createApp(drizzle({ client: pool }), { createTables: true })
+        },
+      })
+      const loaded: LoadedConfig = {
+        config,
+        file: undefined,
+        context: { cwd: process.cwd(), env: {}, databaseUrl: tdb.url },
+      }
+      let thrown: unknown
+      let emitted = 0
+      await usingRewind(loaded, async (rewind) => {
+        await rewind.events()
+        // As the pool ends each connection, the server ends it too (a restart, a dropped database): emulated with
+        // the error pg reports for it, emitted on the real connection once its end has begun.
+        const pooled = (pool as unknown as { _clients: pg.Client[] })._clients
+        expect(pooled.length).toBeGreaterThan(0)
+        for (const client of pooled) {
+          const end = client.end.bind(client) as (cb?: () => void) => unknown
+          ;(client as unknown as { end: (cb?: () => void) => unknown }).end = (cb) => {
+            const ending = end(cb)
+            try {
+              client.emit(
+                'error',
+                Object.assign(new Error('terminating connection due to administrator command'), {
+                  code: '57P01',
+                }),
+              )
+              emitted++
+            } catch (error) {
+              thrown = error
+            }
+            return ending
+          }
+        }
+      })
+      expect(thrown).toBeUndefined()
+      expect(emitted).toBeGreaterThan(0)
+      expect(pool!.ended).toBe(true)
+    } finally {
+      await tdb.close()
+    }
+  })
+})
