@@ -31,6 +31,12 @@ async function open(loaded: LoadedConfig): Promise<AnyRewind> {
       `${where} gave ${describe(value)}; expected the app's Rewind instance (createRewind(...))`,
     )
   }
+  // A pg Pool re-emits the error of a connection it holds idle (the server restarted or ended it) on itself, and
+  // with nobody listening that error would end the command's process, a studio that ran for hours included. The
+  // pool drops that connection and opens another when one is needed: the command goes on, and a statement that
+  // fails says so itself. The same holds while the pool ends.
+  const client = (value.db as { $client?: ClosableClient } | undefined)?.$client
+  if (typeof client?.end === 'function') client.on?.('error', () => {})
   return value
 }
 
@@ -66,9 +72,8 @@ async function closeWithClient(rewind: AnyRewind): Promise<void> {
   if (typeof client.end === 'function') {
     // A pg Pool resolves end() once it has let go of its clients, before their connections have closed: one the
     // server ends in that moment (a restart, a dropped database) then emits 'error' with nobody listening, which
-    // would crash the process. An idle client the server ends while the pool is ending it does the same through
-    // the pool's own 'error' event. The command is over: such an error is of no interest.
-    client.on?.('error', () => {})
+    // would crash the process (the pool's own 'error' event has a listener since the command began: see open).
+    // The command is over: such an error is of no interest.
     client.on?.('remove', (removed) => removed.on('error', () => {}))
     if (!client.ended) await client.end()
   } else if (typeof client.close === 'function' && client.closed !== true) {

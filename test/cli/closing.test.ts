@@ -38,7 +38,47 @@ describe('the CLI closing its client on pglite', () => {
   })
 })
 
-describe.each(postgres)('the CLI closing its pool on $name', (backend) => {
+describe.each(postgres)('the CLI and its pool on $name', (backend) => {
+  it('goes on when the server ends a connection the pool holds idle during a command', async () => {
+    const tdb = await backend.create()
+    const admin = new pg.Client({ connectionString: tdb.url! })
+    try {
+      await admin.connect()
+      let pool: pg.Pool | undefined
+      const config = defineConfig({
+        rewind: () => {
+          pool = new pg.Pool({ connectionString: tdb.url!, max: 2 })
+          return createApp(drizzle({ client: pool }), { createTables: true })
+        },
+      })
+      const loaded: LoadedConfig = {
+        config,
+        file: undefined,
+        context: { cwd: process.cwd(), env: {}, databaseUrl: tdb.url },
+      }
+      const seen = await usingRewind(loaded, async (rewind) => {
+        await rewind.events()
+        // The connection goes back to the pool once this turn of the event loop is over.
+        await new Promise((done) => setImmediate(done))
+        expect(pool!.idleCount).toBe(1)
+        const removed = new Promise((done) => pool!.once('remove', done))
+        // The server ends it (a restart, an idle timeout): pg-pool re-emits its error on the pool.
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        )
+        await removed
+        expect(pool!.totalCount).toBe(0)
+        // The command goes on, on a new connection.
+        return (await rewind.events()).events.length
+      })
+      expect(seen).toBe(0)
+      expect(pool!.ended).toBe(true)
+    } finally {
+      await admin.end()
+      await tdb.close()
+    }
+  })
+
   it("ends the configuration's pool; an idle connection that errs while it ends reaches a listener", async () => {
     const tdb = await backend.create()
     try {
