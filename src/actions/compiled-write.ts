@@ -3,7 +3,7 @@ import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
 import { nowMicros } from '../data/pg-text.js'
 import { asUtc } from '../events/capture.js'
-import { assumingChanged, type CapturePlan, planCapture } from '../events/capture-plan.js'
+import { assumingChanged, planCapture } from '../events/capture-plan.js'
 import { recordIdText } from '../events/event.js'
 import { type EventLog, eventVersion, NO_ENCODERS } from '../events/event-log.js'
 import { advisoryKey } from '../events/event-log-config.js'
@@ -96,6 +96,8 @@ export class CompiledWrite {
   readonly #primary: ColumnCodec
   /** The tenant column's codec, for a multitenant resource. */
   readonly #tenant: ColumnCodec | undefined
+  /** The update columns its `timestamps()` set from the clock, which an update's statement may guard. */
+  readonly #clockUpdates: readonly string[]
 
   private constructor(
     readonly env: CompiledEnv,
@@ -108,6 +110,7 @@ export class CompiledWrite {
   ) {
     this.#primary = resource.codecs.get(resource.primaryKey)!
     this.#tenant = resource.tenant === undefined ? undefined : resource.codecs.get(resource.tenant)!
+    this.#clockUpdates = clockUpdates(resource, changes)
   }
 
   /** The compiled write of an action, or undefined when the action is not one it can run (see the class). */
@@ -354,11 +357,13 @@ export class CompiledWrite {
     if (!plan) return undefined
     // An update's clock timestamp is a change unless the row already holds that very time: the statement writes
     // only if it changes (guarded, a plain UPDATE), with the event complete before the write; otherwise nothing,
-    // and the pipeline runs the call. The row as it was is then not read at all.
-    const guards = create ? undefined : this.#guards(plan)
-    const used = guards ? assumingChanged(plan, guards) : plan
-    const follow = used && env.log.following(used)
-    if (!used || !follow) return undefined
+    // and the pipeline runs the call. The row as it was is then not read at all. An event that compares anything
+    // else with it reads it, as the pipeline's statement does.
+    const guarded = create ? undefined : assumingChanged(plan, this.#clockUpdates)
+    const used = guarded ?? plan
+    const guards = guarded && plan.deferred.map((d) => d.key)
+    const follow = env.log.following(used)
+    if (!follow) return undefined
     const q = create
       ? insertFollowed(resource, values, follow)
       : updateFollowed(resource, id!, tenant, values, undefined, follow, guards)
@@ -400,24 +405,6 @@ export class CompiledWrite {
       made.length === q.params.length &&
       made.every((v, i) => v === q.params[i] || (v === eventId && eventId !== undefined))
     return same ? { planned, params: q.params } : undefined
-  }
-
-  /**
-   * The columns an update's statement may guard (see the caller): the update timestamps of its `timestamps()`,
-   * read from the clock at microseconds, when the event defers nothing else. Undefined when there are none.
-   */
-  #guards(plan: CapturePlan): string[] | undefined {
-    const keys: string[] = []
-    const constants = this.changes.map((c) => (c.kind === 'set' ? c.key : undefined))
-    for (const change of this.changes) {
-      if (change.kind !== 'timestamps' || change.update === false || constants.includes(change.update))
-        continue
-      const codec = this.resource.codecs.get(change.update)!
-      const precision = (codec.column as { precision?: number }).precision ?? 6
-      if (comparesNatively(codec) && precision === 6) keys.push(change.update)
-    }
-    const deferred = plan.deferred.filter((d) => keys.includes(d.key)).map((d) => d.key)
-    return deferred.length > 0 && deferred.length === plan.deferred.length ? deferred : undefined
   }
 
   /** The statement's parameters, made from the recipe: the row's, then the event's in its program's order. */
@@ -635,6 +622,23 @@ function put(values: Map<string, Json>, codec: ColumnCodec, value: unknown): boo
   if (!cast.ok) return false
   values.set(codec.key, cast.value)
   return true
+}
+
+/**
+ * The columns an action's `timestamps()` set from the clock on update, at microseconds, which no `setAttribute`
+ * overrides: a value the row holds already only if another writer read the same microsecond, so an update's
+ * statement may guard them (write only if they change) instead of reading the row as it was.
+ */
+function clockUpdates(resource: AnyResource, changes: readonly BuiltInChange[]): string[] {
+  const constants = changes.map((c) => (c.kind === 'set' ? c.key : undefined))
+  const keys: string[] = []
+  for (const change of changes) {
+    if (change.kind !== 'timestamps' || change.update === false || constants.includes(change.update)) continue
+    const codec = resource.codecs.get(change.update)!
+    const precision = (codec.column as { precision?: number }).precision ?? 6
+    if (comparesNatively(codec) && precision === 6) keys.push(change.update)
+  }
+  return keys
 }
 
 /** Whether a built-in change names columns the resource has, as it may write them (else the pipeline says why). */

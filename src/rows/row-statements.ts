@@ -307,7 +307,7 @@ export function updatePlan(
       // Nothing of the row as it was to read: the update alone, which locks its row (and checks its conditions on
       // the row it locks, the newest, under concurrent writes).
       if (oldKeys?.length === 0)
-        return `UPDATE ${table} AS t SET ${sets.join(', ')} WHERE ${[key.text('t'), ...(expected ? [`t.${quoteIdent(expected.name)} = ${cast(expected, expectedAt)}`] : []), ...guarded].join(' AND ')} RETURNING ${selectSome(resource, unknownOf(resource, values), 't')}`
+        return `UPDATE ${table} AS t SET ${sets.join(', ')} WHERE ${[oldWhere, ...guarded].join(' AND ')} RETURNING ${selectSome(resource, unknownOf(resource, values), 't')}`
       // With `oldKeys`: the key and those columns read and returned as they were, and of the row as it is only
       // what the update cannot know; else both images whole.
       const olds = oldKeys?.map((k) => codecOf(resource, k))

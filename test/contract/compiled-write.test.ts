@@ -130,6 +130,12 @@ const Owned = defineResource(owneds, {
     update: a.update({ accept: ['label', 'n'], changes: [timestamps({ create: false })] }),
     // No timestamp: its event compares nothing with the row as it was.
     note: a.update({ accept: ['label'] }),
+    // The clock into another column than the event's time, which the caller gives: the time is compared with the
+    // row as it was, so the statement reads it (no guard), compiled all the same.
+    stamp: a.update({
+      accept: ['label', 'updatedAt'],
+      changes: [timestamps({ create: false, update: 'createdAt' })],
+    }),
   }),
   events: { createTimestamp: 'createdAt', updateTimestamp: 'updatedAt' },
 })
@@ -538,7 +544,7 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     const [update, note, guardedOut, pipeline] = sent
     expect(sent).toHaveLength(4)
     for (const text of [update, note, guardedOut]) {
-      expect(text).toMatch(/^WITH w AS \(UPDATE "owneds" AS t SET [^()]* WHERE t\."id" = [^()]* RETURNING /)
+      expect(text).toMatch(/^WITH w AS \(UPDATE "owneds" AS t SET [^()]* WHERE "id" = [^()]* RETURNING /)
       expect(text).not.toMatch(/FOR UPDATE/)
     }
     expect(update).toMatch(
@@ -558,6 +564,34 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     expect(list[3]!.changedAttributes).toEqual({ updatedAt: again.updatedAt })
     expect(list[3]!.occurredAt).toBe(again.updatedAt)
     expect(await fast.get(Owned, rec.id, { tenant: 't1' })).toMatchObject({ n: 2, label: 'b' })
+  })
+
+  it("reads the row as it was when the event's time is not the clock's column, compiled as before", async () => {
+    await reset()
+    const id = IDS[1]!
+    for (const r of [fast, slow]) await r.run(Owned, 'create', { id, label: 'a' } as never, { tenant: 't1' })
+    compiled = 0
+    const { sent, restore } = recordSent(fast)
+    const at = (day: number) => `2030-01-0${day}T00:00:00.000000Z`
+    try {
+      for (const r of [fast, slow])
+        for (const day of [1, 1, 2])
+          await r.run(Owned, 'stamp', { label: `l${day}`, updatedAt: at(day) }, { tenant: 't1', id })
+    } finally {
+      restore()
+    }
+    expect(compiled).toBe(3)
+    expect(sent).toHaveLength(3)
+    for (const text of sent) expect(text).toMatch(/FOR UPDATE\) AS o/)
+    const [ea, eb] = [(await fast.events()).events, (await slow.events()).events]
+    expect(comparable(ea)).toEqual(comparable(eb))
+    // The caller's time is the event's when it changed the row's; the same time again is no change.
+    expect(ea.slice(1).map((e) => [e.occurredAt === at(1), e.occurredAt === at(2)])).toEqual([
+      [true, false],
+      [false, false],
+      [false, true],
+    ])
+    expect((await fast.verifyReplay()).ok).toBe(true)
   })
 
   it('leaves a multitenant resource to the pipeline when events are ordered by a lock per tenant', async () => {
