@@ -309,9 +309,13 @@ describe.each(backends)('consuming Rewind events from JetStream, on $name', (bac
     await until(() => second.stats.processed === log.length - half)
     expect(firstSeen).toEqual(log.slice(0, half).map((e) => e.position))
     expect(secondSeen).toEqual(log.slice(half).map((e) => e.position))
+    // The acknowledgements go out on the consumer's connection, without a reply awaited; this reads the durable on
+    // another one, so it waits until the server has taken every one of them.
+    await until(async () => (await jsm.consumers.info(stream, durable)).num_ack_pending === 0)
     const info = await jsm.consumers.info(stream, durable)
     expect(info.num_ack_pending).toBe(0)
     expect(info.num_pending).toBe(0)
+    expect(info.delivered.stream_seq).toBe(info.ack_floor.stream_seq)
   })
 
   it('stop() waits for the handler in flight; what was not started is handed back', async () => {
