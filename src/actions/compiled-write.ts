@@ -1,6 +1,7 @@
 import { type ColumnCodec, comparedText, comparesNatively, isJsonSqlFallback } from '../columns/codec.js'
 import type { Json } from '../columns/values.js'
 import type { SqlClient } from '../data/database.js'
+import { inlineParameters } from '../data/inline-params.js'
 import { nowMicros } from '../data/pg-text.js'
 import { asUtc } from '../events/capture.js'
 import { assumingChanged, planCapture } from '../events/capture-plan.js'
@@ -19,7 +20,7 @@ import { insertFollowed, updateFollowed } from '../rows/sql-row-store.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import type { ExecOptions } from './action-run.js'
 import { toRewindError } from './db-errors.js'
-import { type ParsedInput, parseInput } from './input.js'
+import { inputShape, isPlainObject, parseInput } from './input.js'
 import { readsRecord } from './prepare.js'
 import { otherTenantGiven } from './resolve-values.js'
 
@@ -98,6 +99,8 @@ export class CompiledWrite {
   readonly #tenant: ColumnCodec | undefined
   /** The update columns its `timestamps()` set from the clock, which an update's statement may guard. */
   readonly #clockUpdates: readonly string[]
+  /** The columns the action accepts. */
+  readonly #accepted: ReadonlySet<string>
 
   private constructor(
     readonly env: CompiledEnv,
@@ -111,6 +114,7 @@ export class CompiledWrite {
     this.#primary = resource.codecs.get(resource.primaryKey)!
     this.#tenant = resource.tenant === undefined ? undefined : resource.codecs.get(resource.tenant)!
     this.#clockUpdates = clockUpdates(resource, changes)
+    this.#accepted = inputShape(def).accepted
   }
 
   /** The compiled write of an action, or undefined when the action is not one it can run (see the class). */
@@ -155,13 +159,10 @@ export class CompiledWrite {
   run(input: unknown, options: ExecOptions): Promise<unknown> | undefined {
     const { env, resource, action } = this
     if (!env.triggerFree(resource) || env.wantsRecorded(resource, action)) return undefined
-    let parsed: ParsedInput | Promise<ParsedInput>
-    try {
-      parsed = parseInput(resource, action, this.def, input)
-    } catch {
-      return undefined
-    }
-    if (parsed instanceof Promise) return undefined
+    const values = this.#inputValues(input)
+    if (!values) return undefined
+    // The caller's columns lead the values (see Recipe.inputs).
+    const inputs = values.size
     let id: Json | undefined
     if (this.def.kind === 'update') {
       const raw = options.record !== undefined ? options.record?.[resource.primaryKey] : options.id
@@ -179,8 +180,7 @@ export class CompiledWrite {
       if (!cast.ok) return undefined
       tenant = cast.value
     }
-    const values = this.#values(parsed, tenant)
-    if (!values) return undefined
+    if (!this.#complete(values, input as Record<string, unknown> | undefined, tenant)) return undefined
     let metadata: string
     let actors: (string | null)[]
     try {
@@ -189,7 +189,7 @@ export class CompiledWrite {
     } catch {
       return undefined
     }
-    const recipe = this.#recipe(parsed.castAttributes.size, values)
+    const recipe = this.#recipe(inputs, values)
     let params: (string | null)[]
     let text: string
     if (recipe === undefined) {
@@ -204,7 +204,7 @@ export class CompiledWrite {
         return undefined
       let first: FirstCall | undefined
       try {
-        first = this.#plan(parsed, values, id, tenant, options, metadata, actors)
+        first = this.#plan(input, inputs, values, id, tenant, options, metadata, actors)
       } catch {
         // Whatever the planning meets, the pipeline meets and says as it always does.
         return undefined
@@ -214,7 +214,7 @@ export class CompiledWrite {
       this.#recipes.unshift({
         keys,
         nulls,
-        inputs: parsed.castAttributes.size,
+        inputs,
         planned: first?.planned ?? null,
       })
       if (!first) return undefined
@@ -222,7 +222,7 @@ export class CompiledWrite {
       text = first.planned.text
     } else if (recipe.planned === null) return undefined
     else {
-      params = this.#params(recipe.planned, parsed, values, id, tenant, metadata, actors, env.log.newId())
+      params = this.#params(recipe.planned, values, id, tenant, metadata, actors, env.log.newId())
       text = recipe.planned.text
     }
     return env.client.queryText(text, params).then(
@@ -272,21 +272,41 @@ export class CompiledWrite {
   }
 
   /**
-   * The canonical values to write, as the pipeline makes them (resolve-values.ts): the input's, then each
-   * change's in order, then app-side defaults (inserts) or update values; undefined when one does not fit or a
+   * The caller's columns cast to canonical values, as parseInput casts them (an action compiled has no arguments):
+   * a new map, which {@link #complete} completes. Undefined when the input is not one parseInput accepts, for the
+   * pipeline to say why.
+   */
+  #inputValues(input: unknown): Map<string, Json> | undefined {
+    if (input === undefined || input === null) input = {}
+    if (!isPlainObject(input)) return undefined
+    const codecs = this.resource.codecs
+    const accepted = this.#accepted
+    const values = new Map<string, Json>()
+    for (const key of Object.keys(input)) {
+      const value = input[key]
+      if (accepted.has(key)) {
+        if (value === undefined) continue
+        const cast = codecs.get(key)!.fromApp(value)
+        if (!cast.ok) return undefined
+        values.set(key, cast.value)
+      } else if (!this.def.ignoreUnknownInputs) return undefined
+    }
+    return values
+  }
+
+  /**
+   * Completes the caller's values (see {@link #inputValues}) with what the pipeline adds to them (resolve-values.ts):
+   * each change's in order, then app-side defaults (inserts) or update values; false when one does not fit or a
    * required column is missing (the pipeline names it).
    */
-  #values(parsed: ParsedInput, tenant: Json | undefined): Map<string, Json> | undefined {
+  #complete(values: Map<string, Json>, input: Record<string, unknown> | undefined, tenant: Json | undefined): boolean {
     const { resource } = this
     const codecs = resource.codecs
     const create = this.def.kind === 'create'
-    // Copied entry by entry: the Map constructor's iteration of another Map costs more.
-    const values = new Map<string, Json>()
-    for (const [key, value] of parsed.castAttributes) values.set(key, value)
     for (const change of this.changes) {
       if (change.kind === 'generateId') {
         if (create && !values.has(resource.primaryKey) && !put(values, this.#primary, uuidv7()))
-          return undefined
+          return false
       } else if (change.kind === 'timestamps') {
         // One reading of the clock for both columns, as the change does.
         const c = create && change.create && !values.has(change.create) ? change.create : undefined
@@ -294,43 +314,45 @@ export class CompiledWrite {
         if (c === undefined && u === undefined) continue
         const micros = nowMicros()
         const cc = c === undefined ? undefined : codecs.get(c)!
-        if (cc && !putTime(values, cc, micros)) return undefined
+        if (cc && !putTime(values, cc, micros)) return false
         if (u !== undefined) {
           const uc = codecs.get(u)!
           // Two columns of the same type and precision (createdAt and updatedAt, most often) take the same text.
           if (cc && cc.sqlType === uc.sqlType && cc.kind === uc.kind) values.set(u, values.get(c!)!)
-          else if (!putTime(values, uc, micros)) return undefined
+          else if (!putTime(values, uc, micros)) return false
         }
       } else {
         // A constant over the caller's own value would make the event record both: the pipeline's to plan.
-        if (parsed.castAttributes.has(change.key)) return undefined
-        if (!put(values, codecs.get(change.key)!, change.value)) return undefined
+        if (this.#accepted.has(change.key) && input?.[change.key] !== undefined && Object.hasOwn(input, change.key))
+          return false
+        if (!put(values, codecs.get(change.key)!, change.value)) return false
       }
     }
     if (create) {
       for (const [key, fn] of resource.appDefaults)
-        if (!values.has(key) && !put(values, codecs.get(key)!, fn())) return undefined
+        if (!values.has(key) && !put(values, codecs.get(key)!, fn())) return false
     } else {
       // Each key once: the values this loop adds are of other keys, so `has` sees what the changes set.
       for (const [key, fn] of resource.appOnUpdate)
-        if (!values.has(key) && !put(values, codecs.get(key)!, fn())) return undefined
+        if (!values.has(key) && !put(values, codecs.get(key)!, fn())) return false
     }
     // A create writes the call's tenant into its tenant column (an update finds its row by it); a tenant column
     // given otherwise is the pipeline's to refuse.
     if (create && tenant !== undefined) {
-      if (otherTenantGiven(resource, values, tenant)) return undefined
+      if (otherTenantGiven(resource, values, tenant)) return false
       values.set(resource.tenant!, tenant)
     }
-    return values
+    return true
   }
 
   /**
    * Plans the first call of a shape through the pipeline's own planning, and its recipe; null when the event
    * cannot go with its row, or when the recipe would not give the parameters planned (the pipeline then runs
-   * every call of this shape).
+   * every call of this shape). Throws what the pipeline would meet.
    */
   #plan(
-    parsed: ParsedInput,
+    input: unknown,
+    inputs: number,
     values: Map<string, Json>,
     id: Json | undefined,
     tenant: Json | undefined,
@@ -340,6 +362,9 @@ export class CompiledWrite {
   ): FirstCall | undefined {
     const { resource, action, env } = this
     const create = this.def.kind === 'create'
+    // The input as the pipeline parses it: the event's `data` is what it records.
+    const parsed = parseInput(resource, action, this.def, input)
+    if (parsed instanceof Promise || parsed.castAttributes.size !== inputs) return undefined
     const plan = planCapture({
       resource,
       action,
@@ -400,17 +425,16 @@ export class CompiledWrite {
     }
     // The recipe's parameters for this call must be the planned ones, but for the event's own id.
     const eventId = env.log.newId()
-    const made = this.#params(planned, parsed, values, id, tenant, metadata, actors, eventId)
+    const made = this.#params(planned, values, id, tenant, metadata, actors, eventId)
     const same =
       made.length === q.params.length &&
       made.every((v, i) => v === q.params[i] || (v === eventId && eventId !== undefined))
-    return same ? { planned, params: q.params } : undefined
+    return same ? constantsInlined(planned, q.params) : undefined
   }
 
   /** The statement's parameters, made from the recipe: the row's, then the event's in its program's order. */
   #params(
     recipe: Planned,
-    parsed: ParsedInput,
     values: Map<string, Json>,
     id: Json | undefined,
     tenant: Json | undefined,
@@ -440,7 +464,8 @@ export class CompiledWrite {
           params.push(recordIdText(id ?? values.get(this.resource.primaryKey)!))
           break
         case Param.Data:
-          params.push(jsonText(recipe.data, parsed.castAttributes))
+          // The caller's columns: their values are the first of `values`, unchanged.
+          params.push(jsonText(recipe.data, values))
           break
         case Param.Changed:
           params.push(jsonText(recipe.changed, values))
@@ -468,6 +493,34 @@ export class CompiledWrite {
       }
     }
     return params
+  }
+}
+
+/**
+ * The plan with the event's constant parameters (its resource, action, type and version, the keys of its
+ * deferred entries, an empty encoders object, a null tenant: the same on every call of the shape) written into the
+ * statement's text as literals, and the first call's parameters without them: every call then sends only the
+ * values that change, which neither the client nor the server handles per call. The plan as it was when its text
+ * cannot take them (see {@link inlineParameters}).
+ */
+function constantsInlined(planned: Planned, params: (string | null)[]): FirstCall {
+  const { codes, args } = planned.program
+  // The event's parameters follow the row's.
+  const first = params.length - codes.length
+  const inline = new Map<number, string | null>()
+  codes.forEach((code, i) => {
+    if (code === Param.Constant) inline.set(first + i + 1, args[i] as string | null)
+  })
+  const text = inline.size === 0 ? undefined : inlineParameters(planned.text, inline)
+  if (text === undefined) return { planned, params }
+  const kept = codes.map((code) => code !== Param.Constant)
+  return {
+    planned: {
+      ...planned,
+      text,
+      program: { codes: codes.filter((_, i) => kept[i]), args: args.filter((_, i) => kept[i]) },
+    },
+    params: params.filter((_, i) => i < first || kept[i - first]),
   }
 }
 

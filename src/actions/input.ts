@@ -18,7 +18,8 @@ export interface ParsedInput {
   readonly argInputs: Readonly<Record<string, unknown>>
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** An object literal's kind of object (or one without a prototype), as an action's input must be. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
   const proto = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null
