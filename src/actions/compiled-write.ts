@@ -299,14 +299,17 @@ export class CompiledWrite {
    * each change's in order, then app-side defaults (inserts) or update values; false when one does not fit or a
    * required column is missing (the pipeline names it).
    */
-  #complete(values: Map<string, Json>, input: Record<string, unknown> | undefined, tenant: Json | undefined): boolean {
+  #complete(
+    values: Map<string, Json>,
+    input: Record<string, unknown> | undefined,
+    tenant: Json | undefined,
+  ): boolean {
     const { resource } = this
     const codecs = resource.codecs
     const create = this.def.kind === 'create'
     for (const change of this.changes) {
       if (change.kind === 'generateId') {
-        if (create && !values.has(resource.primaryKey) && !put(values, this.#primary, uuidv7()))
-          return false
+        if (create && !values.has(resource.primaryKey) && !put(values, this.#primary, uuidv7())) return false
       } else if (change.kind === 'timestamps') {
         // One reading of the clock for both columns, as the change does.
         const c = create && change.create && !values.has(change.create) ? change.create : undefined
@@ -323,7 +326,11 @@ export class CompiledWrite {
         }
       } else {
         // A constant over the caller's own value would make the event record both: the pipeline's to plan.
-        if (this.#accepted.has(change.key) && input?.[change.key] !== undefined && Object.hasOwn(input, change.key))
+        if (
+          this.#accepted.has(change.key) &&
+          input?.[change.key] !== undefined &&
+          Object.hasOwn(input, change.key)
+        )
           return false
         if (!put(values, codecs.get(change.key)!, change.value)) return false
       }

@@ -5,7 +5,10 @@
  * their placeholders are `$n::type` (see params.ts `slot`), their strings and identifiers quoted with `'` and `"`.
  * Undefined when a placeholder to inline has no cast after it (its literal would have no type).
  */
-export function inlineParameters(text: string, inline: ReadonlyMap<number, string | null>): string | undefined {
+export function inlineParameters(
+  text: string,
+  inline: ReadonlyMap<number, string | null>,
+): string | undefined {
   // A parameter kept takes its number less the number of those inlined before it: the values keep their order.
   const inlined = [...inline.keys()]
   let out = ''

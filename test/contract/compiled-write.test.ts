@@ -139,6 +139,28 @@ const Owned = defineResource(owneds, {
   }),
   events: { createTimestamp: 'createdAt', updateTimestamp: 'updatedAt' },
 })
+/**
+ * Names with the characters an SQL literal must escape, and what looks like a parameter: the event's constants are
+ * written into the compiled statement's text (see compiled-write.ts constantsInlined).
+ */
+const QUOTED_NAME = `O'Brien \\ $1 "q" \\'`
+const QUOTED_ACTION = `it's $2 \\n`
+const quoteds = pgTable('quoteds', {
+  id: uuid('id').primaryKey(),
+  label: text('label'),
+  // A quoted identifier that holds what looks like a parameter: the statement's text is read around it.
+  odd: text('odd$1'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+})
+const Quoted = defineResource(quoteds, {
+  name: QUOTED_NAME,
+  actions: (a) => ({
+    [QUOTED_ACTION]: a.create({ accept: ['label', 'odd'], changes: [generateId(), timestamps()] }),
+    touch: a.update({ accept: ['label'], changes: [timestamps({ create: false })] }),
+  }),
+  events: { createTimestamp: 'createdAt', updateTimestamp: 'updatedAt', versions: { touch: 4 } },
+})
 const events = eventLogTable('events', { actors: { who: text('who') } })
 const TENANTS = ['t1', 't2'] as const
 
@@ -224,7 +246,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
 )
 
-type Db = Rewind<readonly [typeof Plain, typeof Serial, typeof Owned]>
+type Db = Rewind<readonly [typeof Plain, typeof Serial, typeof Owned, typeof Quoted]>
 
 /** How a call ended: `ok`, or its error's code and message. */
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -236,21 +258,27 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-/** Records the text of every statement sent through a Rewind's autocommit seam, until `restore`. */
-function recordSent(rewind: Db): { sent: string[]; restore: () => void } {
+/** Records the text (and parameters) of every statement sent through a Rewind's autocommit seam, until `restore`. */
+function recordSent(rewind: Db): {
+  sent: string[]
+  params: (readonly (string | null)[])[]
+  restore: () => void
+} {
   const seam = rewind.database.autocommit as {
     queryText: (t: string, p?: readonly (string | null)[]) => Promise<unknown>
   }
   const send = seam.queryText
   const sent: string[] = []
-  seam.queryText = (text, params) => {
+  const params: (readonly (string | null)[])[] = []
+  seam.queryText = (text, values) => {
     sent.push(text)
-    return send(text, params)
+    params.push(values ?? [])
+    return send(text, values)
   }
   const restore = () => {
     seam.queryText = send
   }
-  return { sent, restore }
+  return { sent, params, restore }
 }
 
 /** How an action ended: its error's code, or `ok` and the record it returned. */
@@ -332,13 +360,18 @@ describe.each(backends)('the compiled write on $name', (backend) => {
   const open = (tdb: TestDatabase) =>
     createRewind({
       db: tdb.db,
-      resources: [Plain, Serial, Owned],
+      resources: [Plain, Serial, Owned, Quoted],
       eventLog: { table: events, actors: { who: (a) => (a as { who?: string })?.who } },
       createTables: true,
     })
 
   beforeAll(async () => {
-    ;({ fast, slow, close } = await pairedDatabases(backend, open, ['plains', 'serials', 'owneds']))
+    ;({ fast, slow, close } = await pairedDatabases(backend, open, [
+      'plains',
+      'serials',
+      'owneds',
+      'quoteds',
+    ]))
     // Counts the calls the compiled write ran (it gives a promise; undefined leaves the call to the pipeline).
     CompiledWrite.prototype.run = function (this: CompiledWrite, ...args: Parameters<typeof run>) {
       const written = run.apply(this, args)
@@ -354,7 +387,7 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     await close?.()
   })
 
-  const reset = () => resetBoth([fast, slow], 'TRUNCATE plains, serials, owneds RESTART IDENTITY')
+  const reset = () => resetBoth([fast, slow], 'TRUNCATE plains, serials, owneds, quoteds RESTART IDENTITY')
 
   it('returns the same records, records the same events and leaves the same rows as the pipeline; failures write nothing', async () => {
     let ran = 0
@@ -452,6 +485,57 @@ describe.each(backends)('the compiled write on $name', (backend) => {
     const stored = await fast.get(Plain, made[1]!.id as string)
     expect(stored).toMatchObject({ label: 'd', labelUpper: 'D', flag: true, tags: ['m'], touched: 7 })
     expect(stored!.updatedAt).toBe(mark!.occurredAt)
+    expect((await fast.verifyReplay()).ok).toBe(true)
+  })
+
+  it("writes the event's constants into its statement, exact whatever their characters; sends only what changes", async () => {
+    await reset()
+    const calls = async (r: Db) => {
+      // The first call finds out whether the table has a trigger of its own, on the pipeline.
+      const a = await r.run(Quoted, QUOTED_ACTION, { label: 'a' })
+      const b = await r.run(
+        Quoted,
+        QUOTED_ACTION,
+        { label: "b's \\ $1", odd: '$2' },
+        { actor: { who: "o'k" } },
+      )
+      await r.run(Quoted, 'touch', { label: 'c' }, { id: a.id, metadata: { note: "it's" } })
+      return [a, b]
+    }
+    const { sent, params, restore } = recordSent(fast)
+    let made: Record<string, unknown>[]
+    try {
+      made = await calls(fast)
+    } finally {
+      restore()
+    }
+    await calls(slow)
+    expect(compiled).toBe(2)
+    const [create, touch] = [sent.at(-2)!, sent.at(-1)!]
+    // The resource's name and the action's are literals of the text: no parameter holds them.
+    expect(create).toContain(`E'O''Brien \\\\ $1 "q" \\\\'''::text`)
+    expect(create).toContain(`E'it''s $2 \\\\n'::text`)
+    expect(touch).toContain(`E'touch'::text`)
+    expect(touch).toContain(`E'4'::int4`)
+    for (const values of params.slice(-2)) {
+      expect(values).not.toContain(QUOTED_NAME)
+      expect(values).not.toContain(QUOTED_ACTION)
+    }
+    // Every parameter sent is one the text numbers, from 1 up.
+    for (const [i, text] of sent.slice(-2).entries()) {
+      const numbers = new Set([...text.matchAll(/\$(\d+)::/g)].map((m) => Number(m[1])))
+      expect([...numbers].sort((x, y) => x - y)).toEqual(params.at(-2 + i)!.map((_, k) => k + 1))
+    }
+    const [ea, eb] = [(await fast.events({ limit: 10 })).events, (await slow.events({ limit: 10 })).events]
+    expect(comparable(ea)).toEqual(comparable(eb))
+    expect(ea.map((e) => [e.resource, e.action, e.version, e.data])).toEqual([
+      [QUOTED_NAME, QUOTED_ACTION, 1, { label: 'a' }],
+      [QUOTED_NAME, QUOTED_ACTION, 1, { label: "b's \\ $1", odd: '$2' }],
+      [QUOTED_NAME, 'touch', 4, { label: 'c' }],
+    ])
+    expect(ea[1]!.recordId).toBe(made![1]!.id)
+    expect(await fast.get(Quoted, made![1]!.id as string)).toMatchObject({ label: "b's \\ $1", odd: '$2' })
+    expect(ea[2]!.metadata).toEqual({ note: "it's" })
     expect((await fast.verifyReplay()).ok).toBe(true)
   })
 
