@@ -20,7 +20,7 @@ import { insertFollowed, updateFollowed } from '../rows/sql-row-store.js'
 import { uuidv7 } from '../util/uuidv7.js'
 import type { ExecOptions } from './action-run.js'
 import { toRewindError } from './db-errors.js'
-import { inputShape, isPlainObject, parseInput } from './input.js'
+import { castColumns, inputShape, parseInput } from './input.js'
 import { readsRecord } from './prepare.js'
 import { otherTenantGiven } from './resolve-values.js'
 
@@ -159,7 +159,7 @@ export class CompiledWrite {
   run(input: unknown, options: ExecOptions): Promise<unknown> | undefined {
     const { env, resource, action } = this
     if (!env.triggerFree(resource) || env.wantsRecorded(resource, action)) return undefined
-    const values = this.#inputValues(input)
+    const values = castColumns(resource, this.def, input)
     if (!values) return undefined
     // The caller's columns lead the values (see Recipe.inputs).
     const inputs = values.size
@@ -272,30 +272,7 @@ export class CompiledWrite {
   }
 
   /**
-   * The caller's columns cast to canonical values, as parseInput casts them (an action compiled has no arguments):
-   * a new map, which {@link #complete} completes. Undefined when the input is not one parseInput accepts, for the
-   * pipeline to say why.
-   */
-  #inputValues(input: unknown): Map<string, Json> | undefined {
-    if (input === undefined || input === null) input = {}
-    if (!isPlainObject(input)) return undefined
-    const codecs = this.resource.codecs
-    const accepted = this.#accepted
-    const values = new Map<string, Json>()
-    for (const key of Object.keys(input)) {
-      const value = input[key]
-      if (accepted.has(key)) {
-        if (value === undefined) continue
-        const cast = codecs.get(key)!.fromApp(value)
-        if (!cast.ok) return undefined
-        values.set(key, cast.value)
-      } else if (!this.def.ignoreUnknownInputs) return undefined
-    }
-    return values
-  }
-
-  /**
-   * Completes the caller's values (see {@link #inputValues}) with what the pipeline adds to them (resolve-values.ts):
+   * Completes the caller's values (input.ts castColumns) with what the pipeline adds to them (resolve-values.ts):
    * each change's in order, then app-side defaults (inserts) or update values; false when one does not fit or a
    * required column is missing (the pipeline names it).
    */

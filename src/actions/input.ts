@@ -18,8 +18,7 @@ export interface ParsedInput {
   readonly argInputs: Readonly<Record<string, unknown>>
 }
 
-/** An object literal's kind of object (or one without a prototype), as an action's input must be. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
+function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
   const proto = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null
@@ -134,6 +133,32 @@ export function parseInput(
     return { attributes, castAttributes, args, argInputs: { ...argInputs } }
   }
   return async ? Promise.all(results).then(finish) : finish(results as StandardSchemaV1.Result<unknown>[])
+}
+
+/**
+ * The accepted columns of an input cast to canonical values, in the input's order, as {@link parseInput} casts
+ * them, for an action with no arguments (the compiled write, actions/compiled-write.ts): the same checks, with no
+ * list of issues. Undefined for any input parseInput would refuse, whose error it then gives.
+ */
+export function castColumns(
+  resource: AnyResource,
+  def: ActionDefinition,
+  input: unknown,
+): Map<string, Json> | undefined {
+  if (input === undefined || input === null) input = {}
+  if (!isPlainObject(input)) return undefined
+  const { accepted } = inputShape(def)
+  const values = new Map<string, Json>()
+  for (const key of Object.keys(input)) {
+    const value = input[key]
+    if (accepted.has(key)) {
+      if (value === undefined) continue
+      const cast = resource.codecs.get(key)!.fromApp(value)
+      if (!cast.ok) return undefined
+      values.set(key, cast.value)
+    } else if (!def.ignoreUnknownInputs) return undefined
+  }
+  return values
 }
 
 /** The argument inputs of an action that declares no arguments: one frozen empty object for all. */

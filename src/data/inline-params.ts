@@ -36,7 +36,7 @@ export function inlineParameters(
     out += text.slice(from, i)
     if (inline.has(n)) {
       if (!text.startsWith('::', j)) return undefined
-      out += literal(inline.get(n)!)
+      out += literal(inline.get(n) ?? null)
     } else out += `$${n - inlined.filter((k) => k < n).length}`
     from = j
     i = j
