@@ -2,7 +2,10 @@
  * npm run bench [-- --quick] [-- --backend pglite|postgres] [-- --only write1,concurrent,verify,log,consumers,relay,studio]
  * Prints a table and writes bench/results/latest.json: [{ name, backend, value, unit, target }].
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type BackendName, BENCH_DIR, COMPILED, type Metric, postgresReachable } from './lib.js'
 import { consumers } from './scenarios/consumers.js'
@@ -14,7 +17,13 @@ import { writeConcurrent } from './scenarios/write-concurrent.js'
 import { writeOne } from './scenarios/write-one.js'
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean' }, backend: { type: 'string' }, only: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean' },
+    backend: { type: 'string' },
+    only: { type: 'string' },
+    // Internal: the run of one backend in a process of its own writes its metrics here (see below).
+    'metrics-to': { type: 'string' },
+  },
 })
 const quick = values.quick === true
 const only = new Set((values.only ?? 'write1,concurrent,verify,log,consumers,relay,studio').split(','))
@@ -42,7 +51,8 @@ const step = async (label: string, fn: () => Promise<Metric[]>) => {
   metrics.push(...(await fn()))
   process.stderr.write(`  done in ${((performance.now() - t) / 1000).toFixed(1)} s\n`)
 }
-for (const backend of backends) {
+/** The scenarios of one backend, in this process. */
+async function runBackend(backend: BackendName): Promise<void> {
   if (only.has('write1')) await step(`write path, one writer (${backend})`, () => writeOne(backend, quick))
   if (only.has('concurrent'))
     await step(`write path, 8 concurrent writers (${backend})`, () => writeConcurrent(backend, quick))
@@ -59,6 +69,45 @@ for (const backend of backends) {
       relayBench(backend, quick),
     )
   if (only.has('studio')) await step(`the studio's pages (${backend})`, () => studioPages(backend, quick))
+}
+
+/**
+ * Each backend in a process of its own, as an application runs one: the first backend's run would otherwise leave
+ * the second's process with its compiled code, its inline caches having seen both database seams, and its heap
+ * (PGlite's WebAssembly memory stays mapped: about 950 MB resident after its write scenarios). Rewind's code is
+ * shared by both backends and its peers' is not, so the second backend's Rewind figures paid for the first's.
+ */
+async function runInChild(backend: BackendName): Promise<Metric[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'rewind-bench-'))
+  const out = join(dir, 'metrics.json')
+  const args = [
+    ...process.execArgv,
+    process.argv[1]!,
+    '--backend',
+    backend,
+    '--metrics-to',
+    out,
+    ...(quick ? ['--quick'] : []),
+    ...(values.only ? ['--only', values.only] : []),
+  ]
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] })
+      child.on('error', reject)
+      child.on('exit', resolve)
+    })
+    if (code !== 0) throw new Error(`the ${backend} bench exited with ${code}`)
+    return JSON.parse(readFileSync(out, 'utf8')) as Metric[]
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (backends.length === 1) await runBackend(backends[0]!)
+else for (const backend of backends) metrics.push(...(await runInChild(backend)))
+if (values['metrics-to']) {
+  writeFileSync(values['metrics-to'], JSON.stringify(metrics))
+  process.exit(0)
 }
 
 const met = (m: Metric) =>

@@ -31,6 +31,8 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
     tracked: trackedPath(tracked),
     raw: rawPath(rawSql(b)),
     trigger: triggerDriverPath(b),
+    // The same path again, timed as another: how far two runs of the same code read apart in this run.
+    triggerAgain: triggerDriverPath(b),
     triggerDrizzle: triggerDrizzlePath(b),
     statement: await statementPath(tracked),
     floor: await floorPath(tracked),
@@ -41,7 +43,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
   // Short turns (K = 25 per writer and phase), so that a burst of load from elsewhere on the machine falls on
   // several paths' turns rather than on one path's.
   const perWriter = quick ? 10 : 25
-  const rounds = quick ? 6 : 20
+  const rounds = quick ? 6 : 36
   const totals = Object.fromEntries(names.map((p) => [p, { create: 0, rename: 0, deposit: 0 }]))
   // The process's CPU time over each path's creates and renames (all threads; on PGlite the database's work too,
   // which runs in this process).
@@ -136,6 +138,7 @@ export async function writeConcurrent(backend: BackendName, quick: boolean): Pro
       )
     for (const op of OPS) {
       metrics.push(
+        m(`${w}.${op}.trigger_vs_trigger`, totals.triggerAgain![op] / totals.trigger![op], 'ratio'),
         m(
           `${w}.${op}.tracked_vs_trigger`,
           totals.trigger![op] / totals.tracked![op],

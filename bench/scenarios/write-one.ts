@@ -24,10 +24,10 @@ export type Op = (typeof OPS)[number]
  * statement plans).
  */
 export async function writeOne(backend: BackendName, quick: boolean): Promise<Metric[]> {
-  const n = quick ? 400 : 3000
+  const n = quick ? 400 : 5000
   // Short turns (100 operations per path and round), so that a burst of load from elsewhere on the machine
   // falls on several paths' turns rather than on one path's.
-  const rounds = quick ? 4 : 30
+  const rounds = quick ? 4 : 50
   const b = await openDb(backend, 2)
   const rewind = await openRewind(b.db)
   await createTriggerSchema(b)
@@ -37,6 +37,8 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
     raw: rawPath(rawSql(b)),
     rawPrepared: rawPath(rawSql(b, true)),
     trigger: triggerDriverPath(b),
+    // The same path again, timed as another: how far two runs of the same code read apart in this run.
+    triggerAgain: triggerDriverPath(b),
     triggerDrizzle: triggerDrizzlePath(b),
     statement: await statementPath(rewind),
     floor: await floorPath(rewind),
@@ -131,6 +133,7 @@ export async function writeOne(backend: BackendName, quick: boolean): Promise<Me
       )
     for (const op of OPS) {
       metrics.push(
+        m(`write.1.${op}.trigger_vs_trigger`, totals.triggerAgain![op] / totals.trigger![op], 'ratio'),
         m(
           `write.1.${op}.tracked_vs_trigger`,
           totals.trigger![op] / totals.tracked![op],
@@ -169,7 +172,7 @@ async function roundTrips(
 ): Promise<Metric[]> {
   const out: Metric[] = []
   for (const [p, path] of Object.entries(paths)) {
-    if (p === 'untracked' || p === 'rawPrepared' || p === 'statement' || p === 'floor') continue
+    if (['untracked', 'rawPrepared', 'statement', 'floor', 'triggerAgain'].includes(p)) continue
     let id = ''
     const counts: Record<Op, number> = {
       create: await countQueries(async () => {
